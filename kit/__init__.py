@@ -1,0 +1,1 @@
+"""Instructor tools for the linear_classifiers kit (run as `python -m kit ...`)."""
