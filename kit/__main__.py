@@ -1,0 +1,127 @@
+"""`python -m kit COMMAND`: the instructor's (and the student's `check`) command line.
+
+A thin wrapper: each command parses its arguments and calls one stage's `run(*, ...)`.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from .course import DEFAULT_COURSE, DEFAULT_DIST, KIT_ROOT, KitError
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text} instead")
+    return value
+
+
+def positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text} instead")
+    return value
+
+
+def add_course_option(parser):
+    parser.add_argument("--course", type=Path, default=DEFAULT_COURSE,
+                        help=f"the nbgrader course directory (default {DEFAULT_COURSE})")
+
+
+def add_grading_options(parser):
+    add_course_option(parser)
+    parser.add_argument("--jobs", type=positive_int, default=1, help="submissions graded at once (default 1)")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786, instead of locally")
+    parser.add_argument("--cell-timeout", type=positive_float, default=None,
+                        help="seconds one cell may run (default 120)")
+    parser.add_argument("--submission-timeout", type=positive_float, default=None,
+                        help="seconds one whole submission may take (default 1200)")
+    parser.add_argument("--full", action="store_true",
+                        help="run the notebooks' normal setting instead of the quick one while grading")
+    parser.add_argument("--tests-only", action="store_true",
+                        help="run only the setup and test cells, not the whole notebooks (same scores)")
+    parser.add_argument("--require-isolation", action="store_true",
+                        help="refuse to grade when the sandbox (bubblewrap) is not available")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="CIFAR-10 folder (default: $CIFAR10_DIR, else data/cifar-10-batches-py)")
+
+
+def grading_kwargs(args):
+    from .autograde import DEFAULT_CELL_TIMEOUT, DEFAULT_SUBMISSION_TIMEOUT
+    return dict(jobs=args.jobs, scheduler=args.scheduler, quick=not args.full,
+                cell_timeout=args.cell_timeout or DEFAULT_CELL_TIMEOUT,
+                submission_timeout=args.submission_timeout or DEFAULT_SUBMISSION_TIMEOUT,
+                run_notebooks=not args.tests_only, require_isolation=args.require_isolation,
+                data_dir=args.data)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="python -m kit", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    release = commands.add_parser("release", help="build the student release and dist/linear_classifiers.zip")
+    release.add_argument("--dist", type=Path, default=DEFAULT_DIST)
+    add_course_option(release)
+
+    from . import collect
+    collect.add_arguments(commands.add_parser("collect", help="take in submissions (zip files or folders)"))
+
+    autograde = commands.add_parser("autograde", help="grade submissions, write feedback and grades.csv")
+    autograde.add_argument("students", nargs="*", help="student ids (default: every submission)")
+    add_grading_options(autograde)
+
+    demo = commands.add_parser("demo", help="release, then grade three example submissions and check them")
+    demo.add_argument("--dist", type=Path, default=DEFAULT_DIST)
+    add_grading_options(demo)
+
+    check = commands.add_parser("check", help="(students) run the visible tests on your assignment folder")
+    check.add_argument("folder", nargs="?", type=Path, default=Path.cwd())
+    check.add_argument("--no-validate", action="store_true", help="skip nbgrader's validate step")
+    check.add_argument("--data", type=Path, default=None)
+
+    bench = commands.add_parser("bench", help="measure losses, training, notebooks and grading")
+    bench.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
+    bench.add_argument("--smoke", action="store_true", help="tiny sizes: proves the benchmark runs")
+    bench.add_argument("--repeats", type=positive_int, default=5)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return dispatch(args)
+    except KitError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def dispatch(args):
+    if args.command == "release":
+        from . import release
+        release.run(kit_root=KIT_ROOT, course=args.course, dist=args.dist)
+        return 0
+    if args.command == "collect":
+        from . import collect
+        return collect.main(args)
+    if args.command == "autograde":
+        from . import autograde
+        autograde.run(course=args.course, students=args.students, **grading_kwargs(args))
+        return 0
+    if args.command == "demo":
+        from . import demo
+        return demo.run(course=args.course, dist=args.dist, **grading_kwargs(args))
+    if args.command == "check":
+        from . import check
+        return check.run(folder=args.folder, validate=not args.no_validate, data_dir=args.data)
+    if args.command == "bench":
+        from . import bench
+        return bench.run(json_path=args.json, smoke=args.smoke, repeats=args.repeats)
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""Cell-level rules of grading: which cells are whose, how a submission is restored, how cells score.
+
+nbgrader's conventions are kept: cells carry `metadata.nbgrader` with `grade_id`,
+`grade`, `solution`, `locked` and `points`. What differs from nbgrader's own
+preprocessors is that the instructor's source notebook is the only authority: every
+locked or test cell is taken from it whatever the submission did to it (edited,
+deleted, metadata stripped, duplicated), and a cell whose grade_id the source does not
+know is just an ordinary cell.
+"""
+import copy
+
+import nbformat
+
+from .course import NOTEBOOKS
+
+# Student-owned files: kept from the submission. `classifiers/__init__.py` only re-exports
+# names, so the master copy is used (a tampered one could hide the student's functions).
+STUDENT_PATTERN = "classifiers/*.py"
+MASTER_ONLY = {"classifiers/__init__.py"}
+
+
+def meta(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def grade_id(cell):
+    return meta(cell).get("grade_id")
+
+
+def flags(cell):
+    """The metadata that decides how a cell is graded (nbgrader adds checksums on release)."""
+    return {key: meta(cell).get(key) for key in ("grade", "solution", "locked", "points")}
+
+
+def is_test(cell):
+    m = meta(cell)
+    return cell.cell_type == "code" and bool(m.get("grade")) and not m.get("solution")
+
+
+def is_answer(cell):
+    """A manually graded answer (written text or code): graded and filled in by the student."""
+    m = meta(cell)
+    return bool(m.get("grade")) and bool(m.get("solution"))
+
+
+def is_instructor_cell(cell):
+    """Cells the student may not change: locked cells and test cells."""
+    m = meta(cell)
+    return bool(m.get("locked")) or is_test(cell)
+
+
+def error_output(ename, evalue):
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue,
+                                  traceback=[f"{ename}: {evalue}"])
+
+
+def restore(submitted, source, release):
+    """Return the submission with every instructor cell taken from `source`, and notes on changes.
+
+    Missing instructor cells are put back after the nearest earlier cell that is present;
+    missing answer cells come back empty (from `release`), never with the model answer.
+    """
+    masters = {grade_id(c): c for c in source.cells if grade_id(c)}
+    blanks = {grade_id(c): c for c in release.cells if grade_id(c)}
+    order = [grade_id(c) for c in source.cells if grade_id(c)]
+    nb = copy.deepcopy(submitted)
+    restored, notes, seen = [], [], set()
+    for cell in nb.cells:
+        gid = grade_id(cell)
+        if gid not in masters or gid in seen:
+            if gid is not None or meta(cell):
+                notes.append(f"cell {gid!r}: nbgrader metadata the source does not know was removed")
+            cell.get("metadata", {}).pop("nbgrader", None)
+            restored.append(clean(cell))
+            continue
+        seen.add(gid)
+        master = masters[gid]
+        if is_instructor_cell(master):
+            handed_out = blanks.get(gid, master)
+            if cell.source != handed_out.source or flags(cell) != flags(handed_out):
+                notes.append(f"cell {gid!r}: restored from the instructor's version")
+            restored.append(clean(copy.deepcopy(master)))
+        else:
+            restored.append(answer_cell(cell, master))
+    for gid in order:
+        if gid in seen:
+            continue
+        notes.append(f"cell {gid!r}: missing from the submission, restored")
+        cell = masters[gid] if is_instructor_cell(masters[gid]) else blanks.get(gid, masters[gid])
+        restored.insert(insert_position(restored, order, gid), clean(copy.deepcopy(cell)))
+        seen.add(gid)
+    nb.cells = restored
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb, notes
+
+
+def answer_cell(cell, master):
+    """The student's text in the master's kind of cell, with the master's metadata."""
+    if cell.cell_type != master.cell_type:
+        cell = (nbformat.v4.new_code_cell if master.cell_type == "code"
+                else nbformat.v4.new_markdown_cell)(cell.source)
+    cell.metadata["nbgrader"] = copy.deepcopy(meta(master))
+    return clean(cell)
+
+
+def insert_position(cells, order, gid):
+    earlier = set(order[:order.index(gid)])
+    for pos in range(len(cells) - 1, -1, -1):
+        if grade_id(cells[pos]) in earlier:
+            return pos + 1
+    return 0
+
+
+def clean(cell):
+    if cell.cell_type == "code":
+        cell.outputs, cell.execution_count = [], None
+    return cell
+
+
+def setup_cell(nb):
+    """A copy of the notebook's first code cell: the locked setup (paths, imports)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            return copy.deepcopy(cell)
+    return nbformat.v4.new_code_cell("")
+
+
+def first_error(cell):
+    for output in cell.get("outputs", []):
+        if output.output_type == "error":
+            return f"{output.ename}: {output.evalue}"
+    return None
+
+
+def scores(nb, release):
+    """Score every graded cell: test cells from their outputs, answers as nbgrader does."""
+    blanks = {grade_id(c): c.source for c in release.cells if grade_id(c)}
+    result = {}
+    for cell in nb.cells:
+        if not meta(cell).get("grade"):
+            continue
+        gid, points = grade_id(cell), float(meta(cell).get("points", 0))
+        if is_test(cell):
+            error = first_error(cell)
+            result[gid] = {"score": 0.0 if error else points, "max": points, "kind": "auto",
+                           "message": error or "passed"}
+        else:
+            unanswered = cell.source.strip() == blanks.get(gid, "").strip()
+            result[gid] = {"score": 0.0 if unanswered else None, "max": points, "kind": "manual",
+                           "message": "unanswered" if unanswered else "needs manual grading"}
+    return result
+
+
+def zero_scores(source, reason):
+    """Every graded cell of a notebook that could not be graded at all (e.g. missing)."""
+    return {grade_id(c): {"score": 0.0, "max": float(meta(c).get("points", 0)),
+                          "kind": "auto" if is_test(c) else "manual", "message": reason}
+            for c in source.cells if meta(c).get("grade")}
+
+
+def student_files(submission):
+    """The student's own files in a submitted folder (bytes by relative path), and problems found."""
+    files, problems = {}, []
+    candidates = [submission / nb for nb in NOTEBOOKS] + sorted(submission.glob(STUDENT_PATTERN))
+    for path in candidates:
+        rel = path.relative_to(submission).as_posix()
+        if rel in MASTER_ONLY or not path.exists():
+            continue
+        if path.is_symlink() or not path.is_file():
+            problems.append(f"{rel}: not a regular file, ignored")
+            continue
+        files[rel] = path.read_bytes()
+    return files, problems

@@ -1,0 +1,102 @@
+"""`python -m kit demo`: release the assignment, grade three example submissions, check the grades.
+
+The three submissions are built from the kit itself:
+- `demo_reference`: the reference solution (full autograded points expected);
+- `demo_untouched`: the release as a student receives it (0 points expected);
+- `demo_partial`: only the naive losses written (strictly between 0 and full).
+The demo uses its own course folder (`demo-course/` by default), never an instructor's.
+"""
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from . import autograde, collect, grades, release
+from .course import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, release_dir, source_dir
+from .feedback import visible_source
+
+DEMO_COURSE = KIT_ROOT / "demo-course"
+NAIVE_FUNCTIONS = ("svm_loss_naive", "softmax_loss_naive")
+
+
+def run(*, course=None, dist, data_dir=None, **grading):
+    course = Path(course) if course else DEMO_COURSE
+    data_dir = ensure_data(data_dir)
+    release.run(kit_root=KIT_ROOT, course=course, dist=dist)
+    with tempfile.TemporaryDirectory(prefix="kit-demo-") as tmp:
+        folders = build_submissions(course, Path(tmp))
+        results = collect.run(paths=[str(f) for f in folders], course_dir=course, verbose=False)
+        refused = [r for r in results if r.refused]
+        if refused:
+            raise KitError(f"collect refused a demo submission: {refused[0].message}")
+    students = [f.name for f in folders]
+    results = autograde.run(course=course, students=students, data_dir=data_dir, **grading)
+    return check_expectations({r["student"]: r for r in results})
+
+
+def ensure_data(data_dir):
+    """The CIFAR-10 folder the loader finds; downloaded first when there is none."""
+    from utils.data_utils import find_cifar10_dir
+    from utils.download_cifar10 import download_cifar10
+    try:
+        return find_cifar10_dir(data_dir)
+    except FileNotFoundError as missing:
+        if data_dir:
+            raise KitError(str(missing)) from None
+        print(f"{missing}\nDownloading CIFAR-10 first (set CIFAR10_DIR to use a copy elsewhere).")
+        try:
+            download_cifar10()
+        except Exception as err:
+            raise KitError(f"could not download CIFAR-10: {err}\nDownload it by hand with "
+                           "`python -m utils.download_cifar10 --archive FILE`, or set CIFAR10_DIR "
+                           "to a cifar-10-batches-py folder.") from None
+        return find_cifar10_dir(None)
+
+
+def build_submissions(course, root):
+    released, source = release_dir(course), source_dir(course)
+    reference = copy_release(released, root / "demo_reference")
+    for path in (source / "classifiers").glob("*.py"):
+        shutil.copy2(path, reference / "classifiers" / path.name)
+    for nb in NOTEBOOKS:
+        (reference / nb).write_text(solved_notebook(source / nb))
+    copy_release(released, root / "demo_untouched")
+    partial = copy_release(released, root / "demo_partial")
+    for name in ("linear_svm.py", "softmax.py"):
+        text = (source / "classifiers" / name).read_text()
+        (partial / "classifiers" / name).write_text(
+            release.cut_solutions(text, name, keep=NAIVE_FUNCTIONS))
+    return [reference, root / "demo_untouched", partial]
+
+
+def copy_release(released, target):
+    shutil.copytree(released, target, ignore=release.JUNK)
+    return target
+
+
+def solved_notebook(path):
+    """The source notebook as a student who solved everything would hand it in."""
+    nb = json.loads(path.read_text())
+    for cell in nb["cells"]:
+        cell["source"] = visible_source("".join(cell["source"]))
+    return json.dumps(nb, indent=1)
+
+
+def check_expectations(by_student):
+    def total(student):
+        summary = grades.summary_of(by_student[student])
+        return grades.totals(summary)
+
+    expectations = [
+        ("demo_reference", "full marks", lambda got, most: most > 0 and got == most),
+        ("demo_untouched", "0 points", lambda got, most: got == 0),
+        ("demo_partial", "strictly between 0 and full", lambda got, most: 0 < got < most),
+    ]
+    failures = 0
+    print(f"\nDemo of {ASSIGNMENT}: expected grades")
+    for student, expected, ok in expectations:
+        got, most = total(student)
+        verdict = "ok" if ok(got, most) else "UNEXPECTED"
+        failures += verdict != "ok"
+        print(f"  {student:<16} {got:g} / {most:g}   expected {expected}: {verdict}")
+    return 1 if failures else 0

@@ -1,0 +1,103 @@
+"""Feedback HTML for one graded notebook, with nothing of the hidden tests in it.
+
+nbgrader's generate_feedback shows hidden-test source, and clearing that source is not
+enough: a failing hidden test prints its own line in the traceback. Here every test
+cell shows only its visible part, and its error output is rebuilt from scratch: the
+error type and message when the failing line is visible, a plain "a hidden test
+failed" otherwise, plus the frames in the student's own files.
+"""
+import copy
+import re
+
+import nbformat
+
+from . import cells
+from .release import BEGIN_HIDDEN, END_HIDDEN
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+CELL_FRAME = re.compile(r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>|File <string>)\D*line (\d+)")
+FILE_FRAME = re.compile(r"File (\S*?(classifiers|utils)/[\w./-]+\.py):(\d+), in (\w+)")
+KIT_ERRORS = {"KernelFailure", "NotRun", "TimeLimit"}
+
+
+def visible_source(source):
+    """The test cell as released: lines between the hidden-test markers removed."""
+    kept, hidden = [], False
+    for line in source.splitlines():
+        if BEGIN_HIDDEN in line:
+            hidden = True
+        elif END_HIDDEN in line:
+            hidden = False
+        elif not hidden:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def visible_line_count(source):
+    lines = source.splitlines()
+    for i, line in enumerate(lines):
+        if BEGIN_HIDDEN in line:
+            return i
+    return len(lines)
+
+
+def safe_error(output, test_source):
+    """Rebuild an error output of a test cell so that it reveals no hidden test."""
+    if output.ename in KIT_ERRORS:
+        return output
+    text = ANSI.sub("", "\n".join(output.get("traceback", [])))
+    frame = CELL_FRAME.search(text)
+    line = int(frame.group(1)) if frame else None
+    student_frames = [f"  {m.group(1).split('/work/')[-1]}:{m.group(3)}, in {m.group(4)}"
+                      for m in FILE_FRAME.finditer(text)]
+    if line is not None and line <= visible_line_count(test_source):
+        headline = f"{output.ename}: {output.evalue}"
+        where = [f"The check on line {line} of this test cell failed."]
+    else:
+        headline = f"{output.ename} in a hidden test"
+        where = ["A hidden test of this cell failed: compare your function with the task's "
+                 "description, including edge cases (one example, reg = 0, large scores)."]
+    traceback = [headline] + where + (["In your code:"] + student_frames if student_frames else [])
+    return nbformat.v4.new_output("error", ename=output.ename,
+                                  evalue=headline, traceback=traceback)
+
+
+def sanitize(nb):
+    """A copy of a graded notebook fit to hand back: hidden tests gone, test errors rebuilt."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if not cells.is_test(cell):
+            continue
+        full = cell.source
+        cell.source = visible_source(full)
+        cell.outputs = [safe_error(o, full) if o.output_type == "error" else o
+                        for o in cell.outputs]
+    return nb
+
+
+def score_table(scores, problems):
+    auto = [s for s in scores.values() if s["kind"] == "auto"]
+    got = sum(s["score"] or 0 for s in auto)
+    total = sum(s["max"] for s in auto)
+    rows = ["| cell | score | |", "|---|---|---|"]
+    for gid, s in scores.items():
+        score = "pending" if s["score"] is None else f"{s['score']:g}"
+        note = ("passed" if s["score"] == s["max"] and s["kind"] == "auto" else
+                "failed" if s["kind"] == "auto" else s["message"])
+        rows.append(f"| `{gid}` | {score} / {s['max']:g} | {note} |")
+    text = [f"# Feedback\n\nAutograded score: **{got:g} / {total:g}** "
+            "(written answers are graded by hand).\n", *rows]
+    if problems:
+        text += ["\n**Notes from the grader:**\n"] + [f"- {p}" for p in problems]
+    return "\n".join(text)
+
+
+def render(nb, scores, problems):
+    """HTML feedback for one notebook: a score table, then the sanitized notebook."""
+    from nbconvert import HTMLExporter
+    handout = sanitize(nb)
+    handout.cells.insert(0, nbformat.v4.new_markdown_cell(score_table(scores, problems)))
+    for cell in handout.cells:
+        cell.get("metadata", {}).pop("nbgrader", None)
+    html, _ = HTMLExporter(template_name="lab").from_notebook_node(handout)
+    return html

@@ -1,0 +1,176 @@
+"""Store grading results (one writer: the calling process) and report them.
+
+`store` writes one submission's graded notebooks, feedback HTML, a `grading.json`
+summary and its scores in nbgrader's gradebook; `write_reports` turns every stored
+summary into `course/grades.csv`, a terminal table, a summary line per test cell and
+a plot of the score distribution and the pass rates.
+"""
+import csv
+import json
+import shutil
+import statistics
+import warnings
+from pathlib import Path
+
+from .course import ASSIGNMENT, NOTEBOOKS, autograded_dir, coursedir, feedback_dir, gradebook_url
+
+SUMMARY = "grading.json"
+
+
+def store(course, result):
+    student = result["student"]
+    write_folder(autograded_dir(course, student), {
+        **{nb: r["graded"] for nb, r in result["notebooks"].items()},
+        SUMMARY: json.dumps(summary_of(result), indent=1)}, result.get("timestamp"))
+    write_folder(feedback_dir(course, student), {
+        nb.replace(".ipynb", ".html"): r["feedback"] for nb, r in result["notebooks"].items()},
+        result.get("timestamp"))
+    write_gradebook(course, result)
+
+
+def write_folder(target, files, timestamp):
+    """Replace `target` by a folder holding `files`, never leaving a half-written one."""
+    partial = target.with_name(target.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for name, text in files.items():
+        (partial / name).write_text(text)
+    if timestamp:
+        (partial / "timestamp.txt").write_text(timestamp)
+    old = target.with_name(target.name + ".old")
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+    partial.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def summary_of(result):
+    return {"student": result["student"], "status": result["status"],
+            "problems": result["problems"] + [p for r in result["notebooks"].values() for p in r["problems"]],
+            "scores": {nb: {gid: {k: s[k] for k in ("score", "max", "kind")}
+                            for gid, s in r["scores"].items()}
+                       for nb, r in result["notebooks"].items()}}
+
+
+def write_gradebook(course, result):
+    with warnings.catch_warnings():
+        # nbgrader's own submission code trips SQLAlchemy's autoflush warnings; they are harmless.
+        warnings.filterwarnings("ignore", category=Warning, module="nbgrader.api")
+        warnings.filterwarnings("ignore", message=".*not in session.*")
+        _write_gradebook(course, result)
+
+
+def _write_gradebook(course, result):
+    from nbgrader.api import Gradebook
+    from nbgrader.utils import parse_utc
+    student = result["student"]
+    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+        gb.update_or_create_student(student)
+        stamp = result.get("timestamp")
+        kwargs = {"timestamp": parse_utc(stamp)} if stamp else {}
+        gb.update_or_create_submission(ASSIGNMENT, student, **kwargs)
+        for nb in NOTEBOOKS:
+            graded = result["notebooks"].get(nb, {}).get("scores", {})
+            notebook = gb.find_notebook(nb.replace(".ipynb", ""), ASSIGNMENT)
+            for cell in notebook.grade_cells:
+                grade = gb.find_grade(cell.name, notebook.name, ASSIGNMENT, student)
+                # A grader error leaves nothing to trust: no score, flagged for a person to look at.
+                grade.auto_score = graded[cell.name]["score"] if cell.name in graded else None
+                grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+        gb.db.commit()
+
+
+def load_summaries(course):
+    root = Path(course) / "autograded"
+    found = sorted(root.glob(f"*/{ASSIGNMENT}/{SUMMARY}")) if root.is_dir() else []
+    return [json.loads(p.read_text()) for p in found]
+
+
+def auto_columns(summaries):
+    columns = []
+    for summary in summaries:
+        for nb in NOTEBOOKS:
+            for gid, s in summary["scores"].get(nb, {}).items():
+                if s["kind"] == "auto" and gid not in columns:
+                    columns.append(gid)
+    return columns
+
+
+def totals(summary):
+    auto = [s for nb in summary["scores"].values() for s in nb.values() if s["kind"] == "auto"]
+    return sum(s["score"] or 0 for s in auto), sum(s["max"] for s in auto)
+
+
+def write_reports(course, plot=True):
+    """grades.csv for every graded student, a terminal table and summary, and a summary plot."""
+    summaries = load_summaries(course)
+    columns = auto_columns(summaries)
+    path = Path(course) / "grades.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", *columns, "total", "max", "status"])
+        for summary in summaries:
+            flat = {gid: s for nb in summary["scores"].values() for gid, s in nb.items()}
+            total, most = totals(summary)
+            writer.writerow([summary["student"],
+                             *(fmt(flat[c]["score"]) if c in flat else "" for c in columns),
+                             fmt(total), fmt(most), summary["status"]])
+    print_table(summaries)
+    print_summary(summaries, columns)
+    if plot and summaries:
+        plot_summary(course, summaries, columns)
+    print(f"Grades: {path}")
+    return path
+
+
+def fmt(value):
+    return "" if value is None else f"{value:g}"
+
+
+def print_table(summaries):
+    width = max([len(s["student"]) for s in summaries] + [7])
+    print(f"{'student':<{width}}  {'score':>11}  status")
+    for summary in summaries:
+        total, most = totals(summary)
+        print(f"{summary['student']:<{width}}  {total:>5g} / {most:<3g}  {summary['status']}")
+
+
+def pass_rates(summaries, columns):
+    rates = {}
+    for column in columns:
+        cells = [s for summary in summaries for nb in summary["scores"].values()
+                 for gid, s in nb.items() if gid == column]
+        rates[column] = sum(1 for s in cells if s["score"] == s["max"]) / max(1, len(cells))
+    return rates
+
+
+def print_summary(summaries, columns):
+    if not summaries:
+        return
+    scores = [totals(s)[0] for s in summaries]
+    most = max(totals(s)[1] for s in summaries)
+    print(f"Scores of {len(scores)} submissions (out of {most:g}): min {min(scores):g}, "
+          f"median {statistics.median(scores):g}, max {max(scores):g}")
+    for column, rate in pass_rates(summaries, columns).items():
+        print(f"  {column:<40} passed by {rate:4.0%}")
+
+
+def plot_summary(course, summaries, columns):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    scores = [totals(s)[0] for s in summaries]
+    most = max(totals(s)[1] for s in summaries)
+    rates = pass_rates(summaries, columns)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [1, 1.4]})
+    left.hist(scores, bins=min(20, max(5, len(scores))), range=(0, most or 1), color="tab:blue")
+    left.set(title="Autograded scores", xlabel=f"score (out of {most:g})", ylabel="students")
+    right.barh(list(rates), [100 * r for r in rates.values()], color="tab:green")
+    right.set(title="Pass rate per test cell", xlabel="% of submissions passing", xlim=(0, 100))
+    right.invert_yaxis()
+    fig.tight_layout()
+    target = Path(course) / "grades_summary.png"
+    fig.savefig(target, dpi=100)
+    plt.close(fig)
+    print(f"Summary plot: {target}")

@@ -1,0 +1,207 @@
+"""`python -m kit release`: turn this repository into the student release.
+
+Steps: assemble nbgrader's source folder from notebooks/, classifiers/ and utils/,
+run nbgrader's generate_assignment (which clears solution cells and hidden tests in
+the notebooks but copies .py files verbatim), cut the solution regions out of the
+released .py files, check the release line by line against the source, and zip it.
+"""
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+from .course import (ASSIGNMENT, KIT_ROOT, MASTER_PACKAGES, NOTEBOOKS, STUDENT_FILES,
+                     KitError, coursedir, ensure_alembic_on_path, release_dir, source_dir,
+                     write_nbgrader_config)
+
+# nbgrader's own delimiters, matched anywhere in a line as nbgrader does. Read from its
+# traitlets rather than spelled out, so that this file (shipped with the release for
+# `kit check`) holds no marker itself.
+BEGIN_SOLUTION = ClearSolutions.begin_solution_delimeter.default_value
+END_SOLUTION = ClearSolutions.end_solution_delimeter.default_value
+BEGIN_HIDDEN = ClearHiddenTests.begin_test_delimeter.default_value
+END_HIDDEN = ClearHiddenTests.end_test_delimeter.default_value
+MARKER_WORDS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
+JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".DS_Store")
+# Lines this short or generic ("else:", "return loss, dW") may legitimately stay in a release.
+MIN_SECRET_LINE = 12
+
+
+def run(*, kit_root=KIT_ROOT, course, dist):
+    """Build the release of `kit_root` in `course` and write `dist`/linear_classifiers.zip."""
+    kit_root, course, dist = Path(kit_root), Path(course), Path(dist)
+    missing = [p for p in [*(f"notebooks/{nb}" for nb in NOTEBOOKS), *MASTER_PACKAGES]
+               if not (kit_root / p).exists()]
+    if missing:
+        raise KitError(f"expected the kit's {', '.join(missing)} in {kit_root}, found nothing there")
+    source = assemble_source(kit_root, course)
+    generate_assignment(course)
+    release = release_dir(course)
+    for path in sorted(release.rglob("*.py")):
+        path.write_text(cut_solutions(path.read_text(), path))
+    problems = check_release(source, release)
+    if problems:
+        raise KitError("the release still holds instructor material:\n  " + "\n  ".join(problems))
+    check_imports(release)
+    zip_path = write_zip(release, dist)
+    print(f"Released {ASSIGNMENT}: {release} and {zip_path}")
+    return zip_path
+
+
+def assemble_source(kit_root, course):
+    """Copy the notebooks (flat) and the packages into course/source/<assignment>/."""
+    source = source_dir(course)
+    if source.exists():
+        shutil.rmtree(source)  # generated from the repository: the repository is the master
+    source.mkdir(parents=True)
+    for nb in NOTEBOOKS:
+        shutil.copy2(kit_root / "notebooks" / nb, source / nb)
+    for package in MASTER_PACKAGES:
+        shutil.copytree(kit_root / package, source / package, ignore=JUNK)
+    write_nbgrader_config(course, student_file_paths(source))
+    return source
+
+
+def student_file_paths(assignment_dir):
+    """nbgrader's exclude_overwriting matches exact relative paths only: expand the globs."""
+    return sorted(str(p.relative_to(assignment_dir)) for pattern in STUDENT_FILES
+                  for p in assignment_dir.glob(pattern))
+
+
+def generate_assignment(course):
+    from nbgrader.apps import NbGraderAPI
+    ensure_alembic_on_path()
+    api = NbGraderAPI(coursedir=coursedir(course))
+    result = api.generate_assignment(ASSIGNMENT, force=True, create=True)
+    if not result["success"]:
+        raise KitError("nbgrader generate_assignment failed:\n"
+                       + (result.get("error") or "") + (result.get("log") or ""))
+
+
+def solution_regions(lines):
+    """Yield (begin, end) line indices of each solution region; raise on unbalanced markers."""
+    begin = None
+    for i, line in enumerate(lines):
+        if BEGIN_SOLUTION in line:
+            if begin is not None:
+                raise KitError(f"line {i + 1}: a solution region starts inside another one")
+            begin = i
+        elif END_SOLUTION in line:
+            if begin is None:
+                raise KitError(f"line {i + 1}: a solution region ends that never began")
+            yield begin, i
+            begin = None
+    if begin is not None:
+        raise KitError(f"line {begin + 1}: a solution region is never closed")
+
+
+def enclosing_function(lines, index):
+    indent = len(lines[index]) - len(lines[index].lstrip())
+    for line in reversed(lines[:index]):
+        match = re.match(r"(\s*)def (\w+)", line)
+        if match and len(match.group(1)) < indent:
+            return match.group(2)
+    return "this part"
+
+
+def cut_solutions(text, path="<text>", keep=()):
+    """Replace each solution region in Python source (but those of functions in `keep`) by a stub."""
+    lines = text.splitlines(keepends=True)
+    try:
+        regions = list(solution_regions(lines))
+    except KitError as err:
+        raise KitError(f"{path}: {err}") from None
+    for begin, end in reversed(regions):
+        indent = lines[begin][:len(lines[begin]) - len(lines[begin].lstrip())]
+        name = enclosing_function(lines, begin)
+        if name in keep:
+            continue
+        stub = [f"{indent}# YOUR CODE HERE (see the TODO above)\n",
+                f"{indent}raise NotImplementedError(\"{name}: not implemented yet; "
+                f"see the TODO above\")\n"]
+        lines[begin:end + 1] = stub
+    return "".join(lines)
+
+
+def secret_lines(source):
+    """Lines an instructor wrote only inside solution regions or hidden tests, over all files.
+
+    A line that also stands outside every region of the source (say `num_train = X.shape[0]`
+    in a docstring-side setup) is public anyway and is not counted.
+    """
+    inside, outside = set(), set()
+    for path in sorted(source.rglob("*")):
+        for text in texts_of(path):
+            secret, public = split_by_markers(text.splitlines())
+            inside |= secret
+            outside |= public
+    return {line for line in inside - outside if len(line) >= MIN_SECRET_LINE}
+
+
+def texts_of(path):
+    """The texts of a .py file or of each cell of a notebook; nothing for other files."""
+    if path.suffix == ".py":
+        return [path.read_text()]
+    if path.suffix == ".ipynb":
+        return ["".join(cell["source"]) for cell in json.loads(path.read_text())["cells"]]
+    return []
+
+
+def split_by_markers(lines):
+    inside_lines, outside_lines, inside = set(), set(), False
+    for line in lines:
+        if BEGIN_SOLUTION in line or BEGIN_HIDDEN in line:
+            inside = True
+        elif END_SOLUTION in line or END_HIDDEN in line:
+            inside = False
+        elif line.strip():
+            (inside_lines if inside else outside_lines).add(line.strip())
+    return inside_lines, outside_lines
+
+
+def check_release(source, release):
+    """List every marker or secret line of the source that is still in the release."""
+    problems, secrets = [], secret_lines(source)
+    for path in sorted(release.rglob("*")):
+        rel = path.relative_to(release)
+        for text in texts_of(path):
+            problems += [f"{rel}: marker '{word}' left in the release"
+                         for word in MARKER_WORDS if word in text]
+            problems += [f"{rel}: solution or hidden-test line left: {line.strip()!r}"
+                         for line in text.splitlines() if line.strip() in secrets]
+    return problems
+
+
+def check_imports(release):
+    """Every import of the kit's packages that a released notebook makes must work there."""
+    statements = []
+    for nb in NOTEBOOKS:
+        for cell in json.loads((release / nb).read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            for line in "".join(cell["source"]).splitlines():
+                if re.match(r"\s*(from|import)\s+(classifiers|utils)\b", line):
+                    statements.append(line.strip())
+    code = "\n".join(dict.fromkeys(statements)) or "import classifiers"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=release, capture_output=True,
+                          text=True, env={"PATH": "/usr/bin:/bin", "MPLBACKEND": "Agg"}, timeout=120)
+    if proc.returncode != 0:
+        raise KitError(f"a released notebook cannot import the released package in {release}:\n"
+                       + proc.stderr.strip().splitlines()[-1])
+
+
+def write_zip(release, dist):
+    dist.mkdir(parents=True, exist_ok=True)
+    target = dist / f"{ASSIGNMENT}.zip"
+    partial = target.with_suffix(".zip.partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(release.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                zf.write(path, Path(ASSIGNMENT) / path.relative_to(release))
+    partial.replace(target)
+    return target
