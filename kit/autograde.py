@@ -30,7 +30,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from . import cells, feedback, sandbox
+from . import cells, feedback, probes, sandbox
 from .course import (ASSIGNMENT, NOTEBOOKS, KitError, release_dir, source_dir, submitted_dir)
 
 DEFAULT_CELL_TIMEOUT = 120      # seconds; nbgrader's 30 s is too short for training cells
@@ -63,10 +63,12 @@ def grade_submission(task):
     with tempfile.TemporaryDirectory(prefix="kit-grade-") as tmp:
         workdir = Path(tmp) / "work"
         write_files(workdir, {**task.master_files, **task.files})
-        result = {"student": task.student, "timestamp": task.timestamp, "notebooks": {},
-                  "problems": list(task.problems)}
-        for name in NOTEBOOKS:
-            result["notebooks"][name] = grade_notebook(task, name, workdir, deadline)
+        runner = grading_runner(task, workdir)
+        graded = {name: run_notebook(task, name, runner, deadline) for name in NOTEBOOKS}
+        problems = list(task.problems) + check_trusted(runner, graded, deadline)
+    notebooks = {name: finish_notebook(task, name, graded[name]) for name in NOTEBOOKS}
+    result = {"student": task.student, "timestamp": task.timestamp, "notebooks": notebooks,
+              "problems": problems}
     result["status"] = summarize_status(result)
     return result
 
@@ -78,24 +80,59 @@ def write_files(root, files):
         path.write_bytes(data)
 
 
-def grade_notebook(task, name, workdir, deadline):
+def run_notebook(task, name, runner, deadline):
+    """Restore, run and test one notebook; None for the notebook when it cannot be graded."""
     source = nbformat.reads(task.source_notebooks[name], as_version=4)
     release = nbformat.reads(task.release_notebooks[name], as_version=4)
     submitted, problem = read_submitted(task.files.get(name), name)
     if submitted is None:
-        scores = cells.zero_scores(source, problem)
-        return {"graded": task.release_notebooks[name], "scores": scores, "problems": [problem],
-                "feedback": feedback.render(release, scores, [problem])}
+        return {"nb": None, "source": source, "release": release, "problems": [problem]}
     nb, problems = cells.restore(submitted, source, release)
     tests = [i for i, cell in enumerate(nb.cells) if cells.is_test(cell)]
-    runner = grading_runner(task, workdir)
     if task.run_notebooks:
         student_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and i not in tests]
         problems += runner.run(nb, student_cells, deadline, max_restarts=MAX_NOTEBOOK_RESTARTS)
     problems += grade_tests(runner, nb, tests, deadline)
-    scores = cells.scores(nb, release)
-    return {"graded": nbformat.writes(nb), "scores": scores, "problems": problems,
-            "feedback": feedback.render(nb, scores, problems)}
+    return {"nb": nb, "source": source, "release": release, "problems": problems}
+
+
+def check_trusted(runner, graded, deadline):
+    """Call each student function the passing test cells use in a fresh kernel; judge outside.
+
+    A passing test cell whose functions give wrong results there gets an error output, so
+    it scores 0 like any failing cell (probes.py says why this is needed).
+    """
+    passing = [cell for g in graded.values() if g["nb"] is not None for cell in g["nb"].cells
+               if cells.is_test(cell) and cells.first_error(cell) is None]
+    targets = set().union(*(probes.targets_of(cell.source) for cell in passing)) if passing else set()
+    if not targets:
+        return []
+    runner_source, calls = probes.prepare(runner.workdir, targets)
+    setup = next(g["nb"] for g in graded.values() if g["nb"] is not None)
+    scratch = nbformat.v4.new_notebook(cells=[cells.setup_cell(setup), nbformat.v4.new_code_cell(runner_source)]
+                                       + [nbformat.v4.new_code_cell(c) for c in calls])
+    problems = runner.run(scratch, range(2, len(scratch.cells)), deadline,
+                          max_restarts=len(calls), prelude=[0, 1])
+    verdicts = probes.judge(runner.workdir, targets)
+    for cell in passing:
+        wrong = [verdicts[t] for t in sorted(probes.targets_of(cell.source)) if verdicts[t]]
+        if wrong:
+            cell.outputs.append(cells.error_output(
+                "TrustedCheckFailed", "the grader's own check of your code disagrees with this test "
+                "cell's result: " + "; ".join(wrong)))
+    return [f"trusted check: {v}" for v in verdicts.values() if v] + problems
+
+
+def finish_notebook(task, name, graded):
+    if graded["nb"] is None:
+        scores = cells.zero_scores(graded["source"], graded["problems"][0])
+        return {"graded": task.release_notebooks[name], "scores": scores,
+                "problems": graded["problems"],
+                "feedback": feedback.render(graded["release"], scores, graded["problems"])}
+    nb = graded["nb"]
+    scores = cells.scores(nb, graded["release"])
+    return {"graded": nbformat.writes(nb), "scores": scores, "problems": graded["problems"],
+            "feedback": feedback.render(nb, scores, graded["problems"])}
 
 
 def grading_runner(task, workdir):

@@ -12,6 +12,21 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
+# `KIT_STUDENT_DIR=/path/to/their/folder python -m pytest tests/test_classifiers.py` runs
+# the solution tests on a student's classifiers/ instead of the reference.
+STUDENT_DIR = os.environ.get("KIT_STUDENT_DIR")
+if STUDENT_DIR:
+    STUDENT_DIR = os.path.abspath(STUDENT_DIR)
+    if not os.path.isfile(os.path.join(STUDENT_DIR, "classifiers", "__init__.py")):
+        raise pytest.UsageError("KIT_STUDENT_DIR: expected a folder holding classifiers/__init__.py, "
+                                "got %s instead" % STUDENT_DIR)
+    sys.path.insert(0, STUDENT_DIR)
+
+
+def pytest_report_header(config):
+    import classifiers
+    return "classifiers under test: %s" % os.path.dirname(classifiers.__file__)
+
 
 @pytest.fixture(scope="session")
 def cifar10_dir():
