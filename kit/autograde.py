@@ -195,7 +195,7 @@ class KernelRunner:
         while pending:
             client = self._client(nb)
             try:
-                async with client.async_setup_kernel(env=self.env):
+                async with client.async_setup_kernel(env=self.env, cleanup_kc=True):
                     for index in prelude:
                         saved = nb.cells[index].outputs if restarts else None
                         await self._execute(client, nb, index, deadline)
@@ -251,18 +251,20 @@ class KernelRunner:
         return [f"not run: {reason}"]
 
 
+STATUS_WORDS = (("missing notebook", "missing notebook"), ("unreadable", "unreadable notebook"),
+                ("timeout", "timeout"), ("time limit", "time limit"), ("exceeded", "resource limit"),
+                ("died", "dead kernel"), ("importing classifiers", "import failed"),
+                ("trusted check", "trusted check failed"), ("restored", "cells restored"))
+
+
 def summarize_status(result):
-    """One short word or phrase for grades.csv: what kept this submission from a full grading."""
+    """A few words for grades.csv: what kept this submission from a plain, full grading."""
+    problems = result["problems"] + [p for nb in result["notebooks"].values() for p in nb["problems"]]
     kinds = []
-    for nb_name, nb in result["notebooks"].items():
-        for problem in nb["problems"]:
-            for key, word in (("missing notebook", "missing notebook"), ("unreadable", "unreadable notebook"),
-                              ("timeout", "timeout"), ("time limit", "time limit"),
-                              ("died", "dead kernel"), ("limit", "resource limit"),
-                              ("importing classifiers", "import failed"), ("restored", "cells restored")):
-                if key in problem and f"{word}" not in kinds:
-                    kinds.append(word)
-                    break
+    for problem in problems:
+        word = next((word for key, word in STATUS_WORDS if key in problem), None)
+        if word and word not in kinds:
+            kinds.append(word)
     return "; ".join(kinds) if kinds else "ok"
 
 

@@ -1,0 +1,375 @@
+"""Tests for kit/sandbox.py: real kernels in bubblewrap, driven by nbclient.
+
+Every test starts its own small kernel (about 1-2 s each). Tests that would hurt the
+machine without limits (fork bomb, 50 GB allocation, 10 GB file) first check that the
+limit is in force for that kernel (km.enforcement) and skip otherwise. Only 127.0.0.1
+is ever used for networking.
+"""
+import asyncio
+import json
+import os
+import socket
+import sys
+import threading
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+
+from kit import sandbox
+from kit.sandbox import GiB, MiB, Limits
+
+AVAILABLE, REASON = sandbox.isolation_status()
+NEEDS_NO_BWRAP = ("test_unisolated_fallback_warns_or_refuses", "test_limits_reject_bad_values")
+
+
+@pytest.fixture(autouse=True)
+def require_bwrap(request):
+    """Skip, saying why, every test that needs a working bubblewrap when there is none."""
+    if AVAILABLE or request.node.name in NEEDS_NO_BWRAP:
+        return
+    print("sandbox test skipped: " + REASON)
+    pytest.skip("bubblewrap is not usable here: " + REASON)
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "submitted.txt").write_text("student file")
+    return folder
+
+
+def run_cells(km, sources, timeout=20, env=None, before_cell=None):
+    """Execute code cells in one kernel, then shut it down.
+
+    Inputs:
+    - km: an unstarted sandboxed kernel manager.
+    - sources: list of cell sources.
+    - before_cell: optional function(index, client) called before each cell; it may
+      return False to stop (used to check km.enforcement before dangerous cells).
+    Returns (cells, error): the executed cells and the DeadKernelError, if any.
+    """
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    client = NotebookClient(nb, km=km, timeout=timeout, allow_errors=True,
+                            kernel_name="python3", interrupt_on_timeout=True)
+
+    async def go():
+        kwargs = {"env": env} if env is not None else {}
+        try:
+            async with client.async_setup_kernel(cleanup_kc=True, **kwargs):
+                for index, cell in enumerate(nb.cells):
+                    if before_cell is not None and before_cell(index, client) is False:
+                        break
+                    await client.async_execute_cell(cell, index)
+        except DeadKernelError as err:
+            return err
+        return None
+    error = asyncio.run(go())
+    return nb.cells, error
+
+
+def stdout(cell):
+    return "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def error_name(cell):
+    names = [o.ename for o in cell.outputs if o.output_type == "error"]
+    return names[0] if names else None
+
+
+def host_file_under_root():
+    """A readable file under /root that the sandbox must not show, or None."""
+    try:
+        names = sorted(os.listdir("/root"))
+    except OSError:
+        return None
+    for name in names:
+        path = os.path.join("/root", name)
+        if os.path.isfile(path) and not sys.prefix.startswith(path):
+            return path
+    version = os.path.join("/root", ".pyenv", "version")  # pyenv's global version file
+    return version if os.path.isfile(version) else None
+
+
+PROBES = r'''
+import ctypes, json, os, socket
+res = {}
+def attempt(fn):
+    try:
+        return "ok: %r" % (fn(),)
+    except BaseException as e:
+        return "%s: %s" % (type(e).__name__, e)
+def write(path, mode="w"):
+    with open(path, mode) as f:
+        return f.write("x")
+res["read_outside"] = attempt(lambda: open(CFG["outside_file"]).read())
+res["list_outside"] = attempt(lambda: os.listdir(CFG["outside_dir"]))
+res["read_root_file"] = CFG["root_file"] and attempt(lambda: open(CFG["root_file"]).read(10))
+res["root_listing"] = sorted(os.listdir("/root")) if os.path.isdir("/root") else []
+res["write_outside"] = attempt(lambda: write(CFG["outside_dir"] + "/new.txt"))
+res["write_usr"] = attempt(lambda: write("/usr/kit-sandbox-test"))
+res["write_etc"] = attempt(lambda: write("/etc/passwd", "a"))
+res["write_python"] = attempt(lambda: write(CFG["prefix"] + "/kit-sandbox-test"))
+res["write_root_dir"] = attempt(lambda: write("/kit-sandbox-test"))
+def write_same(path):  # a host-wide sysctl, rewritten with its own value: harmless either way
+    value = open(path).read()
+    with open(path, "w") as f:
+        return f.write(value)
+res["write_sysctl"] = attempt(lambda: write_same("/proc/sys/kernel/core_pattern"))
+res["write_workdir"] = attempt(lambda: write("inside.txt"))
+res["read_submitted"] = attempt(lambda: open("submitted.txt").read())
+res["write_tmp"] = attempt(lambda: write("/tmp/kit-sandbox-private"))
+res["read_ro"] = attempt(lambda: open(CFG["ro_file"]).read())
+res["write_ro"] = attempt(lambda: write(CFG["ro_file"], "a"))
+res["create_in_ro"] = attempt(lambda: write(CFG["ro_dir"] + "/new.txt"))
+res["connect"] = attempt(
+    lambda: socket.create_connection(("127.0.0.1", CFG["port"]), timeout=3).close())
+res["interfaces"] = [name for _, name in socket.if_nameindex()]
+res["env"] = sorted(os.environ)
+res["marker"] = os.environ.get(CFG["marker"])
+res["given"] = os.environ.get("KIT_SANDBOX_GIVEN")
+res["home"] = os.environ.get("HOME")
+res["cwd"] = os.getcwd()
+res["cap_eff"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")][0]
+libc = ctypes.CDLL(None, use_errno=True)
+def syscall_result(rc):
+    return "ok" if rc == 0 else "failed: " + os.strerror(ctypes.get_errno())
+MS_REMOUNT, MS_BIND = 32, 4096
+res["mount_tmpfs"] = syscall_result(libc.mount(b"none", os.getcwd().encode(), b"tmpfs", 0, None))
+res["remount_root_rw"] = syscall_result(libc.mount(None, b"/", None, MS_REMOUNT | MS_BIND, None))
+res["remount_ro_rw"] = syscall_result(
+    libc.mount(None, CFG["ro_dir"].encode(), None, MS_REMOUNT | MS_BIND, None))
+res["unshare_userns"] = syscall_result(libc.unshare(0x10000000 | 0x00020000))
+print(json.dumps(res))
+'''
+
+
+def test_isolation_status_says_why():
+    available, reason = sandbox.isolation_status()
+    assert isinstance(available, bool)
+    assert isinstance(reason, str) and reason
+    print("isolation:", available, reason)
+
+
+def test_sandbox_hides_host_blocks_network_and_clears_env(workdir, tmp_path, monkeypatch):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("host secret")
+    ro_dir = tmp_path / "readonly"
+    ro_dir.mkdir()
+    (ro_dir / "utils.py").write_text("SHARED = 1\n")
+    # World-writable on the host: only the read-only bind can stop writes.
+    os.chmod(ro_dir, 0o777)
+    os.chmod(ro_dir / "utils.py", 0o666)
+    os.chmod(tmp_path, 0o700)  # like /root: the sandbox uid cannot traverse it on the host
+    marker = "KIT_SANDBOX_MARKER_%d" % os.getpid()
+    monkeypatch.setenv(marker, "leaked")
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.2)
+    accepted, stop = [], threading.Event()
+
+    def accept_loop():
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                pass
+    thread = threading.Thread(target=accept_loop, daemon=True)
+    thread.start()
+
+    cfg = {"outside_file": str(outside / "secret.txt"), "outside_dir": str(outside),
+           "root_file": host_file_under_root(), "prefix": sys.prefix,
+           "ro_dir": str(ro_dir), "ro_file": str(ro_dir / "utils.py"),
+           "port": listener.getsockname()[1], "marker": marker}
+    km = sandbox.AsyncSandboxedKernelManager(workdir=str(workdir), readonly_paths=[str(ro_dir)])
+
+    def short_timeout_for_sleep(index, client):
+        client.timeout = 2 if index == 2 else 20
+    try:
+        cells, error = run_cells(km, ["CFG = %s" % json.dumps(cfg), PROBES,
+                                      "import time; time.sleep(30)", "print('after interrupt')"],
+                                 env={"KIT_SANDBOX_GIVEN": "yes"},
+                                 before_cell=short_timeout_for_sleep)
+    finally:
+        stop.set()
+        thread.join(2)
+        listener.close()
+    assert error is None
+    assert error_name(cells[1]) is None, cells[1].outputs
+    res = json.loads(stdout(cells[1]).strip().splitlines()[-1])
+    print(json.dumps(res, indent=1))
+
+    # Nothing outside the sandbox is visible or writable.
+    assert res["read_outside"].startswith(("FileNotFoundError", "PermissionError")), res
+    assert res["list_outside"].startswith(("FileNotFoundError", "PermissionError"))
+    if res["read_root_file"] is not None:
+        assert res["read_root_file"].startswith(("FileNotFoundError", "PermissionError"))
+    assert set(res["root_listing"]) <= {".pyenv", ".local"}, res["root_listing"]
+    for key in ("write_outside", "write_usr", "write_etc", "write_python", "write_root_dir",
+                "write_sysctl"):
+        assert not res[key].startswith("ok"), (key, res[key])
+    assert not (outside / "new.txt").exists()
+    assert not os.path.exists("/tmp/kit-sandbox-private")  # its /tmp is private
+    # The workdir is readable and writable, and it is the kernel's cwd and HOME.
+    assert res["read_submitted"] == "ok: 'student file'"
+    assert res["write_workdir"].startswith("ok")
+    assert (workdir / "inside.txt").read_text() == "x"
+    assert res["cwd"] == res["home"] == os.path.realpath(workdir)
+    # Read-only paths: readable, not writable.
+    assert res["read_ro"] == "ok: 'SHARED = 1\\n'"
+    assert res["write_ro"].startswith("OSError") and "Read-only" in res["write_ro"]
+    assert res["create_in_ro"].startswith("OSError") and "Read-only" in res["create_in_ro"]
+    assert (ro_dir / "utils.py").read_text() == "SHARED = 1\n"
+    # No network: the host's 127.0.0.1 listener is unreachable, only lo exists.
+    assert not res["connect"].startswith("ok"), res["connect"]
+    assert accepted == []
+    assert res["interfaces"] == ["lo"]
+    # Environment: cleared; only what was passed explicitly comes in.
+    assert res["marker"] is None and marker not in res["env"]
+    assert res["given"] == "yes"
+    # No capabilities, no mounts, no new user namespaces.
+    assert res["cap_eff"] == "0000000000000000"
+    for key in ("mount_tmpfs", "remount_root_rw", "remount_ro_rw", "unshare_userns"):
+        assert res[key].startswith("failed"), (key, res[key])
+    # A cell over its timeout is interrupted (by message) and the kernel lives on.
+    assert error_name(cells[2]) == "KeyboardInterrupt"
+    assert stdout(cells[3]).strip() == "after interrupt"
+    # After shutdown the workdir belongs to its owner again and nothing is left behind.
+    assert (workdir / "inside.txt").stat().st_uid == os.getuid()
+    assert km._state.run_dir is None
+
+
+FILE_CELL = r'''
+import os
+error = None
+with open("big.bin", "wb") as f:
+    chunk = b"x" * (16 << 20)
+    try:
+        for _ in range(640):  # 10 GB in 16 MB chunks, unless a limit stops it first
+            f.write(chunk)
+    except OSError as err:
+        error = err
+print(repr(error), os.path.getsize("big.bin"))
+os.remove("big.bin")
+'''
+
+
+FORK_CELL = r'''
+import os, time
+children, failure = [], None
+for _ in range(2000):
+    try:
+        pid = os.fork()
+    except OSError as err:
+        failure = err
+        break
+    if pid == 0:  # every child forks too (a bomb), then all of them exit after 1 s
+        try:
+            for _ in range(50):
+                if os.fork() == 0:
+                    time.sleep(1)
+                    os._exit(0)
+        except BaseException:
+            pass
+        time.sleep(1)
+        os._exit(0)
+    children.append(pid)
+for pid in children:
+    os.waitpid(pid, 0)
+print(len(children), repr(failure))
+'''
+
+
+def test_10gb_file_and_fork_bomb_are_stopped(workdir):
+    km = sandbox.AsyncSandboxedKernelManager(
+        workdir=str(workdir), limits=Limits(max_file_bytes=32 * MiB, max_processes=32))
+
+    def check(index, client):
+        needed = {1: "file_size", 2: "processes"}.get(index)
+        if needed and km.enforcement.get(needed) is None:
+            print(f"test skipped: no {needed} limit in force here", km.enforcement)
+            pytest.skip(f"no {needed} limit in force here")
+    cells, error = run_cells(km, ["pass", FILE_CELL, FORK_CELL, "print('alive')"],
+                             before_cell=check)
+    assert error is None
+    # The file stops growing at the limit with EFBIG.
+    text = stdout(cells[1])
+    assert "File too large" in text, cells[1].outputs
+    assert int(text.split()[-1]) <= 32 * MiB
+    assert sandbox.limit_hit(km, text).kind == "file_size"
+    assert not (workdir / "big.bin").exists()
+    # The bomb runs into the process limit and the kernel survives it.
+    forked, failure = stdout(cells[2]).split(" ", 1)
+    assert int(forked) < 32 and "BlockingIOError" in failure, cells[2].outputs
+    assert stdout(cells[3]).strip() == "alive"
+    assert sandbox.limit_hit(km).kind == "processes"
+    assert km._state.cgroups is None or km._state.cgroups.folders == []  # all killed, removed
+
+
+MEMORY_CELL = r'''
+chunks = []
+for _ in range(200):  # 50 GB in 256 MB touched chunks, unless a limit stops it first
+    chunks.append(b"\x01" * (256 << 20))
+print("allocated", len(chunks) * 256, "MB")
+'''
+
+
+# RLIMIT_AS counts address space, not memory: ipykernel needs about 1 GiB of it to run.
+@pytest.mark.parametrize("use_cgroups, memory", [(True, 512 * MiB), (False, 1 * GiB)],
+                         ids=["cgroup", "rlimit"])
+def test_50gb_allocation_fails(workdir, use_cgroups, memory):
+    km = sandbox.AsyncSandboxedKernelManager(workdir=str(workdir), use_cgroups=use_cgroups,
+                                             limits=Limits(memory_bytes=memory))
+
+    def check(index, client):
+        if index == 1 and km.enforcement.get("memory") is None:
+            print("memory test skipped: no memory limit in force", km.enforcement)
+            pytest.skip("no memory limit in force here")
+    cells, error = run_cells(km, ["import numpy", MEMORY_CELL], before_cell=check)
+    print("memory limit by", km.enforcement["memory"], "->", error or error_name(cells[1]))
+    assert "allocated" not in stdout(cells[1])
+    if error is None:
+        assert error_name(cells[1]) == "MemoryError", cells[1].outputs
+    hit = sandbox.limit_hit(km, error or error_name(cells[1]))
+    assert hit is not None and hit.kind == "memory", hit
+    assert f"memory limit ({sandbox.format_bytes(memory)}) exceeded" in hit.message
+    if error is not None:
+        assert sandbox.death_reason(km, error).startswith("the kernel died: memory limit")
+
+
+def test_cpu_limit_kills_a_busy_loop(workdir):
+    km = sandbox.AsyncSandboxedKernelManager(workdir=str(workdir), limits=Limits(cpu_seconds=1))
+    cells, error = run_cells(km, ["while True: pass"], timeout=30)
+    assert isinstance(error, DeadKernelError)
+    assert sandbox.limit_hit(km, error) == ("cpu", "CPU time limit (1 s) exceeded")
+
+
+def test_unisolated_fallback_warns_or_refuses(workdir, monkeypatch):
+    monkeypatch.setattr(sandbox, "_warned", False)
+    broken = "/nonexistent/bwrap"
+    available, reason = sandbox.isolation_status(bwrap=broken)
+    assert not available and "not found" in reason
+
+    strict = sandbox.kernel_manager(workdir, require_isolation=True, bwrap_path=broken)
+    with pytest.raises(sandbox.SandboxUnavailableError):
+        asyncio.run(strict.start_kernel())
+
+    km = sandbox.kernel_manager(workdir, bwrap_path=broken, limits=Limits(max_file_bytes=2 * MiB))
+    with pytest.warns(sandbox.SandboxWarning):
+        cells, error = run_cells(km, [FILE_CELL])
+    assert error is None and "File too large" in stdout(cells[0])  # rlimits still apply
+    assert km.isolated is False
+
+
+def test_limits_reject_bad_values():
+    with pytest.raises(ValueError, match="expected Limits.memory_bytes"):
+        Limits(memory_bytes=10)
+    with pytest.raises(ValueError, match="expected Limits.max_processes"):
+        Limits(max_processes="64")
+    assert Limits().describe("memory") == "memory limit (4 GiB)"
+    assert sandbox.format_bytes(512 * MiB) == "512 MiB" and sandbox.format_bytes(4 * GiB) == "4 GiB"
