@@ -1,0 +1,94 @@
+"""Building blocks for the end-to-end tests of release and grading: a released course in a
+temporary folder, and submissions made from the release with one change each."""
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+from kit import autograde, collect, demo, release
+from kit.cells import grade_id, is_test
+from kit.course import release_dir, source_dir
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def make_course(root):
+    """Release the kit into root/course; return the course folder."""
+    course = root / "course"
+    release.run(kit_root=REPO, course=course, dist=root / "dist")
+    return course
+
+
+def reference_submission(course, target):
+    """A folder holding the reference solution as a student would hand it in."""
+    folders = demo.build_submissions(course, target.parent / (target.name + "-tmp"))
+    shutil.copytree(folders[0], target)
+    shutil.rmtree(target.parent / (target.name + "-tmp"))
+    return target
+
+
+def untouched_submission(course, target):
+    shutil.copytree(release_dir(course), target, ignore=release.JUNK)
+    return target
+
+
+def notebook(folder, name):
+    return json.loads((folder / name).read_text())
+
+
+def save_notebook(folder, name, nb):
+    (folder / name).write_text(json.dumps(nb, indent=1))
+
+
+def graded_cells(nb):
+    from nbformat import from_dict
+    return [c for c in nb["cells"] if is_test(from_dict(c))]
+
+
+def graded_ids(course, name):
+    from nbformat import from_dict
+    nb = json.loads((source_dir(course) / name).read_text())
+    return [grade_id(from_dict(c)) for c in nb["cells"] if is_test(from_dict(c))]
+
+
+def append_to_function(path, function, line):
+    """Insert `line` as the first statement of `function` in a module (after its docstring)."""
+    import ast
+    text = path.read_text()
+    tree = ast.parse(text)
+    node = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == function)
+    first = node.body[1] if isinstance(node.body[0], ast.Expr) and len(node.body) > 1 else node.body[0]
+    lines = text.splitlines(keepends=True)
+    indent = " " * first.col_offset
+    lines.insert(first.lineno - 1, indent + line + "\n")
+    path.write_text("".join(lines))
+
+
+def collect_all(course, folders):
+    results = collect.run(paths=[str(f) for f in folders], course_dir=course, verbose=False)
+    refused = [r.message for r in results if r.refused]
+    assert not refused, refused
+
+
+def grade(course, students, cifar10_dir, **kwargs):
+    settings = dict(jobs=2, cell_timeout=20, submission_timeout=400, progress=False)
+    settings.update(kwargs)
+    results = autograde.run(course=course, students=students, data_dir=cifar10_dir, **settings)
+    return {r["student"]: r for r in results}
+
+
+def scores(result):
+    return {gid: s["score"] for nb in result["notebooks"].values() for gid, s in nb["scores"].items()
+            if s["kind"] == "auto"}
+
+
+def total(result):
+    got = sum(s for s in scores(result).values())
+    most = sum(s["max"] for nb in result["notebooks"].values() for s in nb["scores"].values()
+               if s["kind"] == "auto")
+    return got, most
+
+
+def tree_hashes(root):
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(root).rglob("*")) if p.is_file()}

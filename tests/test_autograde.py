@@ -1,0 +1,227 @@
+"""`kit autograde` end to end: real nbgrader notebooks, real kernels, the real CIFAR-10 subset.
+
+One released course; one batch of submissions graded with the whole notebooks run and
+one batch graded tests-only (same scores, much faster), each submission the reference
+or the release with one change. Every expectation is about scores, statuses, files.
+"""
+import csv
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from kit import grades
+from kit.course import autograded_dir, feedback_dir
+from kit_helpers import (append_to_function, collect_all, grade, graded_cells, graded_ids,
+                         make_course, notebook, reference_submission, save_notebook, scores, total,
+                         tree_hashes, untouched_submission)
+
+pytestmark = pytest.mark.slow
+
+
+def vectorized_tests(course):
+    """Test cells that exercise a vectorized loss (the SVM notebook's)."""
+    return [g for g in graded_ids(course, "svm.ipynb") if "vectorized" in g]
+
+
+def edit_first_test(folder, name, new_source):
+    nb = notebook(folder, name)
+    graded_cells(nb)[0]["source"] = new_source
+    save_notebook(folder, name, nb)
+
+
+def add_cell_after_setup(folder, name, source):
+    nb = notebook(folder, name)
+    first_code = next(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code")
+    nb["cells"].insert(first_code + 1, {"cell_type": "code", "metadata": {}, "source": source,
+                                        "outputs": [], "execution_count": None})
+    save_notebook(folder, name, nb)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    return make_course(tmp_path_factory.mktemp("grading"))
+
+
+@pytest.fixture(scope="module")
+def notebook_batch(course, cifar10_dir, tmp_path_factory):
+    """Submissions whose notebooks are run in full: notebook-level tampering."""
+    root = tmp_path_factory.mktemp("subs-notebook")
+    ref = reference_submission(course, root / "reference")
+    untouched_submission(course, root / "untouched")
+
+    cheat = reference_submission(course, root / "assert_true")
+    (cheat / "classifiers" / "linear_svm.py").write_text(
+        (untouched_submission(course, root / "tmp_u") / "classifiers" / "linear_svm.py").read_text())
+    edit_first_test(cheat, "svm.ipynb", "assert True")
+
+    deleted = reference_submission(course, root / "deleted_cell")
+    nb = notebook(deleted, "svm.ipynb")
+    nb["cells"].remove(graded_cells(nb)[0])
+    save_notebook(deleted, "svm.ipynb", nb)
+
+    transformer = untouched_submission(course, root / "transformer")
+    add_cell_after_setup(transformer, "svm.ipynb",
+                         "ip = get_ipython()\n"
+                         "def swallow(lines):\n"
+                         "    return ['try:\\n'] + ['    ' + l for l in lines] + ['\\nexcept BaseException:\\n    pass\\n']\n"
+                         "ip.input_transformers_post.append(swallow)\n"
+                         "ip.showtraceback = lambda *a, **k: None\n")
+    students = ["reference", "untouched", "assert_true", "deleted_cell", "transformer"]
+    collect_all(course, [root / s for s in students])
+    return grade(course, students, cifar10_dir, run_notebooks=True)
+
+
+@pytest.fixture(scope="module")
+def module_batch(course, cifar10_dir, tmp_path_factory):
+    """Submissions whose modules misbehave: graded tests-only."""
+    root = tmp_path_factory.mktemp("subs-module")
+    partial = untouched_submission(course, root / "partial")
+    for name in ("linear_svm.py", "softmax.py"):
+        ref = (course / "source" / "linear_classifiers" / "classifiers" / name).read_text()
+        from kit.release import cut_solutions
+        (partial / "classifiers" / name).write_text(
+            cut_solutions(ref, keep=("svm_loss_naive", "softmax_loss_naive")))
+
+    loop = reference_submission(course, root / "infinite_loop")
+    append_to_function(loop / "classifiers" / "linear_svm.py", "svm_loss_vectorized", "while True: pass")
+
+    exit_ = reference_submission(course, root / "os_exit")
+    append_to_function(exit_ / "classifiers" / "softmax.py", "softmax_loss_naive",
+                       "import os; os._exit(0)")
+
+    warn = reference_submission(course, root / "warns")
+    append_to_function(warn / "classifiers" / "linear_svm.py", "svm_loss_naive",
+                       "import warnings; warnings.warn('a harmless warning', RuntimeWarning)")
+
+    tampered = untouched_submission(course, root / "tampered_utils")
+    (tampered / "utils" / "gradient_check.py").write_text("raise SystemExit('tampered')\n")
+    for name in ("linear_svm.py", "softmax.py", "linear_classifier.py"):
+        (tampered / "classifiers" / name).write_text(
+            (course / "source" / "linear_classifiers" / "classifiers" / name).read_text())
+
+    reference_submission(course, root / "reference_again")
+    students = ["partial", "infinite_loop", "os_exit", "warns", "tampered_utils", "reference_again"]
+    collect_all(course, [root / s for s in students])
+    return grade(course, students, cifar10_dir, run_notebooks=False, cell_timeout=8)
+
+
+def test_reference_gets_full_marks_and_untouched_release_zero(notebook_batch):
+    got, most = total(notebook_batch["reference"])
+    assert most > 0 and got == most, scores(notebook_batch["reference"])
+    assert total(notebook_batch["untouched"])[0] == 0
+    assert notebook_batch["reference"]["status"] == "ok"
+
+
+def test_partial_scores_strictly_between(module_batch):
+    got, most = total(module_batch["partial"])
+    assert 0 < got < most
+
+
+def test_rewritten_test_cell_is_graded_with_the_original(notebook_batch, course):
+    result = notebook_batch["assert_true"]
+    first = graded_ids(course, "svm.ipynb")[0]
+    assert scores(result)[first] == 0  # the student's `assert True` was replaced by the real test
+    graded = json.loads(result["notebooks"]["svm.ipynb"]["graded"])
+    assert "HIDDEN TESTS" in "".join("".join(c["source"]) for c in graded["cells"])
+
+
+def test_deleted_test_cell_is_restored_and_graded(notebook_batch, course):
+    result = notebook_batch["deleted_cell"]
+    assert scores(result) == scores(notebook_batch["reference"])
+    assert any("restored" in p for p in result["notebooks"]["svm.ipynb"]["problems"])
+
+
+def test_notebook_cells_cannot_swallow_test_failures(notebook_batch):
+    """Input transformers and a silenced showtraceback in the student's notebook change nothing."""
+    assert total(notebook_batch["transformer"])[0] == 0
+
+
+def test_infinite_loop_costs_only_its_tests(module_batch, course):
+    result = scores(module_batch["infinite_loop"])
+    reference = scores(module_batch["reference_again"])
+    looping = vectorized_tests(course)
+    assert looping and all(result[g] == 0 for g in looping)
+    others = [g for g in result if g not in looping and "classifier" not in g and "train" not in g
+              and "predict" not in g and "sgd" not in g]
+    assert any(result[g] == reference[g] > 0 for g in others)
+    assert "timeout" in module_batch["infinite_loop"]["status"]
+
+
+def test_dead_kernel_costs_only_the_cells_it_killed(module_batch):
+    result = scores(module_batch["os_exit"])
+    reference = scores(module_batch["reference_again"])
+    naive_softmax = [g for g in result if "softmax" in g and "naive" in g]
+    assert naive_softmax and all(result[g] == 0 for g in naive_softmax)
+    svm = [g for g in result if g.startswith("test_svm")]
+    assert svm and all(result[g] == reference[g] for g in svm)
+    assert "dead kernel" in module_batch["os_exit"]["status"]
+
+
+def test_warnings_do_not_cost_points(module_batch):
+    assert scores(module_batch["warns"]) == scores(module_batch["reference_again"])
+
+
+def test_tampered_utils_are_replaced_by_the_master_copy(module_batch):
+    assert scores(module_batch["tampered_utils"]) == scores(module_batch["reference_again"])
+
+
+def test_grades_are_identical_across_runs_and_modes(notebook_batch, module_batch):
+    assert scores(notebook_batch["reference"]) == scores(module_batch["reference_again"])
+
+
+def test_grades_csv_gradebook_and_feedback(notebook_batch, module_batch, course):
+    with open(course / "grades.csv", newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert set(rows) >= {"reference", "untouched", "partial", "os_exit"}
+    got, most = total(notebook_batch["reference"])
+    assert float(rows["reference"]["total"]) == got == float(rows["reference"]["max"]) == most
+    assert rows["os_exit"]["status"] != "ok"
+    assert (course / "grades_summary.png").stat().st_size > 1000
+
+    from nbgrader.api import Gradebook
+    from kit.course import gradebook_url
+    with Gradebook(gradebook_url(course)) as gb:
+        submission = gb.find_submission("linear_classifiers", "reference")
+        assert submission.code_score == most
+
+    for student in ("reference", "untouched", "partial"):
+        folder = feedback_dir(course, student)
+        assert sorted(p.name for p in folder.iterdir()) == ["softmax.html", "svm.html", "timestamp.txt"]
+        for page in ("svm.html", "softmax.html"):
+            html = (folder / page).read_text()
+            assert "HIDDEN TESTS" not in html and "BEGIN SOLUTION" not in html
+    assert (autograded_dir(course, "reference") / "svm.ipynb").is_file()
+
+
+def test_failing_hidden_test_shows_no_hidden_line(course, cifar10_dir, tmp_path):
+    """A function that passes the visible checks but not the hidden ones: no hidden source in feedback."""
+    sub = reference_submission(course, tmp_path / "hidden_fail")
+    append_to_function(sub / "classifiers" / "linear_svm.py", "svm_loss_naive",
+                       "if X.shape[0] == 1: raise ValueError('one example not handled')")
+    collect_all(course, [sub])
+    result = grade(course, ["hidden_fail"], cifar10_dir, run_notebooks=False, jobs=1)["hidden_fail"]
+    hidden_lines = set()
+    for cell in graded_cells(json.loads(result["notebooks"]["svm.ipynb"]["graded"])):
+        source = "".join(cell["source"])
+        if "BEGIN HIDDEN TESTS" in source:
+            hidden = source.split("BEGIN HIDDEN TESTS")[1].split("END HIDDEN TESTS")[0]
+            hidden_lines |= {l.strip() for l in hidden.splitlines() if len(l.strip()) > 15}
+    html = (feedback_dir(course, "hidden_fail") / "svm.html").read_text()
+    import html as html_lib
+    text = html_lib.unescape(html)
+    assert hidden_lines and not any(line in text for line in hidden_lines)
+
+
+def test_collect_refuses_a_zip_with_parent_paths(course, tmp_path):
+    bad = tmp_path / "mallory.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        zf.writestr("svm.ipynb", "{}")
+        zf.writestr("../../evil.py", "print('pwned')")
+    before = tree_hashes(course)
+    proc = subprocess.run([sys.executable, "-m", "kit", "collect", str(bad), "--course", str(course)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and ".." in (proc.stdout + proc.stderr)
+    assert tree_hashes(course) == before

@@ -1,0 +1,82 @@
+"""`kit release`: the release holds no solution, hidden test or marker, and still works."""
+import json
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from kit import release
+from kit.course import KitError, release_dir, source_dir
+from kit_helpers import REPO, make_course
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    return make_course(tmp_path_factory.mktemp("release"))
+
+
+def test_no_solution_line_survives(course):
+    source, released = source_dir(course), release_dir(course)
+    secrets = release.secret_lines(source)
+    assert len(secrets) > 50, "the source should hold many solution and hidden-test lines"
+    for path in released.rglob("*"):
+        for text in release.texts_of(path):
+            for line in text.splitlines():
+                assert line.strip() not in secrets, f"{path}: {line.strip()}"
+            for marker in release.MARKER_WORDS:
+                assert marker not in text, f"{path}: {marker}"
+    assert release.check_release(source, released) == []
+
+
+def test_stubs_raise_not_implemented_with_the_todo_kept(course):
+    released = release_dir(course) / "classifiers"
+    text = (released / "linear_svm.py").read_text()
+    assert "TODO" in text and 'raise NotImplementedError("svm_loss_naive' in text
+    probe = ("import numpy as np\nfrom classifiers import svm_loss_naive\n"
+             "try:\n    svm_loss_naive(np.zeros((3, 2)), np.zeros((1, 3)), np.zeros(1, int), 0.0)\n"
+             "except NotImplementedError as e:\n    print('stub:', e)\n")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=release_dir(course),
+                         capture_output=True, text=True, check=True).stdout
+    assert out.startswith("stub: svm_loss_naive")
+
+
+def test_zip_holds_the_release_and_nothing_else(course):
+    names = zipfile.ZipFile(course.parent / "dist" / "linear_classifiers.zip").namelist()
+    assert "linear_classifiers/svm.ipynb" in names and "linear_classifiers/softmax.ipynb" in names
+    assert "linear_classifiers/classifiers/softmax.py" in names
+    assert "linear_classifiers/utils/download_cifar10.py" in names
+    assert not any("data_batch" in n or "__pycache__" in n or "gradebook" in n for n in names)
+
+
+def test_released_notebooks_have_no_hidden_tests_or_model_answers(course):
+    for name in ("svm.ipynb", "softmax.ipynb"):
+        nb = json.loads((release_dir(course) / name).read_text())
+        text = "".join("".join(c["source"]) for c in nb["cells"])
+        assert "HIDDEN" not in text and "BEGIN SOLUTION" not in text
+
+
+def test_cut_solutions_keeps_named_functions_and_reports_bad_markers():
+    text = (REPO / "classifiers" / "linear_svm.py").read_text()
+    partial = release.cut_solutions(text, keep=("svm_loss_naive",))
+    assert partial.count("raise NotImplementedError") == 1
+    assert "dW[:, y[i]] -= X[i]" in partial
+    begin = release.BEGIN_SOLUTION
+    with pytest.raises(KitError, match="never closed"):
+        release.cut_solutions(f"def f():\n    ### {begin}\n    return 1\n", "x.py")
+
+
+def test_release_refuses_a_leaking_source(tmp_path):
+    """A solution line copied outside its region (e.g. into a comment) is caught."""
+    source, released = tmp_path / "source", tmp_path / "release"
+    for folder in (source, released):
+        folder.mkdir()
+    solution = "    loss = np.sum(np.maximum(0, margins))  # the answer\n"
+    (source / "m.py").write_text(f"def f():\n    ### {release.BEGIN_SOLUTION}\n{solution}"
+                                 f"    ### {release.END_SOLUTION}\n")
+    (released / "m.py").write_text(release.cut_solutions((source / "m.py").read_text())
+                                   + "# hint:" + solution)
+    # The line itself, not only the hint comment, must match for it to count:
+    (released / "n.py").write_text(solution)
+    problems = release.check_release(source, released)
+    assert any("n.py" in p for p in problems)
