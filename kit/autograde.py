@@ -104,7 +104,7 @@ def check_trusted(runner, graded, deadline):
     """
     passing = [cell for g in graded.values() if g["nb"] is not None for cell in g["nb"].cells
                if cells.is_test(cell) and cells.first_error(cell) is None]
-    targets = set().union(*(probes.targets_of(cell.source) for cell in passing)) if passing else set()
+    targets = set().union(*(probes.checks_for(cell) for cell in passing)) if passing else set()
     if not targets:
         return []
     runner_source, calls = probes.prepare(runner.workdir, targets)
@@ -115,7 +115,7 @@ def check_trusted(runner, graded, deadline):
                           max_restarts=len(calls), prelude=[0, 1])
     verdicts = probes.judge(runner.workdir, targets)
     for cell in passing:
-        wrong = [verdicts[t] for t in sorted(probes.targets_of(cell.source)) if verdicts[t]]
+        wrong = [verdicts[t] for t in sorted(probes.checks_for(cell)) if verdicts[t]]
         if wrong:
             cell.outputs.append(cells.error_output(
                 "TrustedCheckFailed", "the grader's own check of your code disagrees with this test "
@@ -241,6 +241,7 @@ class KernelRunner:
         km = self.make_kernel_manager()
         return NotebookClient(nb, km=km, timeout=int(self.cell_timeout), allow_errors=True,
                               interrupt_on_timeout=False, kernel_name="python3",
+                              on_cell_executed=record_silent_error,
                               resources={"metadata": {"path": str(self.workdir)}})
 
     @staticmethod
@@ -255,6 +256,14 @@ STATUS_WORDS = (("missing notebook", "missing notebook"), ("unreadable", "unread
                 ("timeout", "timeout"), ("time limit", "time limit"), ("exceeded", "resource limit"),
                 ("died", "dead kernel"), ("importing classifiers", "import failed"),
                 ("trusted check", "trusted check failed"), ("restored", "cells restored"))
+
+
+def record_silent_error(cell, cell_index, execute_reply):
+    """A cell whose reply says it failed fails, even if its traceback display was silenced."""
+    content = execute_reply.get("content", {})
+    if content.get("status") == "error" and cells.first_error(cell) is None:
+        cell.outputs.append(cells.error_output(content.get("ename", "Error"),
+                                               content.get("evalue", "the cell raised an error")))
 
 
 def summarize_status(result):

@@ -10,8 +10,14 @@ kit/reference.py. A test cell scores only if it passed in the kernel AND every s
 function it uses passed here. Nothing that came out of the sandbox is unpickled or run.
 
 The checks ask no more than the notebooks' tests: moderate random data, reg = 0 and
-reg > 0, one example, all examples of one class; for the vectorized Softmax, a constant
-+1000 offset on every score.
+reg > 0, one example, all examples of one class. A check is a unit (the function or
+class called) and an aspect: `svm_loss_naive:loss`, `svm_loss_naive:grad`,
+`softmax_loss_vectorized:offset` (a constant +1000 on every score changes nothing),
+`LinearClassifier:predict`, `LinearClassifier:train`, `Softmax` (its loss method); a
+bare unit means all its aspects. The source notebook declares each test cell's checks
+in the cell's metadata, `"kit": {"checks": [...]}`, so that a cell is never judged on
+more than it tests; a cell without that declaration gets every aspect of the units its
+code names.
 """
 import ast
 import shutil
@@ -32,10 +38,39 @@ LOSS_FUNCTIONS = {
     "softmax_loss_vectorized": ("classifiers.softmax", reference.softmax_loss),
 }
 CLASSES = {"LinearSVM": reference.svm_loss, "Softmax": reference.softmax_loss}
-TARGETS = (*LOSS_FUNCTIONS, "LinearClassifier", *CLASSES)
+ASPECTS = {**{name: ("loss", "grad") for name in LOSS_FUNCTIONS},
+           "softmax_loss_vectorized": ("loss", "grad", "offset"),
+           "LinearClassifier": ("predict", "train"), "LinearSVM": ("loss",), "Softmax": ("loss",)}
+OFFSET = "softmax_loss_vectorized:offset"
+TARGETS = tuple(f"{unit}:{aspect}" for unit, aspects in ASPECTS.items() for aspect in aspects)
+
+
+def expand(names):
+    """Checks as unit:aspect; a bare unit stands for its aspects (offset only when named)."""
+    checks = set()
+    for name in names:
+        unit, _, aspect = name.partition(":")
+        if unit not in ASPECTS:
+            continue
+        if aspect:
+            checks |= {name} & set(TARGETS)
+        else:
+            checks |= {f"{unit}:{a}" for a in ASPECTS[unit] if a != "offset"}
+    return checks
+
+
+def unit_of(check):
+    """What the sandbox runs for a check: the function or class, or the offset pair."""
+    return "offset" if check == OFFSET else check.split(":")[0]
 
 
 # ---------------------------------------------------------------- which functions a cell uses
+
+
+def checks_for(cell):
+    """The trusted checks a test cell asks for: declared in its metadata, else derived from its code."""
+    declared = cell.get("metadata", {}).get("kit", {}).get("checks")
+    return expand(declared if declared is not None else targets_of(cell.source))
 
 
 def targets_of(source):
@@ -52,7 +87,7 @@ def targets_of(source):
             used.add(node.attr)
         elif isinstance(node, ast.Name):
             used.add(node.id)
-    return used & set(TARGETS)
+    return used & set(ASPECTS)
 
 
 # ---------------------------------------------------------------- inputs, written by the grader
@@ -68,12 +103,18 @@ def loss_cases(name):
         X = rng.standard_normal((N, 14))
         y = np.full(N, 3) if one_class else rng.integers(0, 6, N)
         cases[label] = {"W": W, "X": X, "y": y, "reg": np.float64(reg)}
-    if name == "softmax_loss_vectorized":
-        case = dict(cases["reg"])
-        X = np.hstack([case["X"], np.ones((case["X"].shape[0], 1))])
-        W = np.vstack([case["W"], np.full((1, 6), 1000.0)])
-        cases["offset"] = {"W": W, "X": X, "y": case["y"], "reg": np.float64(0.0)}
     return cases
+
+
+def offset_cases():
+    """The same scores, then all shifted by +1000 through a bias column (reg = 0, so the bias
+    row's size does not count): a stable softmax gives the same loss and data gradient."""
+    rng = np.random.default_rng(1000)
+    X = np.hstack([rng.standard_normal((20, 13)), np.ones((20, 1))])
+    W = 0.05 * rng.standard_normal((13, 6))
+    y = rng.integers(0, 6, 20)
+    return {shift: {"W": np.vstack([W, np.full((1, 6), value)]), "X": X, "y": y, "reg": np.float64(0.0)}
+            for shift, value in (("plain", 0.0), ("offset", 1000.0))}
 
 
 def classifier_cases():
@@ -84,9 +125,11 @@ def classifier_cases():
                       "X": X, "y": rng.integers(0, 5, 40), "lr": np.float64(0.01)}}
 
 
-def cases_for(target):
-    if target in LOSS_FUNCTIONS or target in CLASSES:
-        return loss_cases(target)
+def cases_for(unit):
+    if unit == "offset":
+        return offset_cases()
+    if unit in LOSS_FUNCTIONS or unit in CLASSES:
+        return loss_cases(unit)
     return classifier_cases()
 
 
@@ -131,28 +174,28 @@ def _kit_probe(target, module, kind, root):
 '''
 
 
-def module_of(target):
-    if target in LOSS_FUNCTIONS:
-        return LOSS_FUNCTIONS[target][0], "loss"
-    if target in CLASSES:
-        return "classifiers.linear_classifier", "class_loss"
-    return "classifiers.linear_classifier", "classifier"
+def call_for(unit, root):
+    """The runner call that computes a unit's outputs in the sandbox."""
+    function = "softmax_loss_vectorized" if unit == "offset" else unit
+    if function in LOSS_FUNCTIONS:
+        module, kind = LOSS_FUNCTIONS[function][0], "loss"
+    else:
+        module, kind = "classifiers.linear_classifier", "class_loss" if unit in CLASSES else "classifier"
+    return f"_kit_probe({function!r}, {module!r}, {kind!r}, {str(root / unit)!r})"
 
 
-def prepare(workdir, targets):
-    """Write every target's inputs under workdir; return (runner cell, one cell source per target)."""
+def prepare(workdir, checks):
+    """Write the inputs of every check under workdir; return (runner cell, one call per unit)."""
     root = Path(workdir) / PROBE_DIR
     shutil.rmtree(root, ignore_errors=True)
-    calls = []
-    for target in sorted(targets):
-        for case, arrays in cases_for(target).items():
-            folder = root / target / "in" / case
+    units = sorted({unit_of(check) for check in checks})
+    for unit in units:
+        for case, arrays in cases_for(unit).items():
+            folder = root / unit / "in" / case
             folder.mkdir(parents=True)
             for key, value in arrays.items():
                 np.save(folder / f"{key}.npy", value, allow_pickle=False)
-        module, kind = module_of(target)
-        calls.append(f"_kit_probe({target!r}, {module!r}, {kind!r}, {str(root / target)!r})")
-    return RUNNER, calls
+    return RUNNER, [call_for(unit, root) for unit in units]
 
 
 # ---------------------------------------------------------------- judging, in the grader
@@ -183,16 +226,19 @@ def relative_error(got, want):
     return float(np.linalg.norm(got - want) / scale)
 
 
-def judge_case(target, case, arrays, out):
-    if target in LOSS_FUNCTIONS or target in CLASSES:
-        ref = (LOSS_FUNCTIONS[target][1] if target in LOSS_FUNCTIONS else CLASSES[target])
+def judge_case(check, arrays, out):
+    unit, _, aspect = check.partition(":")
+    if aspect in ("loss", "grad"):
+        ref = LOSS_FUNCTIONS[unit][1] if unit in LOSS_FUNCTIONS else CLASSES[unit]
         want_loss, want_dW = ref(arrays["W"], arrays["X"], arrays["y"], float(arrays["reg"]))
-        loss, dW = float(load(out, "loss", None).reshape(())), load(out, "dW", arrays["W"].shape)
+        loss = float(load(out, "loss", None).reshape(()))
         if not np.isfinite(loss) or abs(loss - want_loss) > LOSS_TOLERANCE * max(1.0, abs(want_loss)):
             raise WrongResult("the loss is wrong")
-        if not np.all(np.isfinite(dW)) or relative_error(dW, want_dW) > LOSS_TOLERANCE:
-            raise WrongResult("the gradient is wrong")
-    elif case == "predict":
+        if aspect == "grad" or unit in CLASSES:
+            dW = load(out, "dW", arrays["W"].shape)
+            if not np.all(np.isfinite(dW)) or relative_error(dW, want_dW) > LOSS_TOLERANCE:
+                raise WrongResult("the gradient is wrong")
+    elif aspect == "predict":
         pred = load(out, "pred", (arrays["X"].shape[0],))
         if not np.array_equal(pred, np.argmax(arrays["X"] @ arrays["W"], axis=1)):
             raise WrongResult("predict does not return the class with the highest score")
@@ -213,17 +259,39 @@ def judge_training(arrays, out):
             raise WrongResult("train's minibatches are not rows of X with their labels")
 
 
-def judge(workdir, targets):
-    """Map each target to None (right) or the first reason it is wrong."""
+def judge_offset(out):
+    """Stability is invariance: the student's own results with and without the offset agree."""
+    shape = offset_cases()["plain"]["W"].shape
+    results = {}
+    for case in ("plain", "offset"):
+        loss, dW = float(load(out / case, "loss", None).reshape(())), load(out / case, "dW", shape)
+        if not np.isfinite(loss) or not np.all(np.isfinite(dW)):
+            raise WrongResult(f"the loss or gradient is not finite (case '{case}')")
+        results[case] = loss, dW
+    (loss_a, dW_a), (loss_b, dW_b) = results["plain"], results["offset"]
+    if abs(loss_a - loss_b) > LOSS_TOLERANCE * max(1.0, abs(loss_a)) or \
+            relative_error(dW_b, dW_a) > LOSS_TOLERANCE:
+        raise WrongResult("a constant offset on every score changes the result")
+
+
+def judge(workdir, checks):
+    """Map each check to None (right) or the reason it is wrong."""
     root = Path(workdir) / PROBE_DIR
     verdicts = {}
-    for target in targets:
-        verdicts[target] = None
-        for case, arrays in cases_for(target).items():
-            try:
-                judge_case(target, case, arrays, root / target / "out" / case)
-            except WrongResult as err:
-                verdicts[target] = f"{target}: {err} (case '{case}')"
-                break
+    for check in checks:
+        verdicts[check] = None
+        unit = unit_of(check)
+        try:
+            if check == OFFSET:
+                judge_offset(root / unit / "out")
+                continue
+            for case, arrays in cases_for(unit).items():
+                if check.endswith((":predict", ":train")) and not check.endswith(case):
+                    continue
+                try:
+                    judge_case(check, arrays, root / unit / "out" / case)
+                except WrongResult as err:
+                    raise WrongResult(f"{err} (case '{case}')") from None
+        except WrongResult as err:
+            verdicts[check] = f"{check.split(':')[0]}: {err}"
     return verdicts
-
