@@ -19,6 +19,7 @@ A kernel that dies or a cell that times out costs that cell; a fresh kernel runs
 cells after it, so one crash never takes the rest of the submission with it.
 """
 import asyncio
+import os
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -36,7 +37,8 @@ from .course import (ASSIGNMENT, NOTEBOOKS, KitError, release_dir, source_dir, s
 DEFAULT_CELL_TIMEOUT = 120      # seconds; nbgrader's 30 s is too short for training cells
 DEFAULT_SUBMISSION_TIMEOUT = 1200
 IMPORT_CHECK = "import classifiers"
-MAX_NOTEBOOK_RESTARTS = 3       # after this many crashes the rest of a student notebook is skipped
+MAX_NOTEBOOK_RESTARTS = 3
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")       # after this many crashes the rest of a student notebook is skipped
 
 
 @dataclass
@@ -52,6 +54,7 @@ class GradingTask:
     submission_timeout: float = DEFAULT_SUBMISSION_TIMEOUT
     quick: bool = True
     run_notebooks: bool = True   # False: only the setup and test cells run (scores are the same)
+    blas_threads: int = None     # BLAS threads per kernel; None leaves the library's default
     require_isolation: bool = False
     timestamp: str = None
     problems: list = field(default_factory=list)
@@ -138,6 +141,9 @@ def finish_notebook(task, name, graded):
 def grading_runner(task, workdir):
     """Kernels for grading: sandboxed, with the data folder and the quick setting in their env."""
     env = {"KIT_QUICK": "1" if task.quick else "0"}
+    if task.blas_threads:
+        # Kernels graded side by side would otherwise each start one BLAS thread per core.
+        env.update({var: str(task.blas_threads) for var in BLAS_THREAD_VARIABLES})
     readonly = []
     if task.data_dir:
         env["CIFAR10_DIR"] = task.data_dir
@@ -292,7 +298,8 @@ def run(*, course, students=None, jobs=1, scheduler=None, cell_timeout=DEFAULT_C
         raise KitError(f"expected --jobs of at least 1, got {jobs} instead")
     data_dir = resolve_data_dir(data_dir)
     settings = dict(data_dir=data_dir, cell_timeout=cell_timeout, submission_timeout=submission_timeout,
-                    quick=quick, run_notebooks=run_notebooks, require_isolation=require_isolation)
+                    quick=quick, run_notebooks=run_notebooks, require_isolation=require_isolation,
+                    blas_threads=None if scheduler else max(1, (os.cpu_count() or 1) // jobs))
     tasks = [make_task(course, student, **settings) for student in students]
     results = []
     for result in execute_tasks(tasks, jobs=jobs, scheduler=scheduler, progress=progress):
