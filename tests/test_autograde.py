@@ -52,15 +52,9 @@ def notebook_batch(course, cifar10_dir, tmp_path_factory):
     ref = reference_submission(course, root / "reference")
     untouched_submission(course, root / "untouched")
 
-    cheat = reference_submission(course, root / "assert_true")
-    (cheat / "classifiers" / "linear_svm.py").write_text(
-        (untouched_submission(course, root / "tmp_u") / "classifiers" / "linear_svm.py").read_text())
+    # Built on the untouched release (stubs only): cheap to run, and any point is a forged one.
+    cheat = untouched_submission(course, root / "assert_true")
     edit_first_test(cheat, "svm.ipynb", "assert True")
-
-    deleted = reference_submission(course, root / "deleted_cell")
-    nb = notebook(deleted, "svm.ipynb")
-    nb["cells"].remove(graded_cells(nb)[0])
-    save_notebook(deleted, "svm.ipynb", nb)
 
     transformer = untouched_submission(course, root / "transformer")
     add_cell_after_setup(transformer, "svm.ipynb",
@@ -69,7 +63,7 @@ def notebook_batch(course, cifar10_dir, tmp_path_factory):
                          "    return ['try:\\n'] + ['    ' + l for l in lines] + ['\\nexcept BaseException:\\n    pass\\n']\n"
                          "ip.input_transformers_post.append(swallow)\n"
                          "ip.showtraceback = lambda *a, **k: None\n")
-    students = ["reference", "untouched", "assert_true", "deleted_cell", "transformer"]
+    students = ["reference", "untouched", "assert_true", "transformer"]
     collect_all(course, [root / s for s in students])
     return grade(course, students, cifar10_dir, run_notebooks=True)
 
@@ -102,8 +96,14 @@ def module_batch(course, cifar10_dir, tmp_path_factory):
         (tampered / "classifiers" / name).write_text(
             (course / "source" / "linear_classifiers" / "classifiers" / name).read_text())
 
+    deleted = reference_submission(course, root / "deleted_cell")
+    nb = notebook(deleted, "svm.ipynb")
+    nb["cells"].remove(graded_cells(nb)[0])
+    save_notebook(deleted, "svm.ipynb", nb)
+
     reference_submission(course, root / "reference_again")
-    students = ["partial", "infinite_loop", "os_exit", "warns", "tampered_utils", "reference_again"]
+    students = ["partial", "infinite_loop", "os_exit", "warns", "tampered_utils", "deleted_cell",
+                "reference_again"]
     collect_all(course, [root / s for s in students])
     return grade(course, students, cifar10_dir, run_notebooks=False, cell_timeout=8)
 
@@ -124,13 +124,14 @@ def test_rewritten_test_cell_is_graded_with_the_original(notebook_batch, course)
     result = notebook_batch["assert_true"]
     first = graded_ids(course, "svm.ipynb")[0]
     assert scores(result)[first] == 0  # the student's `assert True` was replaced by the real test
+    assert total(result)[0] == 0
     graded = json.loads(result["notebooks"]["svm.ipynb"]["graded"])
     assert "HIDDEN TESTS" in "".join("".join(c["source"]) for c in graded["cells"])
 
 
-def test_deleted_test_cell_is_restored_and_graded(notebook_batch, course):
-    result = notebook_batch["deleted_cell"]
-    assert scores(result) == scores(notebook_batch["reference"])
+def test_deleted_test_cell_is_restored_and_graded(module_batch, course):
+    result = module_batch["deleted_cell"]
+    assert scores(result) == scores(module_batch["reference_again"])
     assert any("restored" in p for p in result["notebooks"]["svm.ipynb"]["problems"])
 
 
