@@ -23,13 +23,13 @@ def positive_float(text):
     return value
 
 
-def add_course_option(parser):
-    parser.add_argument("--course", type=Path, default=DEFAULT_COURSE,
-                        help=f"the nbgrader course directory (default {DEFAULT_COURSE})")
+def add_course_option(parser, default=DEFAULT_COURSE):
+    parser.add_argument("--course", type=Path, default=default,
+                        help=f"the nbgrader course directory (default {default})")
 
 
-def add_grading_options(parser):
-    add_course_option(parser)
+def add_grading_options(parser, course_default=DEFAULT_COURSE):
+    add_course_option(parser, course_default)
     parser.add_argument("--jobs", type=positive_int, default=1, help="submissions graded at once (default 1)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786, instead of locally")
@@ -73,7 +73,7 @@ def build_parser():
 
     demo = commands.add_parser("demo", help="release, then grade three example submissions and check them")
     demo.add_argument("--dist", type=Path, default=DEFAULT_DIST)
-    add_grading_options(demo)
+    add_grading_options(demo, course_default=KIT_ROOT / "demo-course")
 
     check = commands.add_parser("check", help="(students) run the visible tests on your assignment folder")
     check.add_argument("folder", nargs="?", type=Path, default=Path.cwd())

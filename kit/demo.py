@@ -15,12 +15,11 @@ from . import autograde, collect, grades, release
 from .course import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, release_dir, source_dir
 from .feedback import visible_source
 
-DEMO_COURSE = KIT_ROOT / "demo-course"
 NAIVE_FUNCTIONS = ("svm_loss_naive", "softmax_loss_naive")
 
 
-def run(*, course=None, dist, data_dir=None, **grading):
-    course = Path(course) if course else DEMO_COURSE
+def run(*, course, dist, data_dir=None, **grading):
+    course = Path(course)
     data_dir = ensure_data(data_dir)
     release.run(kit_root=KIT_ROOT, course=course, dist=dist)
     with tempfile.TemporaryDirectory(prefix="kit-demo-") as tmp:
