@@ -74,10 +74,13 @@ def copy_release(released, target):
 
 
 def solved_notebook(path):
-    """The source notebook as a student who solved everything would hand it in."""
+    """The source notebook as a student who solved everything would hand it in: hidden tests
+    and solution markers gone, the model answers and solution code left in."""
     nb = json.loads(path.read_text())
     for cell in nb["cells"]:
-        cell["source"] = visible_source("".join(cell["source"]))
+        lines = visible_source("".join(cell["source"])).splitlines()
+        markers = (release.BEGIN_SOLUTION, release.END_SOLUTION)
+        cell["source"] = "\n".join(l for l in lines if not any(m in l for m in markers))
     return json.dumps(nb, indent=1)
 
 

@@ -39,3 +39,11 @@ def cifar10_dir():
         print(reason)
         pytest.skip(reason)
     return folder
+
+
+@pytest.fixture(scope="session")
+def released_course(tmp_path_factory):
+    """One release of the kit in a temporary nbgrader course, shared by the grading tests
+    (each test module uses its own student ids)."""
+    from kit_helpers import make_course
+    return make_course(tmp_path_factory.mktemp("released"))

@@ -41,8 +41,8 @@ def add_cell_after_setup(folder, name, source):
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    return make_course(tmp_path_factory.mktemp("grading"))
+def course(released_course):
+    return released_course
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +113,15 @@ def test_reference_gets_full_marks_and_untouched_release_zero(notebook_batch):
     assert most > 0 and got == most, scores(notebook_batch["reference"])
     assert total(notebook_batch["untouched"])[0] == 0
     assert notebook_batch["reference"]["status"] == "ok"
+
+
+def test_reference_notebooks_run_without_errors_in_a_flat_folder(notebook_batch):
+    """The grader runs each notebook beside classifiers/ and utils/, as in the student's folder."""
+    for name, graded in notebook_batch["reference"]["notebooks"].items():
+        nb = json.loads(graded["graded"])
+        errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
+        assert not errors, (name, errors[:1])
+        assert sum(1 for c in nb["cells"] if c.get("outputs")) > 10
 
 
 def test_partial_scores_strictly_between(module_batch):
@@ -193,7 +202,9 @@ def test_grades_csv_gradebook_and_feedback(notebook_batch, module_batch, course)
         assert sorted(p.name for p in folder.iterdir()) == ["softmax.html", "svm.html", "timestamp.txt"]
         for page in ("svm.html", "softmax.html"):
             html = (folder / page).read_text()
-            assert "HIDDEN TESTS" not in html and "BEGIN SOLUTION" not in html
+            assert "HIDDEN TESTS" not in html
+            if student != "reference":  # the reference hands in the model answers as its own
+                assert "BEGIN SOLUTION" not in html
     assert (autograded_dir(course, "reference") / "svm.ipynb").is_file()
 
 

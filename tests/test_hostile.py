@@ -13,7 +13,7 @@ import pytest
 
 from kit import sandbox
 from kit.course import release_dir, source_dir, submitted_dir
-from kit_helpers import (collect_all, grade, graded_cells, make_course, notebook,
+from kit_helpers import (collect_all, grade, graded_cells, notebook,
                          reference_submission, save_notebook, scores, total, tree_hashes,
                          untouched_submission)
 
@@ -149,9 +149,9 @@ class Listener:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory, cifar10_dir):
+def graded(tmp_path_factory, cifar10_dir, released_course):
     root = tmp_path_factory.mktemp("hostile")
-    course = make_course(root)
+    course = released_course
     subs = root / "subs"
     subs.mkdir()
     listener = Listener()

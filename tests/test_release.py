@@ -12,8 +12,8 @@ from kit_helpers import REPO, make_course
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    return make_course(tmp_path_factory.mktemp("release"))
+def course(released_course):
+    return released_course
 
 
 def test_no_solution_line_survives(course):
