@@ -13,7 +13,6 @@ from pathlib import Path
 
 from . import autograde, collect, grades, release
 from .course import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, release_dir, source_dir
-from .feedback import visible_source
 
 NAIVE_FUNCTIONS = ("svm_loss_naive", "softmax_loss_naive")
 
@@ -58,7 +57,7 @@ def build_submissions(course, root):
     for path in (source / "classifiers").glob("*.py"):
         shutil.copy2(path, reference / "classifiers" / path.name)
     for nb in NOTEBOOKS:
-        (reference / nb).write_text(solved_notebook(source / nb))
+        (reference / nb).write_text(solved_notebook(source / nb, released / nb))
     copy_release(released, root / "demo_untouched")
     partial = copy_release(released, root / "demo_partial")
     for name in ("linear_svm.py", "softmax.py"):
@@ -73,14 +72,19 @@ def copy_release(released, target):
     return target
 
 
-def solved_notebook(path):
-    """The source notebook as a student who solved everything would hand it in: hidden tests
-    and solution markers gone, the model answers and solution code left in."""
-    nb = json.loads(path.read_text())
+def solved_notebook(source, released):
+    """The released notebook as a student who solved everything hands it in: each solution
+    cell holds the source's model answer or code (markers removed), all else as released."""
+    answers = {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"])
+               for cell in json.loads(source.read_text())["cells"]
+               if cell["metadata"].get("nbgrader", {}).get("solution")}
+    nb = json.loads(released.read_text())
+    markers = (release.BEGIN_SOLUTION, release.END_SOLUTION)
     for cell in nb["cells"]:
-        lines = visible_source("".join(cell["source"])).splitlines()
-        markers = (release.BEGIN_SOLUTION, release.END_SOLUTION)
-        cell["source"] = "\n".join(l for l in lines if not any(m in l for m in markers))
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            lines = answers[grade_id].splitlines()
+            cell["source"] = "\n".join(l for l in lines if not any(m in l for m in markers))
     return json.dumps(nb, indent=1)
 
 
