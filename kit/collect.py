@@ -51,10 +51,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
-ASSIGNMENT = "linear_classifiers"
-DEFAULT_COURSE_DIR = Path(__file__).resolve().parents[1] / "course"
+from .course import ASSIGNMENT, DEFAULT_COURSE as DEFAULT_COURSE_DIR, NOTEBOOKS as EXPECTED_NOTEBOOKS
+
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"  # nbgrader's default Exchange.timestamp_format
-EXPECTED_NOTEBOOKS = ("svm.ipynb", "softmax.ipynb")
 CONTENT_DIRS = frozenset({"classifiers", "utils"})  # never mistaken for a wrapper folder
 JUNK_DIRS = frozenset({"__MACOSX", ".ipynb_checkpoints", "__pycache__"})
 JUNK_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
