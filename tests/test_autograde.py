@@ -237,3 +237,15 @@ def test_collect_refuses_a_zip_with_parent_paths(course, tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 1 and ".." in (proc.stdout + proc.stderr)
     assert tree_hashes(course) == before
+
+
+def test_dask_cluster_gives_the_same_grades(module_batch, course, cifar10_dir):
+    """Two Dask workers over TCP on 127.0.0.1 grade exactly as `--jobs 1`/`--jobs 2` did."""
+    from distributed import LocalCluster
+    students = ["partial", "reference_again"]
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        on_dask = grade(course, students, cifar10_dir, run_notebooks=False, cell_timeout=8,
+                        scheduler=cluster.scheduler_address)
+    for student in students:
+        assert scores(on_dask[student]) == scores(module_batch[student])
