@@ -30,7 +30,7 @@ import numpy as np
 BLOCK_SIZES = (128, 256, 512, 1024)
 ORIENTATIONS = ("rows", "cols")
 THREADINGS = (1, 2)        # 1: one Python thread, BLAS's own threads; 2: 2 Python threads, 1-thread BLAS
-TUNE_ROWS = 4096           # rows timed per candidate: 100 MB at D = 3073, well past the L3 cache
+TUNE_ROWS = 8192           # rows timed per candidate: 200 MB at D = 3073, far past the L3 cache
 TUNE_ROUNDS = 3            # each candidate timed this often (interleaved); the fastest run counts
 DEFAULT_BLOCK = 256
 
@@ -225,7 +225,7 @@ def best_plan(X, W, threads=None, refresh=False):
     - refresh: measure again instead of using the plan remembered for this shape.
 
     The first call for a shape times the candidates on up to TUNE_ROWS rows of X (about
-    1 s at D = 3,073) and caches the winners for the process: per threading, the
+    2 s at D = 3,073) and caches the winners for the process: per threading, the
     orientation is chosen at DEFAULT_BLOCK, then the block size for that orientation.
     """
     if threads not in (None,) + THREADINGS:
