@@ -1,4 +1,4 @@
-"""`python -m kit COMMAND`: the instructor's (and the student's `check`) command line.
+"""`python -m kit COMMAND`: the instructor's command line (students have `python -m utils.check`).
 
 A thin wrapper: each command parses its arguments and calls one stage's `run(*, ...)`.
 """
@@ -67,18 +67,18 @@ def build_parser():
     from . import collect
     collect.add_arguments(commands.add_parser("collect", help="take in submissions (zip files or folders)"))
 
-    autograde = commands.add_parser("autograde", help="grade submissions, write feedback and grades.csv")
+    autograde = commands.add_parser("autograde", help="grade submissions; write the gradebook and grades.csv")
     autograde.add_argument("students", nargs="*", help="student ids (default: every submission)")
     add_grading_options(autograde)
+
+    feedback = commands.add_parser("feedback", help="feedback HTML per graded notebook (after hand grading)")
+    feedback.add_argument("students", nargs="*", help="student ids (default: every graded submission)")
+    add_course_option(feedback)
+    feedback.add_argument("--jobs", type=positive_int, default=1, help="notebooks rendered at once (default 1)")
 
     demo = commands.add_parser("demo", help="release, then grade three example submissions and check them")
     demo.add_argument("--dist", type=Path, default=DEFAULT_DIST)
     add_grading_options(demo, course_default=KIT_ROOT / "demo-course")
-
-    check = commands.add_parser("check", help="(students) run the visible tests on your assignment folder")
-    check.add_argument("folder", nargs="?", type=Path, default=Path.cwd())
-    check.add_argument("--no-validate", action="store_true", help="skip nbgrader's validate step")
-    check.add_argument("--data", type=Path, default=None)
 
     bench = commands.add_parser("bench", help="measure losses, training, notebooks and grading")
     bench.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
@@ -111,12 +111,13 @@ def dispatch(args):
         from . import autograde
         autograde.run(course=args.course, students=args.students, **grading_kwargs(args))
         return 0
+    if args.command == "feedback":
+        from . import feedback
+        feedback.run(course=args.course, students=args.students, jobs=args.jobs)
+        return 0
     if args.command == "demo":
         from . import demo
         return demo.run(course=args.course, dist=args.dist, **grading_kwargs(args))
-    if args.command == "check":
-        from . import check
-        return check.run(folder=args.folder, validate=not args.no_validate, data_dir=args.data)
     if args.command == "bench":
         from . import bench
         return bench.run(json_path=args.json, smoke=args.smoke, repeats=args.repeats)

@@ -1,24 +1,29 @@
 """`python -m kit autograde`: grade every submission with nbgrader's cell conventions.
 
 Grading one submission is one task with plain inputs and outputs (`GradingTask` in,
-a dict of scores, graded notebooks and feedback HTML out), so the same function runs
-in this process, in a local process pool (`--jobs N`) or on Dask workers. Only the
-calling process writes the course directory and the gradebook.
+a dict of scores and graded notebooks out), so the same function runs in this
+process, in a local process pool (`--jobs N`) or on Dask workers. Only the calling
+process writes the course directory and the gradebook. Feedback for students is a
+later stage (`python -m kit feedback`), after any grading by hand.
 
-Per notebook, the task:
-1. restores every locked cell and test cell from the instructor's source notebook
-   (hidden tests included), re-inserting deleted ones and dropping nbgrader metadata
-   that the source does not know (cells.py);
-2. runs the student's notebook in a sandboxed kernel, test cells left out;
-3. runs the setup cell and the test cells in a second, fresh sandboxed kernel that
-   no student notebook cell has touched, and takes the test cells' outputs from it;
-4. scores each test cell from what that kernel did (an error, a timeout or a dead
-   kernel costs the cell's points; text on stderr such as warnings does not), and
-   each written answer as nbgrader does (unchanged = 0, else left for a grader).
+Per submission, the task:
+1. restores every locked cell and test cell of each notebook from the instructor's
+   source notebook (hidden tests included), re-inserting deleted ones and dropping
+   nbgrader metadata that the source does not know (cells.py);
+2. runs each student notebook in a sandboxed kernel, test cells left out, for the
+   outputs a grader reads by hand;
+3. at the same time, in one more sandboxed kernel, in its own copy of the files, that no
+   notebook cell touches: imports the student's package, runs each notebook's setup cell
+   and its test cells, then the trusted checks (probes.py), on inputs drawn afresh;
+4. scores each test cell from that kernel (an error, a timeout or a dead kernel costs
+   the cell's points; text on stderr such as warnings does not); a passing cell whose
+   functions the trusted checks find wrong scores 0; each written answer is scored as
+   nbgrader does (unchanged = 0, else left for a grader).
 A kernel that dies or a cell that times out costs that cell; a fresh kernel runs the
 cells after it, so one crash never takes the rest of the submission with it.
 """
 import asyncio
+import copy
 import os
 import tempfile
 import time
@@ -31,14 +36,15 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from . import cells, feedback, probes, sandbox
-from .course import (ASSIGNMENT, NOTEBOOKS, KitError, release_dir, source_dir, submitted_dir)
+from . import cells, probes, sandbox
+from .course import (ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, release_dir, source_dir,
+                     submitted_dir)
 
 DEFAULT_CELL_TIMEOUT = 120      # seconds; nbgrader's 30 s is too short for training cells
 DEFAULT_SUBMISSION_TIMEOUT = 1200
 IMPORT_CHECK = "import classifiers"
-MAX_NOTEBOOK_RESTARTS = 3
-BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")       # after this many crashes the rest of a student notebook is skipped
+MAX_NOTEBOOK_RESTARTS = 3       # after this many crashes the rest of a student notebook is skipped
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 @dataclass
@@ -61,17 +67,18 @@ class GradingTask:
 
 
 def grade_submission(task):
-    """Grade one submission in a private working folder; return scores, notebooks and feedback."""
+    """Grade one submission in private working folders; return its scores and graded notebooks."""
     deadline = time.monotonic() + task.submission_timeout
+    graded = {name: restore_notebook(task, name) for name in NOTEBOOKS}
     with tempfile.TemporaryDirectory(prefix="kit-grade-") as tmp:
-        workdir = Path(tmp) / "work"
-        write_files(workdir, {**task.master_files, **task.files})
-        runner = grading_runner(task, workdir)
-        graded = {name: run_notebook(task, name, runner, deadline) for name in NOTEBOOKS}
-        problems = list(task.problems) + check_trusted(runner, graded, deadline)
+        # Two copies of the files: the notebooks' kernels cannot touch the checking kernel's.
+        folders = {role: Path(tmp) / role for role in ("notebooks", "checks")}
+        for folder in folders.values():
+            write_files(folder, {**task.master_files, **task.files})
+        problems = asyncio.run(run_kernels(task, graded, folders, deadline))
     notebooks = {name: finish_notebook(task, name, graded[name]) for name in NOTEBOOKS}
     result = {"student": task.student, "timestamp": task.timestamp, "notebooks": notebooks,
-              "problems": problems}
+              "problems": list(task.problems) + problems}
     result["status"] = summarize_status(result)
     return result
 
@@ -83,59 +90,111 @@ def write_files(root, files):
         path.write_bytes(data)
 
 
-def run_notebook(task, name, runner, deadline):
-    """Restore, run and test one notebook; None for the notebook when it cannot be graded."""
+def restore_notebook(task, name):
+    """The submitted notebook with the instructor's cells restored; nb None when unusable."""
     source = nbformat.reads(task.source_notebooks[name], as_version=4)
     release = nbformat.reads(task.release_notebooks[name], as_version=4)
     submitted, problem = read_submitted(task.files.get(name), name)
     if submitted is None:
         return {"nb": None, "source": source, "release": release, "problems": [problem]}
     nb, problems = cells.restore(submitted, source, release)
-    tests = [i for i, cell in enumerate(nb.cells) if cells.is_test(cell)]
-    if task.run_notebooks:
-        student_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and i not in tests]
-        problems += runner.run(nb, student_cells, deadline, max_restarts=MAX_NOTEBOOK_RESTARTS)
-    problems += grade_tests(runner, nb, tests, deadline)
     return {"nb": nb, "source": source, "release": release, "problems": problems}
 
 
-def check_trusted(runner, graded, deadline):
-    """Call each student function the passing test cells use in a fresh kernel; judge outside.
+async def run_kernels(task, graded, folders, deadline):
+    """The notebooks (one after the other) beside the checking kernel; submission-wide problems."""
+    jobs = [check_tests(task, graded, folders["checks"], deadline)]
+    if task.run_notebooks:
+        jobs.append(run_student_cells(task, graded, folders["notebooks"], deadline))
+    results = await asyncio.gather(*jobs)
+    return results[0]
 
-    A passing test cell whose functions give wrong results there gets an error output, so
-    it scores 0 like any failing cell (probes.py says why this is needed).
-    """
-    passing = [cell for g in graded.values() if g["nb"] is not None for cell in g["nb"].cells
-               if cells.is_test(cell) and cells.first_error(cell) is None]
-    targets = set().union(*(probes.checks_for(cell) for cell in passing)) if passing else set()
-    if not targets:
+
+async def run_student_cells(task, graded, workdir, deadline):
+    """Every code cell but the test cells, for the outputs a grader reads by hand."""
+    runner = grading_runner(task, workdir)
+    for name, g in graded.items():
+        if g["nb"] is None:
+            continue
+        nb = g["nb"]
+        indices = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not cells.is_test(c)]
+        problems = await runner.run(nb, indices, deadline, max_restarts=MAX_NOTEBOOK_RESTARTS)
+        g["problems"] += [f"{name} cell {index}: {text}" if index is not None else f"{name}: {text}"
+                          for index, text in problems]
+
+
+async def check_tests(task, graded, workdir, deadline):
+    """Test cells and trusted checks in one fresh kernel; their outputs go into the notebooks."""
+    plan = CheckPlan(graded, workdir, seed=probes.new_seed())
+    if not plan.slots:
         return []
-    runner_source, calls = probes.prepare(runner.workdir, targets)
-    setup = next(g["nb"] for g in graded.values() if g["nb"] is not None)
-    scratch = nbformat.v4.new_notebook(cells=[cells.setup_cell(setup), nbformat.v4.new_code_cell(runner_source)]
-                                       + [nbformat.v4.new_code_cell(c) for c in calls])
-    problems = runner.run(scratch, range(2, len(scratch.cells)), deadline,
-                          max_restarts=len(calls), prelude=[0, 1])
-    verdicts = probes.judge(runner.workdir, targets)
-    for cell in passing:
-        wrong = [verdicts[t] for t in sorted(probes.checks_for(cell)) if verdicts[t]]
-        if wrong:
+    runner = grading_runner(task, workdir)
+    problems = await runner.run(plan.nb, plan.pending, deadline, max_restarts=len(plan.pending),
+                                contexts=plan.contexts, fatal=[0])
+    verdicts = probes.judge(workdir, plan.targets, plan.seed) if plan.targets else {}
+    disagreements = []
+    for name, index, scratch_index in plan.slots:
+        cell = plan.nb.cells[scratch_index]
+        wrong = [verdicts[t] for t in sorted(probes.checks_for(cell)) if verdicts.get(t)]
+        # A failing cell fails anyway; a passing cell the trusted checks contradict was misled.
+        if wrong and cells.first_error(cell) is None:
             cell.outputs.append(cells.error_output(
                 "TrustedCheckFailed", "the grader's own check of your code disagrees with this test "
                 "cell's result: " + "; ".join(wrong)))
-    return [f"trusted check: {v}" for v in verdicts.values() if v] + problems
+            disagreements += [f"trusted check ({plan.label(scratch_index)}): {v}" for v in wrong]
+        graded[name]["nb"].cells[index].outputs = cell.outputs
+    return [f"{plan.label(index)}: {text}" for index, text in problems] + disagreements
+
+
+class CheckPlan:
+    """The checking kernel's notebook: the import check, then per notebook its setup cell and
+    test cells, then the trusted checks; which cells each cell needs run first (contexts)."""
+
+    def __init__(self, graded, workdir, seed):
+        self.seed, self.slots, self.contexts, self.labels = seed, [], {}, {0: "importing classifiers"}
+        self.nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(IMPORT_CHECK)])
+        for name, g in graded.items():
+            if g["nb"] is not None:
+                self.add_tests(name, g["nb"])
+        tests = [self.nb.cells[i] for _, _, i in self.slots]
+        self.targets = set().union(*(probes.checks_for(c) for c in tests)) if tests else set()
+        if self.targets:
+            runner_source, calls = probes.prepare(workdir, self.targets, seed)
+            runner = self.add(nbformat.v4.new_code_cell(runner_source), "trusted checks")
+            for call in calls:
+                self.contexts[self.add(nbformat.v4.new_code_cell(call), "trusted check")] = (runner,)
+        self.pending = [0] + sorted(self.contexts)
+
+    def add_tests(self, name, nb):
+        tests = [i for i, c in enumerate(nb.cells) if cells.is_test(c)]
+        if not tests:
+            return
+        if not self.slots:
+            self.nb.metadata = copy.deepcopy(nb.metadata)
+        setup = self.add(cells.setup_cell(nb), f"{name} setup cell")
+        for i in tests:
+            cell = copy.deepcopy(nb.cells[i])
+            cell.outputs, cell.execution_count = [], None
+            scratch_index = self.add(cell, f"{name} test cell {cells.grade_id(cell)!r}")
+            self.contexts[scratch_index] = (setup,)
+            self.slots.append((name, i, scratch_index))
+
+    def add(self, cell, label):
+        self.nb.cells.append(cell)
+        self.labels[len(self.nb.cells) - 1] = label
+        return len(self.nb.cells) - 1
+
+    def label(self, index):
+        return self.labels.get(index, f"cell {index}") if index is not None else "checking kernel"
 
 
 def finish_notebook(task, name, graded):
     if graded["nb"] is None:
         scores = cells.zero_scores(graded["source"], graded["problems"][0])
-        return {"graded": task.release_notebooks[name], "scores": scores,
-                "problems": graded["problems"],
-                "feedback": feedback.render(graded["release"], scores, graded["problems"])}
+        return {"graded": task.release_notebooks[name], "scores": scores, "problems": graded["problems"]}
     nb = graded["nb"]
-    scores = cells.scores(nb, graded["release"])
-    return {"graded": nbformat.writes(nb), "scores": scores, "problems": graded["problems"],
-            "feedback": feedback.render(nb, scores, graded["problems"])}
+    return {"graded": nbformat.writes(nb), "scores": cells.scores(nb, graded["release"]),
+            "problems": graded["problems"]}
 
 
 def grading_runner(task, workdir):
@@ -151,7 +210,8 @@ def grading_runner(task, workdir):
     limit = task.submission_timeout
     return KernelRunner(
         make_kernel_manager=lambda: sandbox.kernel_manager(
-            workdir=workdir, readonly=readonly, require_isolation=task.require_isolation),
+            workdir=workdir, readonly=readonly, require_isolation=task.require_isolation,
+            hidden=[KIT_ROOT]),  # the grader's own code and solutions, should they be in view
         workdir=workdir, env=env, cell_timeout=task.cell_timeout,
         time_limit_note=f"the submission's time limit ({limit:.0f} s) was reached")
 
@@ -165,53 +225,39 @@ def read_submitted(data, name):
         return None, f"{name}: unreadable notebook ({type(err).__name__}: {err})"
 
 
-def grade_tests(runner, nb, tests, deadline):
-    """Run the setup cell, an import check and the test cells alone in a fresh kernel."""
-    if not tests:
-        return []
-    scratch = nbformat.v4.new_notebook(
-        cells=[cells.setup_cell(nb), nbformat.v4.new_code_cell(IMPORT_CHECK)]
-        + [nb.cells[i] for i in tests], metadata=nb.metadata)
-    for cell in scratch.cells:
-        cell.outputs = []
-    # A package that hangs or kills the kernel on import fails every test the same way, once.
-    problems = runner.run(scratch, range(1, len(scratch.cells)), deadline,
-                          max_restarts=len(tests), prelude=[0], fatal=[1])
-    for index, cell in zip(tests, scratch.cells[2:]):
-        nb.cells[index].outputs = cell.outputs
-    return problems
-
-
 class KernelRunner:
     """Execute chosen cells of a notebook in sandboxed kernels, replacing dead or stuck ones.
 
-    `prelude` cells run first in every new kernel (their outputs kept from the first run
-    only); when a `fatal` cell times out or kills its kernel, the remaining cells are not run.
+    `contexts` maps a cell to the cells a kernel must have run before it (a setup cell):
+    run when the cell's context differs from the kernel's, outputs kept from their first
+    run only. When a `fatal` cell times out or kills its kernel, no further cell runs.
+    Returns the problems met, as (cell index or None, text).
     """
 
     def __init__(self, *, make_kernel_manager, workdir, env, cell_timeout, time_limit_note):
         self.make_kernel_manager, self.workdir, self.env = make_kernel_manager, workdir, env
         self.cell_timeout, self.time_limit_note = cell_timeout, time_limit_note
 
-    def run(self, nb, indices, deadline, max_restarts, prelude=(), fatal=()):
-        return asyncio.run(self._run(nb, list(indices), deadline, max_restarts, prelude, fatal))
-
-    async def _run(self, nb, pending, deadline, max_restarts, prelude, fatal):
-        problems, restarts = [], 0
+    async def run(self, nb, indices, deadline, max_restarts, contexts=None, fatal=()):
+        pending, contexts, problems, restarts, seen = list(indices), contexts or {}, [], 0, set()
         while pending:
             client = self._client(nb)
             try:
                 async with client.async_setup_kernel(env=self.env, cleanup_kc=True):
-                    for index in prelude:
-                        saved = nb.cells[index].outputs if restarts else None
-                        await self._execute(client, nb, index, deadline)
-                        if saved is not None:
-                            nb.cells[index].outputs = saved
+                    loaded = ()
                     while pending:
-                        index = pending.pop(0)
+                        index = pending[0]
+                        needed = contexts.get(index, ())
+                        if needed != loaded:
+                            failure = await self._run_context(client, nb, needed, deadline, seen)
+                            if failure:
+                                problems.append(failure)
+                                break
+                            loaded = needed
+                        pending.pop(0)
                         failure = await self._execute(client, nb, index, deadline)
                         if failure:
-                            problems.append(f"cell {index}: {failure}")
+                            problems.append((index, failure))
                             if index in fatal:
                                 return problems + self._skip(nb, pending, failure)
                             break
@@ -222,6 +268,18 @@ class KernelRunner:
             if pending and restarts > max_restarts:
                 return problems + self._skip(nb, pending, "not run after repeated kernel failures")
         return problems
+
+    async def _run_context(self, client, nb, needed, deadline, seen):
+        """Run a kernel's setup cells; (index, why) when one times out or kills the kernel."""
+        for index in needed:
+            saved = nb.cells[index].outputs if index in seen else None
+            failure = await self._execute(client, nb, index, deadline)
+            if saved is not None:
+                nb.cells[index].outputs = saved
+            seen.add(index)
+            if failure:
+                return index, failure
+        return None
 
     async def _execute(self, client, nb, index, deadline):
         """Run one cell; return why its kernel must be replaced (timeout, death) or None."""
@@ -245,9 +303,11 @@ class KernelRunner:
 
     def _client(self, nb):
         km = self.make_kernel_manager()
+        # "immediate": the sandbox kills the kernel's whole cgroup anyway; a graceful
+        # shutdown only waits for a process nobody needs any more.
         return NotebookClient(nb, km=km, timeout=int(self.cell_timeout), allow_errors=True,
                               interrupt_on_timeout=False, kernel_name="python3",
-                              on_cell_executed=record_silent_error,
+                              shutdown_kernel="immediate", on_cell_executed=record_silent_error,
                               resources={"metadata": {"path": str(self.workdir)}})
 
     @staticmethod
@@ -255,7 +315,7 @@ class KernelRunner:
         for index in pending:
             nb.cells[index].outputs = [cells.error_output("NotRun", f"not run: {reason}")]
         pending.clear()
-        return [f"not run: {reason}"]
+        return [(None, f"not run: {reason}")]
 
 
 STATUS_WORDS = (("missing notebook", "missing notebook"), ("unreadable", "unreadable notebook"),
@@ -289,7 +349,7 @@ def summarize_status(result):
 def run(*, course, students=None, jobs=1, scheduler=None, cell_timeout=DEFAULT_CELL_TIMEOUT,
         submission_timeout=DEFAULT_SUBMISSION_TIMEOUT, data_dir=None, quick=True,
         run_notebooks=True, require_isolation=False, progress=True):
-    """Grade the named (or all) submitted students; write gradebook, autograded, feedback, grades.csv."""
+    """Grade the named (or all) submitted students; write gradebook, autograded/ and grades.csv."""
     from . import grades
     course = Path(course)
     check_course(course)

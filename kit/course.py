@@ -17,7 +17,8 @@ DEFAULT_DIST = KIT_ROOT / "dist"
 # What a student writes (kept from the submission) and what the kit owns (always
 # restored from the master copy before grading), as paths relative to the assignment.
 STUDENT_FILES = ("classifiers/*.py",)
-MASTER_PACKAGES = ("classifiers", "utils", "kit")  # kit: so students can run `python -m kit check`
+# The instructor tooling (kit/) never ships: it holds the grader's reference losses.
+MASTER_PACKAGES = ("classifiers", "utils")
 
 
 class KitError(Exception):

@@ -1,4 +1,5 @@
-"""`python -m kit demo`: release the assignment, grade three example submissions, check the grades.
+"""`python -m kit demo`: release the assignment, grade three example submissions, check the
+grades, and write their feedback: every stage an instructor runs, on known submissions.
 
 The three submissions are built from the kit itself:
 - `demo_reference`: the reference solution (full autograded points expected);
@@ -11,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import autograde, collect, grades, release
+from . import autograde, collect, feedback, grades, release
 from .course import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, release_dir, source_dir
 
 NAIVE_FUNCTIONS = ("svm_loss_naive", "softmax_loss_naive")
@@ -29,6 +30,7 @@ def run(*, course, dist, data_dir=None, **grading):
             raise KitError(f"collect refused a demo submission: {refused[0].message}")
     students = [f.name for f in folders]
     results = autograde.run(course=course, students=students, data_dir=data_dir, **grading)
+    feedback.run(course=course, students=students, jobs=grading.get("jobs", 1))
     return check_expectations({r["student"]: r for r in results})
 
 

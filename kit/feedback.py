@@ -1,4 +1,9 @@
-"""Feedback HTML for one graded notebook, with nothing of the hidden tests in it.
+"""`python -m kit feedback`: feedback HTML per graded notebook, with nothing of the hidden tests.
+
+Run after `kit autograde` and after any grading by hand in formgrader: the scores come
+from nbgrader's gradebook as they stand (hand-given scores and comments included), the
+notebooks from course/autograded, and the HTML goes to course/feedback/<student>/, where
+nbgrader's own release_feedback finds it.
 
 nbgrader's generate_feedback shows hidden-test source, and clearing that source is not
 enough: a failing hidden test prints its own line in the traceback. Here every test
@@ -6,12 +11,19 @@ cell shows only its visible part, and its error output is rebuilt from scratch: 
 error type and message when the failing line is visible, a plain "a hidden test
 failed" otherwise, plus the frames in the student's own files.
 """
+import contextlib
 import copy
+import json
 import re
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
 
 import nbformat
 
 from . import cells
+from .course import (ASSIGNMENT, NOTEBOOKS, KitError, autograded_dir, coursedir, feedback_dir,
+                     gradebook_url)
 from .release import BEGIN_HIDDEN, END_HIDDEN
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -83,7 +95,9 @@ def score_table(scores, problems):
     for gid, s in scores.items():
         score = "pending" if s["score"] is None else f"{s['score']:g}"
         note = ("passed" if s["score"] == s["max"] and s["kind"] == "auto" else
-                "failed" if s["kind"] == "auto" else s["message"])
+                "failed" if s["kind"] == "auto" else s.get("message", ""))
+        if s.get("comment"):
+            note += ": " + " ".join(s["comment"].split()).replace("|", "\\|")
         rows.append(f"| `{gid}` | {score} / {s['max']:g} | {note} |")
     text = [f"# Feedback\n\nAutograded score: **{got:g} / {total:g}** "
             "(written answers are graded by hand).\n", *rows]
@@ -101,3 +115,88 @@ def render(nb, scores, problems):
         cell.get("metadata", {}).pop("nbgrader", None)
     html, _ = HTMLExporter(template_name="lab").from_notebook_node(handout)
     return html
+
+
+# ---------------------------------------------------------------- the stage
+
+
+def run(*, course, students=None, jobs=1, progress=True):
+    """Write feedback HTML for the named (or all) graded students; return the folders written."""
+    from tqdm import tqdm
+    from .grades import write_folder
+    course = Path(course)
+    students = graded_students(course, students)
+    inputs = [handout_inputs(course, student) for student in students]
+    written = []
+    # Rendering (nbconvert, with HTML sanitizing) takes seconds per notebook: worth processes.
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) if jobs > 1 else \
+            contextlib.nullcontext() as pool:
+        pages = pool.map(render_student, inputs) if pool else map(render_student, inputs)
+        for student, data, html in tqdm(zip(students, inputs, pages), total=len(students),
+                                        desc="Feedback", unit="submission", disable=not progress):
+            target = feedback_dir(course, student)
+            write_folder(target, html, data["timestamp"])
+            written.append(target)
+    print(f"Feedback for {len(written)} submission(s): {course / 'feedback'}")
+    return written
+
+
+def graded_students(course, students):
+    from .grades import SUMMARY
+    root = course / "autograded"
+    graded = sorted(p.parent.parent.name for p in root.glob(f"*/{ASSIGNMENT}/{SUMMARY}")) if root.is_dir() else []
+    if not students:
+        if not graded:
+            raise KitError(f"no graded submissions under {root}; run `python -m kit autograde` first")
+        return graded
+    unknown = [s for s in students if s not in graded]
+    if unknown:
+        raise KitError(f"no graded submission for {', '.join(unknown)} under {root} "
+                       f"(graded: {', '.join(graded) or 'none'})")
+    return list(students)
+
+
+def handout_inputs(course, student):
+    """Plain data for one student's feedback: notebooks, current scores, grader notes."""
+    from .grades import SUMMARY
+    folder = autograded_dir(course, student)
+    summary = json.loads((folder / SUMMARY).read_text())
+    stamp = folder / "timestamp.txt"
+    scores = gradebook_scores(course, student, summary["scores"])
+    return {"notebooks": {nb: (folder / nb).read_text() for nb in NOTEBOOKS if (folder / nb).is_file()},
+            "scores": scores, "problems": summary["problems"],
+            "notebook_problems": summary.get("notebook_problems", {}),
+            "timestamp": stamp.read_text().strip() if stamp.is_file() else None}
+
+
+def gradebook_scores(course, student, autograded):
+    """The autograder's scores, overridden by what the gradebook holds now (hand grading)."""
+    from nbgrader.api import Gradebook, MissingEntry
+    scores = copy.deepcopy(autograded)
+    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+        for nb, cells_scores in scores.items():
+            for gid, s in cells_scores.items():
+                try:
+                    grade = gb.find_grade(gid, nb.replace(".ipynb", ""), ASSIGNMENT, student)
+                except MissingEntry:
+                    continue
+                if grade.manual_score is not None:
+                    s.update(score=float(grade.manual_score), message="graded by hand")
+                elif s["kind"] == "manual" and s["score"] is None:
+                    s["message"] = "not graded yet"
+                try:
+                    comment = gb.find_comment(gid, nb.replace(".ipynb", ""), ASSIGNMENT, student)
+                    s["comment"] = comment.comment
+                except MissingEntry:
+                    pass
+    return scores
+
+
+def render_student(inputs):
+    """{notebook.html: HTML} for one student (runs in a worker process)."""
+    pages = {}
+    for nb_name, text in inputs["notebooks"].items():
+        nb = nbformat.reads(text, as_version=4)
+        problems = inputs["problems"] + inputs["notebook_problems"].get(nb_name, [])
+        pages[nb_name.replace(".ipynb", ".html")] = render(nb, inputs["scores"].get(nb_name, {}), problems)
+    return pages

@@ -1,7 +1,6 @@
 """Store grading results (one writer: the calling process) and report them.
 
-`store` writes one submission's graded notebooks, feedback HTML, a `grading.json`
-summary and its scores in nbgrader's gradebook; `write_reports` turns every stored
+`store` writes one submission's graded notebooks, a `grading.json` summary and its scores in nbgrader's gradebook; `write_reports` turns every stored
 summary into `course/grades.csv`, a terminal table, a summary line per test cell and
 a plot of the score distribution and the pass rates.
 """
@@ -12,7 +11,7 @@ import statistics
 import warnings
 from pathlib import Path
 
-from .course import ASSIGNMENT, NOTEBOOKS, autograded_dir, coursedir, feedback_dir, gradebook_url
+from .course import ASSIGNMENT, NOTEBOOKS, autograded_dir, coursedir, gradebook_url
 
 SUMMARY = "grading.json"
 
@@ -22,9 +21,6 @@ def store(course, result):
     write_folder(autograded_dir(course, student), {
         **{nb: r["graded"] for nb, r in result["notebooks"].items()},
         SUMMARY: json.dumps(summary_of(result), indent=1)}, result.get("timestamp"))
-    write_folder(feedback_dir(course, student), {
-        nb.replace(".ipynb", ".html"): r["feedback"] for nb, r in result["notebooks"].items()},
-        result.get("timestamp"))
     write_gradebook(course, result)
 
 
@@ -47,8 +43,9 @@ def write_folder(target, files, timestamp):
 
 def summary_of(result):
     return {"student": result["student"], "status": result["status"],
-            "problems": result["problems"] + [p for r in result["notebooks"].values() for p in r["problems"]],
-            "scores": {nb: {gid: {k: s[k] for k in ("score", "max", "kind")}
+            "problems": result["problems"],   # the submission's; each notebook's are below
+            "notebook_problems": {nb: r["problems"] for nb, r in result["notebooks"].items()},
+            "scores": {nb: {gid: {k: s[k] for k in ("score", "max", "kind", "message")}
                             for gid, s in r["scores"].items()}
                        for nb, r in result["notebooks"].items()}}
 

@@ -10,7 +10,8 @@ kit/reference.py. A test cell scores only if it passed in the kernel AND every s
 function it uses passed here. Nothing that came out of the sandbox is unpickled or run.
 
 The checks ask no more than the notebooks' tests: moderate random data, reg = 0 and
-reg > 0, one example, all examples of one class. A check is a unit (the function or
+reg > 0, one example, all examples of one class. The data are drawn afresh for every
+grading (`new_seed`), so no submission can carry answers computed in advance. A check is a unit (the function or
 class called) and an aspect: `svm_loss_naive:loss`, `svm_loss_naive:grad`,
 `softmax_loss_vectorized:offset` (a constant +1000 on every score changes nothing),
 `LinearClassifier:predict`, `LinearClassifier:train`, `Softmax` (its loss method); a
@@ -20,6 +21,7 @@ more than it tests; a cell without that declaration gets every aspect of the uni
 code names.
 """
 import ast
+import secrets
 import shutil
 from pathlib import Path
 
@@ -93,8 +95,18 @@ def targets_of(source):
 # ---------------------------------------------------------------- inputs, written by the grader
 
 
-def loss_cases(name):
-    rng = np.random.default_rng(sum(map(ord, name)))
+def new_seed():
+    """A seed for one grading's inputs: unpredictable, so outputs cannot be prepared."""
+    return secrets.randbits(64)
+
+
+def rng_for(seed, unit):
+    """The generator of one unit's inputs: the same for prepare() and judge() with one seed."""
+    return np.random.default_rng([seed, *map(ord, unit)])
+
+
+def loss_cases(name, seed):
+    rng = rng_for(seed, name)
     cases = {}
     for label, (N, reg, one_class) in {"reg0": (24, 0.0, False), "reg": (24, 0.37, False),
                                        "one_example": (1, 0.1, False),
@@ -106,10 +118,10 @@ def loss_cases(name):
     return cases
 
 
-def offset_cases():
+def offset_cases(seed):
     """The same scores, then all shifted by +1000 through a bias column (reg = 0, so the bias
     row's size does not count): a stable softmax gives the same loss and data gradient."""
-    rng = np.random.default_rng(1000)
+    rng = rng_for(seed, "offset")
     X = np.hstack([rng.standard_normal((20, 13)), np.ones((20, 1))])
     W = 0.05 * rng.standard_normal((13, 6))
     y = rng.integers(0, 6, 20)
@@ -117,20 +129,20 @@ def offset_cases():
             for shift, value in (("plain", 0.0), ("offset", 1000.0))}
 
 
-def classifier_cases():
-    rng = np.random.default_rng(7)
+def classifier_cases(seed):
+    rng = rng_for(seed, "LinearClassifier")
     X = rng.standard_normal((40, 9))
     return {"predict": {"W": rng.standard_normal((9, 5)), "X": X},
             "train": {"W": rng.standard_normal((9, 5)), "G": rng.standard_normal((9, 5)),
                       "X": X, "y": rng.integers(0, 5, 40), "lr": np.float64(0.01)}}
 
 
-def cases_for(unit):
+def cases_for(unit, seed):
     if unit == "offset":
-        return offset_cases()
+        return offset_cases(seed)
     if unit in LOSS_FUNCTIONS or unit in CLASSES:
-        return loss_cases(unit)
-    return classifier_cases()
+        return loss_cases(unit, seed)
+    return classifier_cases(seed)
 
 
 # ---------------------------------------------------------------- code run in the sandbox
@@ -184,13 +196,13 @@ def call_for(unit, root):
     return f"_kit_probe({function!r}, {module!r}, {kind!r}, {str(root / unit)!r})"
 
 
-def prepare(workdir, checks):
+def prepare(workdir, checks, seed):
     """Write the inputs of every check under workdir; return (runner cell, one call per unit)."""
     root = Path(workdir) / PROBE_DIR
     shutil.rmtree(root, ignore_errors=True)
     units = sorted({unit_of(check) for check in checks})
     for unit in units:
-        for case, arrays in cases_for(unit).items():
+        for case, arrays in cases_for(unit, seed).items():
             folder = root / unit / "in" / case
             folder.mkdir(parents=True)
             for key, value in arrays.items():
@@ -259,9 +271,9 @@ def judge_training(arrays, out):
             raise WrongResult("train's minibatches are not rows of X with their labels")
 
 
-def judge_offset(out):
+def judge_offset(out, seed):
     """Stability is invariance: the student's own results with and without the offset agree."""
-    shape = offset_cases()["plain"]["W"].shape
+    shape = offset_cases(seed)["plain"]["W"].shape
     results = {}
     for case in ("plain", "offset"):
         loss, dW = float(load(out / case, "loss", None).reshape(())), load(out / case, "dW", shape)
@@ -274,8 +286,8 @@ def judge_offset(out):
         raise WrongResult("a constant offset on every score changes the result")
 
 
-def judge(workdir, checks):
-    """Map each check to None (right) or the reason it is wrong."""
+def judge(workdir, checks, seed):
+    """Map each check to None (right) or the reason it is wrong (inputs from prepare's seed)."""
     root = Path(workdir) / PROBE_DIR
     verdicts = {}
     for check in checks:
@@ -283,9 +295,9 @@ def judge(workdir, checks):
         unit = unit_of(check)
         try:
             if check == OFFSET:
-                judge_offset(root / unit / "out")
+                judge_offset(root / unit / "out", seed)
                 continue
-            for case, arrays in cases_for(unit).items():
+            for case, arrays in cases_for(unit, seed).items():
                 if check.endswith((":predict", ":train")) and not check.endswith(case):
                     continue
                 try:

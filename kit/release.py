@@ -19,9 +19,8 @@ from .course import (ASSIGNMENT, KIT_ROOT, MASTER_PACKAGES, NOTEBOOKS, STUDENT_F
                      KitError, coursedir, ensure_alembic_on_path, release_dir, source_dir,
                      write_nbgrader_config)
 
-# nbgrader's own delimiters, matched anywhere in a line as nbgrader does. Read from its
-# traitlets rather than spelled out, so that this file (shipped with the release for
-# `kit check`) holds no marker itself.
+# nbgrader's own delimiters, matched anywhere in a line as nbgrader does, read from its
+# traitlets so that a course configuring other ones needs no change here.
 BEGIN_SOLUTION = ClearSolutions.begin_solution_delimeter.default_value
 END_SOLUTION = ClearSolutions.end_solution_delimeter.default_value
 BEGIN_HIDDEN = ClearHiddenTests.begin_test_delimeter.default_value

@@ -27,6 +27,15 @@ What the kernel sees (bubblewrap 0.8, `--unshare-all --unshare-user --disable-us
   read-only as a whole; a private /tmp and /dev/shm (tmpfs, `max_file_bytes` each);
   `readonly_paths` read-only; `workdir` read-write (cwd and $HOME); the sandbox's own
   root read-only. Nothing else: not /root, /home, /sys, nor the course folder;
+- hidden paths (`hidden_paths`, e.g. the kit's own repository with the reference
+  solutions, which an editable install's .pth or a bound parent folder would show):
+  where one of the folders above contains a hidden folder, an empty tmpfs (mode 0755,
+  read-only) covers it, mounted after that bind and before the binds deeper inside it,
+  so a readonly path inside a hidden folder stays visible; a hidden file is covered by
+  an empty read-only file. Paths are compared as real paths (the same folder reached
+  through a host bind mount or a hard-linked file elsewhere is not covered); a hidden
+  path missing at start is not covered; one outside every bound folder is invisible
+  anyway;
 - environment (--clearenv): PATH, HOME=workdir, LANG, MPLBACKEND=Agg,
   PYTHONDONTWRITEBYTECODE=1, TMPDIR=/tmp, MPLCONFIGDIR/IPYTHONDIR/XDG_* under the
   private /tmp (no dot-folders land in the submission), JPY_PARENT_PID=1; from the host
@@ -117,7 +126,7 @@ import time
 import uuid
 import warnings
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, Optional
 
 from jupyter_client import AsyncKernelManager, KernelManager
@@ -139,6 +148,7 @@ DEFAULT_ENV_PASSTHROUGH = (
 _ENV_BLOCKLIST = re.compile(
     r"^(LD_|PYTHON(?!DONTWRITEBYTECODE$|UNBUFFERED$|HASHSEED$)|BASH_ENV$|ENV$)")
 _ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf", "fonts")
+_ROOT_LINKS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")  # bound, or linked into /usr
 
 
 class SandboxUnavailableError(RuntimeError):
@@ -585,6 +595,33 @@ def _python_paths():
     return _outermost(p for p in paths if not _inside(p, "/usr"))
 
 
+def _system_binds(etc_dir):
+    """Host paths bwrap_args binds at their own path besides _Plan's binds: /usr, the
+    /bin and /lib* folders that are not links, the /etc files taken from the host."""
+    paths = ["/usr"]
+    paths += ["/" + name for name in _ROOT_LINKS
+              if not os.path.islink("/" + name) and os.path.isdir("/" + name)]
+    generated = set(os.listdir(etc_dir)) if etc_dir and os.path.isdir(etc_dir) else set()
+    paths += ["/etc/" + name for name in _ETC_FILES if name not in generated
+              and os.path.exists("/etc/" + name) and not os.path.islink("/etc/" + name)]
+    return paths
+
+
+def _reachable(path, top, uid, gid):
+    """Can uid/gid (no supplementary groups) walk from folder `top` down to `path`?"""
+    if path == top:
+        return True
+    current = top
+    for part in [""] + path[len(top):].strip("/").split("/")[:-1]:
+        current = os.path.join(current, part) if part else current
+        try:
+            if not _can_traverse(os.stat(current), uid, gid):
+                return False
+        except OSError:
+            return False
+    return True
+
+
 def _inside(path, folder):
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
@@ -685,6 +722,7 @@ class _Plan:
     limits: Limits
     etc_dir: Optional[str]
     cgroups: Optional[_Cgroups] = None
+    hidden: list = field(default_factory=list)  # realpaths covered wherever they are bound
 
     @property
     def uid(self):
@@ -701,20 +739,73 @@ class _Plan:
             result.append(["RLIMIT_NPROC", limits.max_processes, limits.max_processes])
         return result
 
-    def binds(self):
-        """[(option, source, destination)] in mount order (parents before children)."""
+    def _own_binds(self):
         items = [("--ro-bind", p, p) for p in _python_paths()]
         items += [("--ro-bind", p, p) for p in self.readonly]
         if self.ipc_dir:
             items.append(("--bind", self.ipc_dir, self.ipc_dir))
         items.append(("--bind", self.workdir, self.workdir))
-        return sorted(items, key=lambda item: item[2].count("/"))
+        return items
+
+    def binds(self):
+        """[(option, source, destination)] in mount order (parents before children).
+
+        Besides the binds, ("--tmpfs", None, path) and ("--ro-bind", empty file, path)
+        entries cover hidden folders and files (see covers()); at equal depth a cover
+        comes after the bind it covers, and binds deeper inside it come after it.
+        """
+        items = [(option, src, dest, 0) for option, src, dest in self._own_binds()]
+        items += [(option, src, dest, 1) for option, src, dest in self.covers()]
+        items.sort(key=lambda item: (item[2].count("/"), item[3]))
+        return [item[:3] for item in items]
+
+    def covers(self):
+        """[(option, source, path)] hiding each hidden path that a bind would show.
+
+        A hidden folder gets an empty tmpfs ("--tmpfs", None, path; mode 0755, remounted
+        read-only at the end of set-up, after the binds deeper inside it have made their
+        mount points), a hidden file a read-only bind of an empty file. A hidden path
+        that no bound folder contains is invisible already; one inside another hidden
+        folder (with no bind in between) is hidden by it; in uid mode, one that uid
+        65534 cannot reach from the bind that shows it (a folder on the way without
+        search permission for it) is unreachable already, and bwrap, running as that
+        uid, could not mount over it.
+        """
+        if not self.hidden:
+            return []
+        shown = [dest for _, _, dest in self._own_binds()] + _system_binds(self.etc_dir)
+        result = []
+        for path in sorted(set(self.hidden)):
+            if not os.path.lexists(path):
+                continue  # nothing there to hide
+            containing = [folder for folder in shown if _inside(path, folder)]
+            if not containing:
+                continue
+            innermost = max(containing, key=len)
+            if any(other != path and _inside(path, other) and _inside(other, innermost)
+                   for other in self.hidden):
+                continue
+            if self.mode == "uid" and not _reachable(path, innermost, SANDBOX_UID, SANDBOX_GID):
+                continue
+            if os.path.isdir(path):
+                result.append(("--tmpfs", None, path))
+            else:
+                result.append(("--ro-bind", self._empty_file(), path))
+        return result
+
+    def _empty_file(self):
+        path = os.path.join(self.run_dir, "empty")
+        if not os.path.exists(path):
+            with open(path, "w"):
+                pass
+            os.chmod(path, 0o444)
+        return path
 
     def reveal(self):
         """What the launcher must re-expose for uid 65534, or None."""
         if self.mode != "uid":
             return None
-        sources = [src for _, src, _ in self.binds()]
+        sources = [src for _, src, _ in self.binds() if src is not None]
         if self.etc_dir:
             sources.append(self.etc_dir)
         tops, needed = [], []
@@ -734,7 +825,7 @@ class _Plan:
         for key in sorted(env):
             args += ["--setenv", key, env[key]]
         args += ["--ro-bind", "/usr", "/usr"]
-        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        for name in _ROOT_LINKS:
             path = "/" + name
             if os.path.islink(path):
                 args += ["--symlink", os.readlink(path), path]
@@ -752,8 +843,16 @@ class _Plan:
         args += ["--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm",
                  "--proc", "/proc", "--remount-ro", "/proc",
                  "--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
+        hidden_folders = []
         for option, src, dest in self.binds():
-            args += [option, src, dest]
+            if option == "--tmpfs":  # a hidden folder: empty, traversable, read-only below
+                args += ["--perms", "0755", "--tmpfs", dest]
+                hidden_folders.append(dest)
+            else:
+                args += [option, src, dest]
+        # Only now: binds inside a hidden folder needed their mount points made in it.
+        for dest in hidden_folders:
+            args += ["--remount-ro", dest]
         # The sandbox's own root (a tmpfs holding the mount points) read-only too.
         args += ["--remount-ro", "/", "--chdir", self.workdir, "--"]
         return args
@@ -844,6 +943,12 @@ class _SandboxMixin(KernelManager):
                       help="The only writable folder; the kernel's cwd and HOME. Default: the "
                            "cwd given to start_kernel (nbclient: resources['metadata']['path']).")
     readonly_paths = List(Unicode(), config=True, help="Extra folders bound read-only.")
+    hidden_paths = List(Unicode(), config=True,
+                        help="Folders or files the kernel must not see even where a bound "
+                             "folder contains them (e.g. the kit's own repository): each "
+                             "is covered by an empty read-only tmpfs (a file: an empty "
+                             "file); paths bound explicitly below a hidden folder stay "
+                             "visible.")
     limits = Any(Limits(), config=True, help="A kit.sandbox.Limits, or a dict of its fields.")
     require_isolation = Bool(False, config=True,
                              help="Raise SandboxUnavailableError when bwrap is unusable.")
@@ -922,6 +1027,7 @@ class _SandboxMixin(KernelManager):
                 raise ValueError(f"expected readonly path {path!r} to exist, got a missing path "
                                  "instead; create it or drop it from readonly_paths")
             readonly.append(real)
+        hidden = [os.path.realpath(os.fspath(path)) for path in self.hidden_paths]
         kw["cwd"] = workdir
         self.workdir = workdir
 
@@ -974,7 +1080,8 @@ class _SandboxMixin(KernelManager):
         env = self._kernel_env(workdir, kw.get("env"), tmp)
         self._plan = _Plan(mode=mode, bwrap=bwrap, workdir=workdir, run_dir=state.run_dir,
                            ipc_dir=ipc_dir, readonly=readonly, env=env, limits=self.limits,
-                           etc_dir=os.path.join(state.run_dir, "etc"), cgroups=cgroups)
+                           etc_dir=os.path.join(state.run_dir, "etc"), cgroups=cgroups,
+                           hidden=hidden)
         # Signals to the bwrap process would not reach the kernel: interrupt by message.
         if self.kernel_spec is not None:
             self.kernel_spec.interrupt_mode = "message"
@@ -1065,6 +1172,8 @@ class SandboxedKernelManager(_SandboxMixin, KernelManager):
     - workdir: the only writable folder, the kernel's cwd and HOME (default: the cwd given
       to start_kernel).
     - readonly_paths: list of extra folders bound read-only (e.g. the data folder).
+    - hidden_paths: list of folders/files never shown, even inside a bound folder (e.g.
+      the kit's repository with the reference solutions, kit.course.KIT_ROOT).
     - limits: a Limits (or a dict of its fields).
     - require_isolation: raise SandboxUnavailableError instead of warning when bwrap is
       unusable.
@@ -1171,12 +1280,15 @@ def death_reason(km, error=None):
 
 
 def kernel_manager(workdir, readonly=(), require_isolation=False, limits=None,
-                   asynchronous=True, **traits):
+                   asynchronous=True, hidden=(), **traits):
     """A sandboxed kernel manager for nbclient.
 
     Inputs:
     - workdir: the submission folder (writable, cwd, HOME).
     - readonly: folders bound read-only (data, instructor utils).
+    - hidden: folders/files the kernel must not see even where a bound folder (the
+      Python installation, readonly, workdir) contains them, e.g. [kit.course.KIT_ROOT];
+      readonly folders inside a hidden folder stay visible.
     - require_isolation: refuse instead of warn when bwrap is unusable.
     - limits: a Limits (default Limits()).
     - asynchronous: AsyncSandboxedKernelManager (default, nbclient's kind) or the blocking one.
@@ -1185,4 +1297,5 @@ def kernel_manager(workdir, readonly=(), require_isolation=False, limits=None,
     """
     cls = AsyncSandboxedKernelManager if asynchronous else SandboxedKernelManager
     return cls(workdir=os.fspath(workdir), readonly_paths=[os.fspath(p) for p in readonly],
+               hidden_paths=[os.fspath(p) for p in hidden],
                require_isolation=bool(require_isolation), limits=limits or Limits(), **traits)

@@ -12,8 +12,8 @@ import zipfile
 
 import pytest
 
-from kit import grades
-from kit.course import autograded_dir, feedback_dir
+from kit import feedback, grades
+from kit.course import KitError, autograded_dir, feedback_dir
 from kit_helpers import (append_to_function, collect_all, grade, graded_cells, graded_ids,
                          make_course, notebook, reference_submission, save_notebook, scores, total,
                          tree_hashes, untouched_submission)
@@ -197,6 +197,9 @@ def test_grades_csv_gradebook_and_feedback(notebook_batch, module_batch, course)
         submission = gb.find_submission("linear_classifiers", "reference")
         assert submission.code_score == most
 
+    assert not any(feedback_dir(course, s).exists() for s in ("reference", "untouched", "partial")), \
+        "autograde writes no feedback: that comes after hand grading"
+    feedback.run(course=course, students=["reference", "untouched", "partial"], jobs=2, progress=False)
     for student in ("reference", "untouched", "partial"):
         folder = feedback_dir(course, student)
         assert sorted(p.name for p in folder.iterdir()) == ["softmax.html", "svm.html", "timestamp.txt"]
@@ -221,10 +224,36 @@ def test_failing_hidden_test_shows_no_hidden_line(course, cifar10_dir, tmp_path)
         if "BEGIN HIDDEN TESTS" in source:
             hidden = source.split("BEGIN HIDDEN TESTS")[1].split("END HIDDEN TESTS")[0]
             hidden_lines |= {l.strip() for l in hidden.splitlines() if len(l.strip()) > 15}
+    feedback.run(course=course, students=["hidden_fail"], progress=False)
     html = (feedback_dir(course, "hidden_fail") / "svm.html").read_text()
     import html as html_lib
     text = html_lib.unescape(html)
     assert hidden_lines and not any(line in text for line in hidden_lines)
+
+
+def test_feedback_shows_hand_grading_from_the_gradebook(notebook_batch, course):
+    """Scores and comments given in formgrader (nbgrader's gradebook) reach the feedback."""
+    from nbgrader.api import Gradebook
+    from kit.course import gradebook_url
+    answer = next(gid for gid, s in notebook_batch["reference"]["notebooks"]["svm.ipynb"]["scores"].items()
+                  if s["kind"] == "manual")
+    with Gradebook(gradebook_url(course)) as gb:
+        grade = gb.find_grade(answer, "svm", "linear_classifiers", "reference")
+        grade.manual_score = 1.5
+        comment = gb.find_comment(answer, "svm", "linear_classifiers", "reference")
+        comment.manual_comment = "Good start | but say why the kink matters."
+        gb.db.commit()
+    feedback.run(course=course, students=["reference"], progress=False)
+    import html as html_lib
+    text = html_lib.unescape((feedback_dir(course, "reference") / "svm.html").read_text())
+    assert "Good start" in text and "say why the kink matters" in text
+    rows = [row for row in text.split("<tr>") if answer in row.split("</tr>")[0]]
+    assert len(rows) == 1 and "1.5 / " in rows[0] and "graded by hand" in rows[0], rows
+
+
+def test_feedback_refuses_students_never_graded(course):
+    with pytest.raises(KitError, match="no graded submission for nobody"):
+        feedback.run(course=course, students=["nobody"], progress=False)
 
 
 def test_collect_refuses_a_zip_with_parent_paths(course, tmp_path):

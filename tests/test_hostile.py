@@ -13,7 +13,7 @@ import pytest
 
 from kit import sandbox
 from kit.course import release_dir, source_dir, submitted_dir
-from kit_helpers import (collect_all, grade, graded_cells, notebook,
+from kit_helpers import (REPO, collect_all, grade, graded_cells, notebook,
                          reference_submission, save_notebook, scores, total, tree_hashes,
                          untouched_submission)
 
@@ -42,6 +42,21 @@ CHEATS = {
         "        except OSError:\n            print('DENIED')\n"
         "    raise NotImplementedError\n"
     ).format(src=ctx["source_file"])),
+    # The grader's own independent losses (kit/reference.py) would pass every check.
+    "grader_reference": lambda sub, ctx: replace_function(sub, "linear_svm.py", "svm_loss_vectorized", (
+        "def _grader_reference():\n"
+        "    try:\n        import kit.reference as ref\n        print('LEAKED import')\n        return ref\n"
+        "    except ImportError:\n        print('DENIED import')\n"
+        "    import runpy\n"
+        "    for path in [{ref!r}, 'kit/reference.py', '../kit/reference.py']:\n"
+        "        try:\n            found = runpy.run_path(path)\n            print('LEAKED', path)\n"
+        "            return type('ref', (), {{'svm_loss': staticmethod(found['svm_loss'])}})\n"
+        "        except OSError:\n            print('DENIED', path)\n"
+        "    raise NotImplementedError\n"
+        "def svm_loss_vectorized(W, X, y, reg):\n"
+        "    return _grader_reference().svm_loss(W, X, y, reg)\n"
+        "svm_loss_naive = svm_loss_vectorized\n"
+    ).format(ref=ctx["kit_reference"])),
     "gradebook": lambda sub, ctx: prepend(sub, "linear_svm.py", (
         "for _p in [{db!r}]:\n"
         "    try:\n        open(_p, 'r+b').write(b'garbage')\n    except OSError:\n        pass\n"
@@ -158,7 +173,7 @@ def graded(tmp_path_factory, cifar10_dir, released_course):
     outside = root / "outside_file"
     ctx = {"source_file": str(source_dir(course) / "classifiers" / "linear_svm.py"),
            "gradebook": str(course / "gradebook.db"), "outside_file": str(outside),
-           "port": listener.port}
+           "port": listener.port, "kit_reference": str(REPO / "kit" / "reference.py")}
     cheats = dict(CHEATS)
     if ISOLATED:
         for name, code in RESOURCE_CHEATS.items():
@@ -210,10 +225,11 @@ def test_instructor_files_unchanged(graded):
 def test_sandbox_kept_student_code_inside(graded):
     assert graded["listener"].connections == 0
     assert not graded["outside"].exists()
-    graded_svm = graded["batch"]["read_reference"]["notebooks"]["svm.ipynb"]["graded"]
-    assert "LEAKED" not in graded_svm
-    if ISOLATED:
-        assert "DENIED" in graded_svm
+    for cheat in ("read_reference", "grader_reference"):
+        graded_svm = graded["batch"][cheat]["notebooks"]["svm.ipynb"]["graded"]
+        assert "LEAKED" not in graded_svm, cheat
+        if ISOLATED:
+            assert "DENIED" in graded_svm, cheat
 
 
 def test_every_failure_becomes_a_row(graded):

@@ -14,12 +14,13 @@ REPO = Path(__file__).resolve().parent.parent
 ALL = set(probes.TARGETS)
 
 
-def run_checks(workdir, targets):
+def run_checks(workdir, targets, seed=None):
     """What the grader does, but with an ordinary Python process in place of the sandbox."""
-    runner, calls = probes.prepare(workdir, targets)
+    seed = probes.new_seed() if seed is None else seed
+    runner, calls = probes.prepare(workdir, targets, seed)
     subprocess.run([sys.executable, "-c", runner + "\n" + "\n".join(calls)], cwd=workdir, check=True,
                    capture_output=True)
-    return probes.judge(workdir, targets)
+    return probes.judge(workdir, targets, seed)
 
 
 @pytest.fixture
@@ -63,14 +64,28 @@ def test_a_course_softmax_without_the_max_shift_fails_only_the_offset_check(work
 
 def test_results_are_never_unpickled_or_taken_on_trust(workdir):
     check = "svm_loss_naive:loss"
-    probes.prepare(workdir, {check})
+    probes.prepare(workdir, {check}, seed=1)
     out = workdir / probes.PROBE_DIR / "svm_loss_naive" / "out" / "reg0"
     out.mkdir(parents=True)
     np.save(out / "loss.npy", np.array([object()], dtype=object), allow_pickle=True)
     np.save(out / "dW.npy", np.zeros((14, 6)))
-    assert "could not be read as a plain array" in probes.judge(workdir, {check})[check]
+    assert "could not be read as a plain array" in probes.judge(workdir, {check}, seed=1)[check]
     np.save(out / "loss.npy", np.zeros((2, 2)))
-    assert "shape" in probes.judge(workdir, {check})[check]
+    assert "shape" in probes.judge(workdir, {check}, seed=1)[check]
+
+
+def test_inputs_are_new_for_every_grading_so_no_answer_can_be_prepared(workdir):
+    """Outputs computed for one grading's inputs are wrong for the next grading's."""
+    check = "svm_loss_vectorized:grad"
+    first, second = probes.new_seed(), probes.new_seed()
+    assert first != second
+    cases = [probes.cases_for("svm_loss_vectorized", seed)["reg"]["X"] for seed in (first, second)]
+    assert not np.allclose(*cases)
+    assert run_checks(workdir, {check}, seed=first) == {check: None}
+    # Replay: the outputs of the first grading, judged against the second's inputs.
+    probes.prepare(workdir, {check}, second)  # clears the folder: write the old outputs back
+    run_checks(workdir, {check}, seed=first)
+    assert probes.judge(workdir, {check}, second)[check], "stale outputs must not pass"
 
 
 def test_checks_come_from_the_cell_metadata_or_its_code():

@@ -47,6 +47,35 @@ def test_zip_holds_the_release_and_nothing_else(course):
     assert "linear_classifiers/classifiers/softmax.py" in names
     assert "linear_classifiers/utils/download_cifar10.py" in names
     assert not any("data_batch" in n or "__pycache__" in n or "gradebook" in n for n in names)
+    # The instructor tooling holds the grader's reference losses: it must never ship.
+    top = {n.split("/")[1] for n in names if n.count("/") >= 2}
+    assert top == {"classifiers", "utils"}, top
+    assert {n.split("/")[1] for n in names if n.count("/") == 1} == {"svm.ipynb", "softmax.ipynb"}
+
+
+def test_no_released_function_computes_what_students_write(course):
+    """Every student function of the release raises NotImplementedError: no loss ships by mistake."""
+    probe = """
+import numpy as np
+from classifiers import svm_loss_naive, svm_loss_vectorized, softmax_loss_naive, softmax_loss_vectorized
+from classifiers import LinearSVM, Softmax
+W, X, y = np.zeros((3, 2)), np.ones((4, 3)), np.zeros(4, int)
+calls = [lambda f=f: f(W, X, y, 0.1) for f in (svm_loss_naive, svm_loss_vectorized,
+                                              softmax_loss_naive, softmax_loss_vectorized)]
+calls += [lambda: LinearSVM().train(X, y, num_iters=1, batch_size=2),
+          lambda: Softmax().train(X, y, num_iters=1, batch_size=2)]
+clf = LinearSVM(); clf.W = W
+calls.append(lambda: clf.predict(X))
+for call in calls:
+    try:
+        call()
+        print("computed")
+    except NotImplementedError:
+        print("stub")
+"""
+    out = subprocess.run([sys.executable, "-c", probe], cwd=release_dir(course),
+                         capture_output=True, text=True)
+    assert out.stdout.split() == ["stub"] * 7, out.stdout + out.stderr
 
 
 def test_released_notebooks_have_no_hidden_tests_or_model_answers(course):

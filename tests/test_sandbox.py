@@ -244,6 +244,113 @@ def test_sandbox_hides_host_blocks_network_and_clears_env(workdir, tmp_path, mon
     assert km._state.run_dir is None
 
 
+def hidden_layout(tmp_path):
+    """Folders like a kit repository inside a bound folder: {name: path} (all str).
+
+    course/ (bound read-only) holds notes.txt, grades.csv and kit/ with reference.py (the
+    secret) and visible/data.txt (visible/ bound read-only too); repo/ (bound read-only)
+    holds secret.txt; elsewhere/ is bound nowhere.
+    """
+    course = tmp_path / "course"
+    kit = course / "kit"
+    (kit / "visible").mkdir(parents=True)
+    (kit / "reference.py").write_text("SOLUTION = 42\n")
+    (kit / "visible" / "data.txt").write_text("data")
+    (course / "notes.txt").write_text("notes")
+    (course / "grades.csv").write_text("grades")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "secret.txt").write_text("secret")
+    (tmp_path / "elsewhere").mkdir()
+    paths = {"course": course, "kit": kit, "visible": kit / "visible",
+             "secret": kit / "reference.py", "visible_file": kit / "visible" / "data.txt",
+             "sibling": course / "notes.txt", "grades": course / "grades.csv",
+             "repo": repo, "repo_secret": repo / "secret.txt", "elsewhere": tmp_path / "elsewhere"}
+    return {name: os.path.realpath(path) for name, path in paths.items()}
+
+
+def test_hidden_paths_are_covered_in_mount_order(workdir, tmp_path):
+    p = hidden_layout(tmp_path)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    plan = sandbox._Plan(mode="user", bwrap="bwrap", workdir=str(workdir), run_dir=str(run_dir),
+                         ipc_dir=None, readonly=[p["course"], p["visible"], p["repo"]],
+                         env={}, limits=Limits(), etc_dir=None,
+                         hidden=[p["kit"], p["kit"] + "/visible/inner", p["secret"], p["grades"],
+                                 p["repo"], p["elsewhere"], str(tmp_path / "missing")])
+    args = plan.bwrap_args()
+
+    def at(*items):
+        for i in range(len(args)):
+            if args[i:i + len(items)] == list(items):
+                return i
+        raise AssertionError(f"{items} not in {args}")
+    # A hidden folder inside a bind: an empty tmpfs (0755) after that bind, before the
+    # deeper bind inside it, remounted read-only after that one has its mount point.
+    assert (at("--ro-bind", p["course"], p["course"]) < at("--perms", "0755", "--tmpfs", p["kit"])
+            < at("--ro-bind", p["visible"], p["visible"]) < at("--remount-ro", p["kit"])
+            < at("--remount-ro", "/"))
+    # A hidden folder that is itself a bound folder: covered right after its bind.
+    assert (at("--ro-bind", p["repo"], p["repo"]) < at("--tmpfs", p["repo"])
+            < at("--remount-ro", p["repo"]))
+    # A hidden file: an empty read-only file over it.
+    empty = str(run_dir / "empty")
+    assert at("--ro-bind", empty, p["grades"]) > at("--ro-bind", p["course"], p["course"])
+    assert os.path.getsize(empty) == 0
+    # Nothing for paths bound nowhere, missing, or inside a hidden folder already.
+    for path in (p["elsewhere"], str(tmp_path / "missing"), p["secret"],
+                 p["kit"] + "/visible/inner"):
+        assert path not in args, path
+    assert args.count("--tmpfs") == 4  # /dev/shm, /tmp, kit/ and repo/
+
+
+HIDDEN_PROBE = r"""
+import json, os
+def attempt(fn):
+    try:
+        return "ok: %r" % (fn(),)
+    except BaseException as e:
+        return "%s: %s" % (type(e).__name__, e)
+res = {
+    "secret": attempt(lambda: open(P["secret"]).read()),
+    "kit_listing": attempt(lambda: sorted(os.listdir(P["kit"]))),
+    "visible": attempt(lambda: open(P["visible_file"]).read()),
+    "sibling": attempt(lambda: open(P["sibling"]).read()),
+    "grades": attempt(lambda: open(P["grades"]).read()),
+    "repo_listing": attempt(lambda: sorted(os.listdir(P["repo"]))),
+    "create_in_kit": attempt(lambda: open(P["kit"] + "/new.txt", "w").close()),
+}
+print(json.dumps(res))
+"""
+
+
+@pytest.mark.parametrize("hide", [True, False], ids=["hidden", "not-hidden"])
+def test_hidden_paths_are_empty_in_the_kernel(workdir, tmp_path, hide):
+    p = hidden_layout(tmp_path)
+    hidden = [p["kit"], p["grades"], p["repo"]] if hide else []
+    km = sandbox.kernel_manager(workdir, readonly=[p["course"], p["visible"], p["repo"]],
+                                hidden=hidden)
+    assert km.hidden_paths == hidden
+    cells, error = run_cells(km, ["P = %s" % json.dumps(p), HIDDEN_PROBE])
+    assert error is None and error_name(cells[1]) is None, cells[1].outputs
+    res = json.loads(stdout(cells[1]).strip().splitlines()[-1])
+    print(json.dumps(res, indent=1))
+    # Readonly folders inside a hidden one, and whatever is not hidden, stay readable.
+    assert res["visible"] == "ok: 'data'"
+    assert res["sibling"] == "ok: 'notes'"
+    assert res["create_in_kit"].startswith("OSError") and "Read-only" in res["create_in_kit"]
+    if hide:
+        assert res["secret"].startswith("FileNotFoundError"), res["secret"]
+        assert res["kit_listing"] == "ok: ['visible']"  # only the deeper bind's mount point
+        assert res["grades"] == "ok: ''"
+        assert res["repo_listing"] == "ok: []"
+    else:  # the same files are readable without hidden_paths: the test can fail
+        assert res["secret"] == "ok: 'SOLUTION = 42\\n'"
+        assert res["kit_listing"] == "ok: ['reference.py', 'visible']"
+        assert res["grades"] == "ok: 'grades'"
+        assert res["repo_listing"] == "ok: ['secret.txt']"
+
+
 FILE_CELL = r'''
 import os
 error = None
