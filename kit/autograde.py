@@ -37,8 +37,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from . import cells, probes, sandbox
-from .course import (ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, release_dir, source_dir,
-                     submitted_dir)
+from .course import (ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, choose_students, release_dir,
+                     source_dir, submitted_dir)
 
 DEFAULT_CELL_TIMEOUT = 120      # seconds; nbgrader's 30 s is too short for training cells
 DEFAULT_SUBMISSION_TIMEOUT = 1200
@@ -380,15 +380,8 @@ def check_course(course):
 def pick_students(course, students):
     root = submitted_dir(course)
     available = sorted(p.name for p in root.iterdir() if (p / ASSIGNMENT).is_dir()) if root.is_dir() else []
-    if not students:
-        if not available:
-            raise KitError(f"no submissions under {root}; run `python -m kit collect PATH...` first")
-        return available
-    unknown = [s for s in students if s not in available]
-    if unknown:
-        raise KitError(f"no submission for {', '.join(unknown)} under {root} "
-                       f"(submitted: {', '.join(available) or 'none'})")
-    return list(students)
+    return choose_students(students, available, kind="collected", root=root,
+                           first="python -m kit collect PATH...")
 
 
 def resolve_data_dir(data_dir):

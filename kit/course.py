@@ -25,6 +25,23 @@ class KitError(Exception):
     """A problem the user can fix; the CLI prints it without a traceback."""
 
 
+def choose_students(requested, available, *, kind, root, first):
+    """The requested students, or every available one when none is named.
+
+    `kind` names what is available ("collected", "graded"), `root` where it was looked
+    for, `first` the command that makes some; unknown names raise a KitError listing them.
+    """
+    if not requested:
+        if not available:
+            raise KitError(f"no {kind} submissions under {root}; run `{first}` first")
+        return list(available)
+    unknown = [s for s in requested if s not in available]
+    if unknown:
+        raise KitError(f"no {kind} submission for {', '.join(unknown)} under {root} "
+                       f"({kind}: {', '.join(available) or 'none'})")
+    return list(requested)
+
+
 def source_dir(course: Path) -> Path:
     return course / "source" / ASSIGNMENT
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import nbformat
 
 from . import cells
-from .course import (ASSIGNMENT, NOTEBOOKS, KitError, autograded_dir, coursedir, feedback_dir,
-                     gradebook_url)
+from .course import (ASSIGNMENT, NOTEBOOKS, autograded_dir, choose_students, coursedir,
+                     feedback_dir, gradebook_url)
 from .release import BEGIN_HIDDEN, END_HIDDEN
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -145,15 +145,7 @@ def graded_students(course, students):
     from .grades import SUMMARY
     root = course / "autograded"
     graded = sorted(p.parent.parent.name for p in root.glob(f"*/{ASSIGNMENT}/{SUMMARY}")) if root.is_dir() else []
-    if not students:
-        if not graded:
-            raise KitError(f"no graded submissions under {root}; run `python -m kit autograde` first")
-        return graded
-    unknown = [s for s in students if s not in graded]
-    if unknown:
-        raise KitError(f"no graded submission for {', '.join(unknown)} under {root} "
-                       f"(graded: {', '.join(graded) or 'none'})")
-    return list(students)
+    return choose_students(students, graded, kind="graded", root=root, first="python -m kit autograde")
 
 
 def handout_inputs(course, student):

@@ -10,15 +10,15 @@ kit/reference.py. A test cell scores only if it passed in the kernel AND every s
 function it uses passed here. Nothing that came out of the sandbox is unpickled or run.
 
 The checks ask no more than the notebooks' tests: moderate random data, reg = 0 and
-reg > 0, one example, all examples of one class. The data are drawn afresh for every
-grading (`new_seed`), so no submission can carry answers computed in advance. A check is a unit (the function or
-class called) and an aspect: `svm_loss_naive:loss`, `svm_loss_naive:grad`,
-`softmax_loss_vectorized:offset` (a constant +1000 on every score changes nothing),
-`LinearClassifier:predict`, `LinearClassifier:train`, `Softmax` (its loss method); a
-bare unit means all its aspects. The source notebook declares each test cell's checks
-in the cell's metadata, `"kit": {"checks": [...]}`, so that a cell is never judged on
-more than it tests; a cell without that declaration gets every aspect of the units its
-code names.
+reg > 0, one example, all examples of one class. The data are drawn afresh for every grading
+(`new_seed`), so no submission can carry answers computed in advance. A check is a unit
+(the function or class called) and an aspect: `svm_loss_naive:loss`,
+`svm_loss_naive:grad`, `softmax_loss_vectorized:offset` (a constant +1000 on every score
+changes nothing), `LinearClassifier:predict`, `LinearClassifier:train`, `Softmax` (its
+loss method); a bare unit means all its aspects. The source notebook declares each test
+cell's checks in the cell's metadata, `"kit": {"checks": [...]}`, so that a cell is
+never judged on more than it tests; a cell without that declaration gets every aspect of
+the units its code names.
 """
 import ast
 import secrets

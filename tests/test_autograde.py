@@ -12,10 +12,10 @@ import zipfile
 
 import pytest
 
-from kit import feedback, grades
+from kit import feedback
 from kit.course import KitError, autograded_dir, feedback_dir
 from kit_helpers import (append_to_function, collect_all, grade, graded_cells, graded_ids,
-                         make_course, notebook, reference_submission, save_notebook, scores, total,
+                         notebook, reference_submission, save_notebook, scores, total,
                          tree_hashes, untouched_submission)
 
 pytestmark = pytest.mark.slow
@@ -49,7 +49,7 @@ def course(released_course):
 def notebook_batch(course, cifar10_dir, tmp_path_factory):
     """Submissions whose notebooks are run in full: notebook-level tampering."""
     root = tmp_path_factory.mktemp("subs-notebook")
-    ref = reference_submission(course, root / "reference")
+    reference_submission(course, root / "reference")
     untouched_submission(course, root / "untouched")
 
     # Built on the untouched release (stubs only): cheap to run, and any point is a forged one.

@@ -5,7 +5,6 @@ every point it gets is a forged one: the expectation is 0 autograded points, a g
 that survives, well-behaved students graded exactly as when alone, and instructor files
 unchanged (by hash). Resource attacks run only where the sandbox's limits are in force.
 """
-import json
 import socket
 import threading
 

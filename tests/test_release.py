@@ -8,7 +8,7 @@ import pytest
 
 from kit import release
 from kit.course import KitError, release_dir, source_dir
-from kit_helpers import REPO, make_course
+from kit_helpers import REPO
 
 
 @pytest.fixture(scope="module")
