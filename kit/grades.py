@@ -157,12 +157,16 @@ def plot_summary(course, summaries, columns):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
     scores = [totals(s)[0] for s in summaries]
     most = max(totals(s)[1] for s in summaries)
     rates = pass_rates(summaries, columns)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [1, 1.4]})
-    left.hist(scores, bins=min(20, max(5, len(scores))), range=(0, most or 1), color="tab:blue")
-    left.set(title="Autograded scores", xlabel=f"score (out of {most:g})", ylabel="students")
+    # One bar per whole point (scores are sums of whole points), so no two scores share a bar.
+    left.hist(scores, bins=[b - 0.5 for b in range(int(most) + 2)], color="tab:blue")
+    left.set(title="Autograded scores", xlabel=f"score (out of {most:g})", ylabel="students",
+             xlim=(-0.5, most + 0.5))
+    left.yaxis.set_major_locator(MaxNLocator(integer=True))
     right.barh(list(rates), [100 * r for r in rates.values()], color="tab:green")
     right.set(title="Pass rate per test cell", xlabel="% of submissions passing", xlim=(0, 100))
     right.invert_yaxis()

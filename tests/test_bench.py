@@ -153,3 +153,22 @@ def test_smoke_benchmark_runs_end_to_end(tmp_path):
     grades = grading["grades"]["jobs_1"]
     assert grades and all(v is not None for v in grades.values())
     assert any(v > 0 for v in grades.values())  # the reference submission earns points
+
+
+def test_items_run_only_what_is_asked(capsys):
+    from kit import bench
+    assert bench.run(smoke=True, repeats=1, items=(3,)) == 0
+    table = capsys.readouterr().out
+    items = {line.split()[0] for line in table.splitlines()[3:] if line.strip()}
+    assert items == {"3"}, table
+
+
+def test_dask_cluster_leaves_the_blas_settings_of_this_process_alone(monkeypatch):
+    """Dask's nanny sets one-thread BLAS in the parent's environment; the benchmark's nbgrader
+    and bare runs inherit this environment, so the cluster must leave it as it was."""
+    from kit import bench
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    with bench.dask_cluster() as address:
+        assert address
+        assert "OPENBLAS_NUM_THREADS" not in os.environ and "OMP_NUM_THREADS" not in os.environ
