@@ -112,15 +112,14 @@ def run(*, json_path=None, smoke=False, repeats=5, items=ITEMS):
     report = Report(smoke=smoke, repeats=repeats)
     machine = machine_info()
     started = time.perf_counter()
-    if wanted & {1, 2, 4}:
-        X, y = training_arrays(sizes)
-        if wanted & {1, 2}:
-            bench_losses(report, sizes, X, y, repeats)
-        if 4 in wanted:
-            bench_training(report, sizes, X, y, repeats)
-        del X, y
+    X, y = training_arrays(sizes) if wanted & {1, 2, 4} else (None, None)
+    if wanted & {1, 2}:
+        bench_losses(report, sizes, X, y, repeats)
     if 3 in wanted:
         bench_naive(report, sizes, repeats)
+    if 4 in wanted:
+        bench_training(report, sizes, X, y, repeats)
+    del X, y
     if wanted & {5, 6, 7}:
         bench_grading(report, sizes, repeats, wanted)
     machine["load_after"] = os.getloadavg()

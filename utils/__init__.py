@@ -1,4 +1,4 @@
 """Student tools: gradient checking (gradient_check), CIFAR-10 loading
-(data_utils), the CIFAR-10 downloader (download_cifar10) and plots
-(vis_utils). Import from the modules, e.g.
-`from utils.gradient_check import grad_check_sparse`."""
+(data_utils), the CIFAR-10 downloader (download_cifar10), plots
+(vis_utils) and the check to run before handing in (`python -m utils.check`).
+Import from the modules, e.g. `from utils.gradient_check import grad_check_sparse`."""
