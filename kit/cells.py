@@ -11,6 +11,8 @@ import copy
 
 import nbformat
 
+# One rule for "test cell" and "failed" for the grader and the students' own check.
+from utils.check import first_error, is_test  # noqa: F401 (used here and as cells.*)
 from .course import NOTEBOOKS
 
 # Student-owned files: kept from the submission. `classifiers/__init__.py` only re-exports
@@ -30,11 +32,6 @@ def grade_id(cell):
 def flags(cell):
     """The metadata that decides how a cell is graded (nbgrader adds checksums on release)."""
     return {key: meta(cell).get(key) for key in ("grade", "solution", "locked", "points")}
-
-
-def is_test(cell):
-    m = meta(cell)
-    return cell.cell_type == "code" and bool(m.get("grade")) and not m.get("solution")
 
 
 def is_answer(cell):
@@ -123,13 +120,6 @@ def setup_cell(nb):
         if cell.cell_type == "code":
             return copy.deepcopy(cell)
     return nbformat.v4.new_code_cell("")
-
-
-def first_error(cell):
-    for output in cell.get("outputs", []):
-        if output.output_type == "error":
-            return f"{output.ename}: {output.evalue}"
-    return None
 
 
 def scores(nb, release):

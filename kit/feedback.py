@@ -24,6 +24,7 @@ import nbformat
 from . import cells
 from .course import (ASSIGNMENT, NOTEBOOKS, autograded_dir, choose_students, coursedir,
                      feedback_dir, gradebook_url)
+from .grades import SUMMARY, write_folder
 from .release import BEGIN_HIDDEN, END_HIDDEN
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -123,10 +124,11 @@ def render(nb, scores, problems):
 def run(*, course, students=None, jobs=1, progress=True):
     """Write feedback HTML for the named (or all) graded students; return the folders written."""
     from tqdm import tqdm
-    from .grades import write_folder
+    from nbgrader.api import Gradebook
     course = Path(course)
     students = graded_students(course, students)
-    inputs = [handout_inputs(course, student) for student in students]
+    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+        inputs = [handout_inputs(course, gb, student) for student in students]
     written = []
     # Rendering (nbconvert, with HTML sanitizing) takes seconds per notebook: worth processes.
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) if jobs > 1 else \
@@ -142,45 +144,42 @@ def run(*, course, students=None, jobs=1, progress=True):
 
 
 def graded_students(course, students):
-    from .grades import SUMMARY
     root = course / "autograded"
     graded = sorted(p.parent.parent.name for p in root.glob(f"*/{ASSIGNMENT}/{SUMMARY}")) if root.is_dir() else []
     return choose_students(students, graded, kind="graded", root=root, first="python -m kit autograde")
 
 
-def handout_inputs(course, student):
+def handout_inputs(course, gb, student):
     """Plain data for one student's feedback: notebooks, current scores, grader notes."""
-    from .grades import SUMMARY
     folder = autograded_dir(course, student)
     summary = json.loads((folder / SUMMARY).read_text())
     stamp = folder / "timestamp.txt"
-    scores = gradebook_scores(course, student, summary["scores"])
+    scores = gradebook_scores(gb, student, summary["scores"])
     return {"notebooks": {nb: (folder / nb).read_text() for nb in NOTEBOOKS if (folder / nb).is_file()},
             "scores": scores, "problems": summary["problems"],
             "notebook_problems": summary.get("notebook_problems", {}),
             "timestamp": stamp.read_text().strip() if stamp.is_file() else None}
 
 
-def gradebook_scores(course, student, autograded):
-    """The autograder's scores, overridden by what the gradebook holds now (hand grading)."""
-    from nbgrader.api import Gradebook, MissingEntry
+def gradebook_scores(gb, student, autograded):
+    """The autograder's scores, overridden by what the gradebook `gb` holds now (hand grading)."""
+    from nbgrader.api import MissingEntry
     scores = copy.deepcopy(autograded)
-    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
-        for nb, cells_scores in scores.items():
-            for gid, s in cells_scores.items():
-                try:
-                    grade = gb.find_grade(gid, nb.replace(".ipynb", ""), ASSIGNMENT, student)
-                except MissingEntry:
-                    continue
-                if grade.manual_score is not None:
-                    s.update(score=float(grade.manual_score), message="graded by hand")
-                elif s["kind"] == "manual" and s["score"] is None:
-                    s["message"] = "not graded yet"
-                try:
-                    comment = gb.find_comment(gid, nb.replace(".ipynb", ""), ASSIGNMENT, student)
-                    s["comment"] = comment.comment
-                except MissingEntry:
-                    pass
+    for nb, cells_scores in scores.items():
+        for gid, s in cells_scores.items():
+            try:
+                grade = gb.find_grade(gid, nb.replace(".ipynb", ""), ASSIGNMENT, student)
+            except MissingEntry:
+                continue
+            if grade.manual_score is not None:
+                s.update(score=float(grade.manual_score), message="graded by hand")
+            elif s["kind"] == "manual" and s["score"] is None:
+                s["message"] = "not graded yet"
+            try:
+                comment = gb.find_comment(gid, nb.replace(".ipynb", ""), ASSIGNMENT, student)
+                s["comment"] = comment.comment
+            except MissingEntry:
+                pass
     return scores
 
 

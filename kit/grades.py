@@ -1,7 +1,7 @@
 """Store grading results (one writer: the calling process) and report them.
 
-`store` writes one submission's graded notebooks, a `grading.json` summary and its scores in nbgrader's gradebook; `write_reports` turns every stored
-summary into `course/grades.csv`, a terminal table, a summary line per test cell and
+`store` writes one submission's graded notebooks, a `grading.json` summary and its
+scores in nbgrader's gradebook; `write_reports` turns every stored summary into `course/grades.csv`, a terminal table, a summary line per test cell and
 a plot of the score distribution and the pass rates.
 """
 import csv

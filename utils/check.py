@@ -38,9 +38,9 @@ def run(*, folder, validate=True, data_dir=None):
 
 
 def is_test(cell):
-    """nbgrader's test cell: graded code that is not a solution."""
-    grading = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and bool(grading.get("grade")) and not grading.get("solution")
+    """nbgrader's test cell: graded code that is not a solution (the grader's rule too)."""
+    grading = cell.get("metadata", {}).get("nbgrader") or {}
+    return cell.get("cell_type") == "code" and bool(grading.get("grade")) and not grading.get("solution")
 
 
 def check_notebook(path, env):
@@ -69,6 +69,7 @@ def check_notebook(path, env):
 
 
 def first_error(cell):
+    """"Name: message" of a cell's first error output, or None (the grader's rule too)."""
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
             return f"{output.get('ename')}: {output.get('evalue')}"
