@@ -595,16 +595,29 @@ def _python_paths():
     return _outermost(p for p in paths if not _inside(p, "/usr"))
 
 
+def _system_mounts(etc_dir):
+    """The host system every sandbox shows, as (option, source, destination): /usr, the
+    /bin and /lib* folders (or their links into /usr), the /etc files taken from the host
+    and those generated for the sandbox in etc_dir."""
+    mounts = [("--ro-bind", "/usr", "/usr")]
+    for name in _ROOT_LINKS:
+        path = "/" + name
+        if os.path.islink(path):
+            mounts.append(("--symlink", os.readlink(path), path))
+        elif os.path.isdir(path):
+            mounts.append(("--ro-bind", path, path))
+    generated = sorted(os.listdir(etc_dir)) if etc_dir and os.path.isdir(etc_dir) else []
+    mounts += [("--ro-bind-try", "/etc/" + name, "/etc/" + name)
+               for name in _ETC_FILES if name not in generated]
+    mounts += [("--ro-bind", os.path.join(etc_dir, name), "/etc/" + name) for name in generated]
+    return mounts
+
+
 def _system_binds(etc_dir):
-    """Host paths bwrap_args binds at their own path besides _Plan's binds: /usr, the
-    /bin and /lib* folders that are not links, the /etc files taken from the host."""
-    paths = ["/usr"]
-    paths += ["/" + name for name in _ROOT_LINKS
-              if not os.path.islink("/" + name) and os.path.isdir("/" + name)]
-    generated = set(os.listdir(etc_dir)) if etc_dir and os.path.isdir(etc_dir) else set()
-    paths += ["/etc/" + name for name in _ETC_FILES if name not in generated
-              and os.path.exists("/etc/" + name) and not os.path.islink("/etc/" + name)]
-    return paths
+    """The host paths _system_mounts shows at their own path (links and absent files left out)."""
+    return [dest for option, src, dest in _system_mounts(etc_dir)
+            if option != "--symlink" and src == dest
+            and os.path.exists(src) and not os.path.islink(src)]
 
 
 def _reachable(path, top, uid, gid):
@@ -824,18 +837,8 @@ class _Plan:
                 "--hostname", "sandbox", "--clearenv"]
         for key in sorted(env):
             args += ["--setenv", key, env[key]]
-        args += ["--ro-bind", "/usr", "/usr"]
-        for name in _ROOT_LINKS:
-            path = "/" + name
-            if os.path.islink(path):
-                args += ["--symlink", os.readlink(path), path]
-            elif os.path.isdir(path):
-                args += ["--ro-bind", path, path]
-        for name in _ETC_FILES:
-            args += ["--ro-bind-try", "/etc/" + name, "/etc/" + name]
-        if self.etc_dir:
-            for name in sorted(os.listdir(self.etc_dir)):
-                args += ["--ro-bind", os.path.join(self.etc_dir, name), "/etc/" + name]
+        for option, src, dest in _system_mounts(self.etc_dir):
+            args += [option, src, dest]
         size = str(self.limits.max_file_bytes)
         # /proc read-only as a whole: a process whose uid maps to host root (root mode)
         # could otherwise write host sysctls in /proc/sys, /proc/irq, ... without any
