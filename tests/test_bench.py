@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -145,14 +146,40 @@ def test_smoke_benchmark_runs_end_to_end(tmp_path):
         assert rows[key]["value"] > 0, key
     for kind in ("svm", "softmax"):
         assert rows[f"{kind}_blocked_exactness"]["value"] <= 1e-12
+        # The overhead's parts add up: the loss call itself (1) + sampling + the rest.
+        parts = 1 + rows[f"{kind}_train_sampling_share"]["value"] + rows[f"{kind}_train_rest_share"]["value"]
+        assert parts == pytest.approx(rows[f"{kind}_train_overhead"]["value"], rel=1e-9)
+        assert rows[f"{kind}_train_sampling_share"]["value"] > 0
     grading = report["results"].get("autograde")
     if grading is None:  # no notebooks or no CIFAR-10 here: the benchmark says why
         assert any(r["key"].endswith("_skipped") for r in report["rows"])
         return
     assert grading["same_grades"] and all(grading["same_grades"].values())
+    from kit import bench
+    if bench.busy_core_seconds() is not None:
+        for mode in ("jobs_1", "jobs_2"):
+            assert 0 < rows[f"{mode}_cores_busy"]["value"] <= os.cpu_count() + 0.2, mode
+            assert rows[f"{mode}_core_seconds_per_submission"]["value"] > 0, mode
+        assert rows["jobs_2_speedup_ceiling"]["value"] > 0
     grades = grading["grades"]["jobs_1"]
     assert grades and all(v is not None for v in grades.values())
     assert any(v > 0 for v in grades.values())  # the reference submission earns points
+
+
+def test_busy_core_seconds_counts_work_and_says_when_it_cannot(monkeypatch):
+    from kit import bench
+    before = bench.busy_core_seconds()
+    if before is None:
+        pytest.skip("no /proc/stat on this system: the benchmark reports no CPU figures")
+    deadline = time.perf_counter() + 0.3
+    while time.perf_counter() < deadline:  # busy for 0.3 s on one core
+        pass
+    assert bench.busy_core_seconds() - before >= 0.1
+
+    def no_proc(*args, **kwargs):
+        raise FileNotFoundError("/proc/stat")
+    monkeypatch.setattr("builtins.open", no_proc)
+    assert bench.busy_core_seconds() is None
 
 
 def test_items_run_only_what_is_asked(capsys):
