@@ -44,6 +44,7 @@ DEFAULT_CELL_TIMEOUT = 120      # seconds; nbgrader's 30 s is too short for trai
 DEFAULT_SUBMISSION_TIMEOUT = 1200
 IMPORT_CHECK = "import classifiers"
 MAX_NOTEBOOK_RESTARTS = 3       # after this many crashes the rest of a student notebook is skipped
+LIMIT_POLL_SECONDS = 0.5        # how often a running cell's kernel is checked for a process-limit hit
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -291,7 +292,7 @@ class KernelRunner:
             return message
         client.timeout = int(max(1, min(self.cell_timeout, remaining)))
         try:
-            await client.async_execute_cell(cell, index)
+            await stop_at_process_limit(client.km, client.async_execute_cell(cell, index))
         except CellTimeoutError:
             message = f"timeout: the cell ran longer than {client.timeout} s and was stopped"
         except DeadKernelError:
@@ -316,6 +317,30 @@ class KernelRunner:
             nb.cells[index].outputs = [cells.error_output("NotRun", f"not run: {reason}")]
         pending.clear()
         return [(None, f"not run: {reason}")]
+
+
+async def stop_at_process_limit(km, work):
+    """Await `work` (a cell's execution); kill the kernel as soon as its sandbox hits the
+    process limit. A fork bomb the limit contains would otherwise keep every core busy
+    until the cell's timeout, slowing the submissions graded beside it; the dead kernel
+    costs the cell, and sandbox.death_reason names the limit."""
+    task = asyncio.ensure_future(work)
+    hits = process_limit_hits(km)
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=LIMIT_POLL_SECONDS)
+            if done:
+                return task.result()
+            if process_limit_hits(km) > hits:
+                km.kill_processes()
+                hits = process_limit_hits(km)
+    finally:
+        task.cancel()  # no-op once done; else the cell's execution must not outlive us
+
+
+def process_limit_hits(km):
+    events = km.limit_events() if hasattr(km, "limit_events") else {}
+    return events.get("pids_max_hits") or 0
 
 
 STATUS_WORDS = (("missing notebook", "missing notebook"), ("unreadable", "unreadable notebook"),

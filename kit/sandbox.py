@@ -1013,6 +1013,11 @@ class _SandboxMixin(KernelManager):
         """
         return self._state.events()
 
+    def kill_processes(self):
+        """Kill every process of the current launch, the kernel included, at once (the
+        cgroup's): whoever waits on the kernel then sees it dead. Without cgroups, nothing."""
+        self._state.kill_tree()
+
     # -- launch
 
     async def _async_pre_start_kernel(self, **kw):

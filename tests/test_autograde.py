@@ -6,6 +6,7 @@ or the release with one change. Every expectation is about scores, statuses, fil
 """
 import csv
 import json
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -196,6 +197,11 @@ def test_grades_csv_gradebook_and_feedback(notebook_batch, module_batch, course)
     with Gradebook(gradebook_url(course)) as gb:
         submission = gb.find_submission("linear_classifiers", "reference")
         assert submission.code_score == most
+        # Graded two at a time (--jobs 2), written by one process: every score arrived.
+        for student, result in {**notebook_batch, **module_batch}.items():
+            assert gb.find_submission("linear_classifiers", student).code_score == total(result)[0], student
+    with sqlite3.connect(course / "gradebook.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
     assert not any(feedback_dir(course, s).exists() for s in ("reference", "untouched", "partial")), \
         "autograde writes no feedback: that comes after hand grading"

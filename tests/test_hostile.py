@@ -245,3 +245,14 @@ def test_resource_attacks_hit_limits_and_cost_only_their_author(graded):
     for name in RESOURCE_CHEATS:
         assert total(graded["batch"][name])[0] == 0
         assert graded["batch"][name]["status"] != "grader error"
+
+
+def test_fork_bomb_is_stopped_at_the_process_limit_not_the_timeout(graded):
+    """A contained fork bomb would keep every core busy until the cell timeout (10 s here);
+    the grader kills the kernel as soon as its sandbox hits the process limit."""
+    if "fork_bomb" not in graded["batch"]:
+        pytest.skip(f"resource attacks not run: the sandbox is not available here ({WHY_NOT})")
+    result = graded["batch"]["fork_bomb"]
+    problems = " ".join(result["problems"])
+    assert "process limit" in problems and "exceeded" in problems, result["problems"]
+    assert "timeout" not in result["status"], result["status"]
