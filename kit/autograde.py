@@ -46,6 +46,10 @@ IMPORT_CHECK = "import classifiers"
 MAX_NOTEBOOK_RESTARTS = 3       # after this many crashes the rest of a student notebook is skipped
 LIMIT_POLL_SECONDS = 0.5        # how often a running cell's kernel is checked for a process-limit hit
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+# Threads count against the sandbox's process limit (64), and a kernel that hits it is
+# killed: on a many-core grader, one BLAS thread per core would do that. The assignment's
+# thin (N x D) x (D x 10) products gain little beyond a few threads anyway.
+MAX_BLAS_THREADS = 8
 
 
 @dataclass
@@ -61,7 +65,7 @@ class GradingTask:
     submission_timeout: float = DEFAULT_SUBMISSION_TIMEOUT
     quick: bool = True
     run_notebooks: bool = True   # False: only the setup and test cells run (scores are the same)
-    blas_threads: int = None     # BLAS threads per kernel; None leaves the library's default
+    blas_threads: int = None     # BLAS threads per kernel; None: the grading machine's cores
     require_isolation: bool = False
     timestamp: str = None
     problems: list = field(default_factory=list)
@@ -201,9 +205,9 @@ def finish_notebook(task, name, graded):
 def grading_runner(task, workdir):
     """Kernels for grading: sandboxed, with the data folder and the quick setting in their env."""
     env = {"KIT_QUICK": "1" if task.quick else "0"}
-    if task.blas_threads:
-        # Kernels graded side by side would otherwise each start one BLAS thread per core.
-        env.update({var: str(task.blas_threads) for var in BLAS_THREAD_VARIABLES})
+    # Set always: kernels graded side by side would otherwise each start one BLAS thread per core.
+    threads = min(task.blas_threads or os.cpu_count() or 1, MAX_BLAS_THREADS)
+    env.update({var: str(threads) for var in BLAS_THREAD_VARIABLES})
     readonly = []
     if task.data_dir:
         env["CIFAR10_DIR"] = task.data_dir

@@ -284,3 +284,17 @@ def test_dask_cluster_gives_the_same_grades(module_batch, course, cifar10_dir):
                         scheduler=cluster.scheduler_address)
     for student in students:
         assert scores(on_dask[student]) == scores(module_batch[student])
+
+
+def test_grading_kernels_get_a_bounded_number_of_blas_threads(monkeypatch, tmp_path):
+    """Threads count against the sandbox's process limit, which kills the kernel: on a
+    128-core grader (a Dask worker, say) one BLAS thread per core would hit it."""
+    from kit import autograde
+    from kit.sandbox import Limits
+    monkeypatch.setattr(autograde.os, "cpu_count", lambda: 128)
+    for blas_threads, expected in ((None, autograde.MAX_BLAS_THREADS), (1, 1), (64, autograde.MAX_BLAS_THREADS)):
+        task = autograde.GradingTask(student="s", files={}, master_files={}, source_notebooks={},
+                                     release_notebooks={}, blas_threads=blas_threads)
+        env = autograde.grading_runner(task, tmp_path).env
+        assert {env[v] for v in autograde.BLAS_THREAD_VARIABLES} == {str(expected)}, blas_threads
+    assert autograde.MAX_BLAS_THREADS < Limits().max_processes // 2
