@@ -322,6 +322,11 @@ def bench_training(report, sizes, X, y, repeats):
     for name, cls in (("svm", LinearSVM), ("softmax", Softmax)):
         candidates[f"{name}_train"] = lambda cls=cls: train_once(cls, X, y, iters, batch)
         candidates[f"{name}_loss_calls"] = lambda cls=cls: loss_calls(cls, X_batch, y_batch, iters)
+        # The same pair on one BLAS thread: is the overhead the data, or the threads?
+        candidates[f"{name}_train_1_thread"] = lambda cls=cls: one_blas_thread(
+            train_once, cls, X, y, iters, batch)
+        candidates[f"{name}_loss_calls_1_thread"] = lambda cls=cls: one_blas_thread(
+            loss_calls, cls, X_batch, y_batch, iters)
     seconds, samples = side_by_side(candidates, repeats, warmup=False)
     report.results["training"] = {"iterations": iters, "batch_size": batch, "seconds": seconds,
                                   "samples": samples}
@@ -336,8 +341,19 @@ def bench_training(report, sizes, X, y, repeats):
                    seconds["sampling"] / loss)
         report.add(4, f"{name}_train_rest_share", f"{name} train: rest: cold batch, update (/ loss call)",
                    (train - seconds["sampling"] - loss) / loss)
+    for name in ("svm", "softmax"):
+        report.add(4, f"{name}_train_seconds_1_thread", f"{name} train, one BLAS thread",
+                   seconds[f"{name}_train_1_thread"], "s")
+        report.add(4, f"{name}_train_overhead_1_thread", f"{name} train / loss call, both on one BLAS thread",
+                   seconds[f"{name}_train_1_thread"] / seconds[f"{name}_loss_calls_1_thread"])
     report.add(4, "sampling_seconds", f"sampling alone: {iters} x (np.random.choice + X[idx])",
                seconds["sampling"], "s")
+
+
+def one_blas_thread(function, *args):
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(limits=1, user_api="blas"):
+        function(*args)
 
 
 def sampling_only(X, y, iters, batch):

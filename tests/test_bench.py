@@ -142,7 +142,7 @@ def test_smoke_benchmark_runs_end_to_end(tmp_path):
             "svm_blocked", "softmax_blocked"} <= set(seconds)
     rows = {row["key"]: row for row in report["rows"]}
     for key in ("svm_vectorized_vs_two_gemm", "softmax_blocked_vs_two_gemm", "svm_vectorized_vs_read",
-                "svm_naive_vs_vectorized", "softmax_train_overhead"):
+                "svm_naive_vs_vectorized", "softmax_train_overhead", "svm_train_overhead_1_thread"):
         assert rows[key]["value"] > 0, key
     for kind in ("svm", "softmax"):
         assert rows[f"{kind}_blocked_exactness"]["value"] <= 1e-12
