@@ -242,6 +242,7 @@ class KernelRunner:
     def __init__(self, *, make_kernel_manager, workdir, env, cell_timeout, time_limit_note):
         self.make_kernel_manager, self.workdir, self.env = make_kernel_manager, workdir, env
         self.cell_timeout, self.time_limit_note = cell_timeout, time_limit_note
+        self.limit_baseline = 0   # process-limit hits of the running kernel at its launch
 
     async def run(self, nb, indices, deadline, max_restarts, contexts=None, fatal=()):
         pending, contexts, problems, restarts, seen = list(indices), contexts or {}, [], 0, set()
@@ -249,6 +250,8 @@ class KernelRunner:
             client = self._client(nb)
             try:
                 async with client.async_setup_kernel(env=self.env, cleanup_kc=True):
+                    # Per launch, not per cell: hits a finished cell left behind still count.
+                    self.limit_baseline = process_limit_hits(client.km)
                     loaded = ()
                     while pending:
                         index = pending[0]
@@ -296,7 +299,8 @@ class KernelRunner:
             return message
         client.timeout = int(max(1, min(self.cell_timeout, remaining)))
         try:
-            await stop_at_process_limit(client.km, client.async_execute_cell(cell, index))
+            await stop_at_process_limit(client.km, client.async_execute_cell(cell, index),
+                                        self.limit_baseline)
         except CellTimeoutError:
             message = f"timeout: the cell ran longer than {client.timeout} s and was stopped"
         except DeadKernelError:
@@ -323,23 +327,30 @@ class KernelRunner:
         return [(None, f"not run: {reason}")]
 
 
-async def stop_at_process_limit(km, work):
-    """Await `work` (a cell's execution); kill the kernel as soon as its sandbox hits the
-    process limit. A fork bomb the limit contains would otherwise keep every core busy
-    until the cell's timeout, slowing the submissions graded beside it; the dead kernel
-    costs the cell, and sandbox.death_reason names the limit."""
+async def stop_at_process_limit(km, work, baseline):
+    """Await `work` (a cell's execution); kill the kernel as soon as its sandbox has hit the
+    process limit more often than `baseline` (its count at launch). A fork bomb the limit
+    contains would otherwise keep every core busy until the cell's timeout, slowing the
+    submissions graded beside it. The dead kernel costs the cell (DeadKernelError, also
+    when the cell ended first), and sandbox.death_reason names the limit. Needs the
+    cgroup pids controller: with RLIMIT_NPROC alone no hit is counted."""
     task = asyncio.ensure_future(work)
-    hits = process_limit_hits(km)
+    killed = False
     try:
         while True:
             done, _ = await asyncio.wait({task}, timeout=LIMIT_POLL_SECONDS)
+            if not killed and process_limit_hits(km) > baseline:
+                await asyncio.to_thread(km.kill_processes)
+                killed = True
+            if done and killed:
+                task.exception()  # retrieved and set aside: the limit is what counts
+                raise DeadKernelError("the kernel hit the process limit and was stopped")
             if done:
                 return task.result()
-            if process_limit_hits(km) > hits:
-                km.kill_processes()
-                hits = process_limit_hits(km)
     finally:
-        task.cancel()  # no-op once done; else the cell's execution must not outlive us
+        if not task.done():  # we were cancelled: the cell's execution must not outlive us
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 def process_limit_hits(km):
