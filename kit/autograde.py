@@ -65,7 +65,7 @@ class GradingTask:
     submission_timeout: float = DEFAULT_SUBMISSION_TIMEOUT
     quick: bool = True
     run_notebooks: bool = True   # False: only the setup and test cells run (scores are the same)
-    blas_threads: int = None     # BLAS threads per kernel; None: the grading machine's cores
+    blas_threads: int = None     # BLAS threads per kernel; None: see kernel_blas_threads
     require_isolation: bool = False
     timestamp: str = None
     problems: list = field(default_factory=list)
@@ -206,8 +206,7 @@ def grading_runner(task, workdir):
     """Kernels for grading: sandboxed, with the data folder and the quick setting in their env."""
     env = {"KIT_QUICK": "1" if task.quick else "0"}
     # Set always: kernels graded side by side would otherwise each start one BLAS thread per core.
-    threads = min(task.blas_threads or os.cpu_count() or 1, MAX_BLAS_THREADS)
-    env.update({var: str(threads) for var in BLAS_THREAD_VARIABLES})
+    env.update({var: str(kernel_blas_threads(task)) for var in BLAS_THREAD_VARIABLES})
     readonly = []
     if task.data_dir:
         env["CIFAR10_DIR"] = task.data_dir
@@ -219,6 +218,15 @@ def grading_runner(task, workdir):
             hidden=[KIT_ROOT]),  # the grader's own code and solutions, should they be in view
         workdir=workdir, env=env, cell_timeout=task.cell_timeout,
         time_limit_note=f"the submission's time limit ({limit:.0f} s) was reached")
+
+
+def kernel_blas_threads(task):
+    """The task's share of cores (--jobs); else what this process was given (a Dask nanny
+    sets one thread per worker); else every core. At most MAX_BLAS_THREADS."""
+    wanted = task.blas_threads or next(
+        (int(os.environ[v]) for v in BLAS_THREAD_VARIABLES if os.environ.get(v, "").isdigit()),
+        os.cpu_count() or 1)
+    return max(1, min(wanted, MAX_BLAS_THREADS))
 
 
 def read_submitted(data, name):

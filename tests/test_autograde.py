@@ -297,9 +297,21 @@ def test_grading_kernels_get_a_bounded_number_of_blas_threads(monkeypatch, tmp_p
     from kit import autograde
     from kit.sandbox import Limits
     monkeypatch.setattr(autograde.os, "cpu_count", lambda: 128)
-    for blas_threads, expected in ((None, autograde.MAX_BLAS_THREADS), (1, 1), (64, autograde.MAX_BLAS_THREADS)):
+    for variable in autograde.BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+
+    def kernel_threads(blas_threads):
         task = autograde.GradingTask(student="s", files={}, master_files={}, source_notebooks={},
                                      release_notebooks={}, blas_threads=blas_threads)
         env = autograde.grading_runner(task, tmp_path).env
-        assert {env[v] for v in autograde.BLAS_THREAD_VARIABLES} == {str(expected)}, blas_threads
+        values = {env[v] for v in autograde.BLAS_THREAD_VARIABLES}
+        assert len(values) == 1, env
+        return int(values.pop())
+    assert kernel_threads(None) == autograde.MAX_BLAS_THREADS
+    assert kernel_threads(1) == 1
+    assert kernel_threads(64) == autograde.MAX_BLAS_THREADS
+    # A Dask worker's nanny gives its process one BLAS thread: its kernels keep that share.
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert kernel_threads(None) == 1
+    assert kernel_threads(2) == 2   # --jobs decides where it was given
     assert autograde.MAX_BLAS_THREADS < Limits().max_processes // 2
