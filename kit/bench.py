@@ -330,6 +330,7 @@ def bench_training(report, sizes, X, y, repeats):
     seconds, samples = side_by_side(candidates, repeats, warmup=False)
     report.results["training"] = {"iterations": iters, "batch_size": batch, "seconds": seconds,
                                   "samples": samples}
+    sampling = seconds["sampling"]
     for name in ("svm", "softmax"):
         train, loss = seconds[f"{name}_train"], seconds[f"{name}_loss_calls"]
         report.add(4, f"{name}_train_seconds", f"{name} train, {iters} iterations of {batch}", train, "s")
@@ -338,19 +339,23 @@ def bench_training(report, sizes, X, y, repeats):
         # Where the overhead goes: drawing and gathering the batch, and the rest (the loss on
         # a batch fresh from memory instead of one that stays in cache, and the update).
         report.add(4, f"{name}_train_sampling_share", f"{name} train: sampling part (/ loss call)",
-                   seconds["sampling"] / loss)
+                   sampling / loss)
         report.add(4, f"{name}_train_rest_share", f"{name} train: rest: cold batch, update (/ loss call)",
-                   (train - seconds["sampling"] - loss) / loss)
+                   rest_share(train, sampling, loss))
     for name in ("svm", "softmax"):
-        report.add(4, f"{name}_train_seconds_1_thread", f"{name} train, one BLAS thread",
-                   seconds[f"{name}_train_1_thread"], "s")
         train, loss = seconds[f"{name}_train_1_thread"], seconds[f"{name}_loss_calls_1_thread"]
+        report.add(4, f"{name}_train_seconds_1_thread", f"{name} train, one BLAS thread", train, "s")
         report.add(4, f"{name}_train_overhead_1_thread", f"{name} train / loss call, both on one BLAS thread",
                    train / loss)
         report.add(4, f"{name}_train_rest_share_1_thread", f"{name} one BLAS thread: rest (/ loss call)",
-                   (train - seconds["sampling"] - loss) / loss)
+                   rest_share(train, sampling, loss))
     report.add(4, "sampling_seconds", f"sampling alone: {iters} x (np.random.choice + X[idx])",
-               seconds["sampling"], "s")
+               sampling, "s")
+
+
+def rest_share(train, sampling, loss):
+    """What a training run costs beyond its loss calls and its sampling, per loss call."""
+    return (train - sampling - loss) / loss
 
 
 def one_blas_thread(function, *args):
