@@ -51,8 +51,9 @@ def add_grading_options(parser, course_default=DEFAULT_COURSE):
                         help="run the notebooks' normal setting instead of the quick one while grading")
     parser.add_argument("--tests-only", action="store_true",
                         help="run only the setup and test cells, not the whole notebooks (same scores)")
-    parser.add_argument("--require-isolation", action="store_true",
-                        help="refuse to grade when the sandbox (bubblewrap) is not available")
+    parser.add_argument("--allow-unisolated", action="store_true",
+                        help="grade even where the sandbox (bubblewrap) cannot isolate student code "
+                             "(resource limits only; by default grading refuses)")
     parser.add_argument("--data", type=Path, default=None,
                         help="CIFAR-10 folder (default: $CIFAR10_DIR, else data/cifar-10-batches-py)")
 
@@ -62,7 +63,7 @@ def grading_kwargs(args):
     return dict(jobs=args.jobs, scheduler=args.scheduler, quick=not args.full,
                 cell_timeout=args.cell_timeout or DEFAULT_CELL_TIMEOUT,
                 submission_timeout=args.submission_timeout or DEFAULT_SUBMISSION_TIMEOUT,
-                run_notebooks=not args.tests_only, require_isolation=args.require_isolation,
+                run_notebooks=not args.tests_only, allow_unisolated=args.allow_unisolated,
                 data_dir=args.data)
 
 
@@ -121,8 +122,8 @@ def dispatch(args):
         return collect.main(args)
     if args.command == "autograde":
         from . import autograde
-        autograde.run(course=args.course, students=args.students, **grading_kwargs(args))
-        return 0
+        results = autograde.run(course=args.course, students=args.students, **grading_kwargs(args))
+        return 1 if autograde.grader_errors(results) else 0
     if args.command == "feedback":
         from . import feedback
         feedback.run(course=args.course, students=args.students, jobs=args.jobs)

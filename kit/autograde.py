@@ -12,13 +12,19 @@ Per submission, the task:
    nbgrader metadata that the source does not know (cells.py);
 2. runs each student notebook in a sandboxed kernel, test cells left out, for the
    outputs a grader reads by hand;
-3. at the same time, in one more sandboxed kernel, in its own copy of the files, that no
-   notebook cell touches: imports the student's package, runs each notebook's setup cell
-   and its test cells, then the trusted checks (probes.py), on inputs drawn afresh;
-4. scores each test cell from that kernel (an error, a timeout or a dead kernel costs
-   the cell's points; text on stderr such as warnings does not); a passing cell whose
-   functions the trusted checks find wrong scores 0; each written answer is scored as
-   nbgrader does (unchanged = 0, else left for a grader).
+3. at the same time, in a second sandboxed kernel that no notebook cell touches:
+   imports the student's package, runs each notebook's setup cell and its test cells;
+4. at the same time, in a third sandboxed kernel where no test cell (and so no hidden
+   test's reference code) ever runs: the trusted checks (probes.py), on inputs drawn
+   afresh and sent only inside the cells that use them, results sent back as outputs;
+5. scores each test cell from the second kernel (an error, a timeout or a dead kernel
+   costs the cell's points; text on stderr such as warnings does not); a passing cell
+   whose functions the trusted checks find wrong scores 0; each written answer is scored
+   as nbgrader does (unchanged = 0, else left for a grader). What a student's feedback
+   says of a test cell is written by the kit (verdicts.py), never quoted from a kernel.
+Each kernel works in its own size-limited copy of the files (sandbox.py); everything a
+kernel sends is bounded (outputs.py), and the graded notebooks are sanitized before they
+are written (sanitize.py): nothing a student wrote runs where they are opened.
 A kernel that dies or a cell that times out costs that cell; a fresh kernel runs the
 cells after it, so one crash never takes the rest of the submission with it.
 """
@@ -33,16 +39,29 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from . import cells, probes, sandbox
+from . import cells, probes, sandbox, sanitize, verdicts
+from .outputs import BoundedNotebookClient, bounded_error
 from .course import (ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, choose_students, release_dir,
                      source_dir, submitted_dir)
 
 DEFAULT_CELL_TIMEOUT = 120      # seconds; nbgrader's 30 s is too short for training cells
 DEFAULT_SUBMISSION_TIMEOUT = 1200
 IMPORT_CHECK = "import classifiers"
+# Run in a grading kernel before any student code: what the sandbox must show it.
+ENVIRONMENT_CHECK = """\
+import os as _os
+_data = _os.environ.get("CIFAR10_DIR")
+if _data:
+    try:
+        with open(_os.path.join(_data, "data_batch_1"), "rb") as _f:
+            _f.read(1)
+    except OSError as _err:
+        raise RuntimeError("the sandbox cannot see the CIFAR-10 folder %s (%s); it is bound "
+                           "read-only from the grading machine: check that the folder exists there "
+                           "and is world-readable (chmod -R o+rX)" % (_data, _err.strerror)) from None
+"""
 MAX_NOTEBOOK_RESTARTS = 3       # after this many crashes the rest of a student notebook is skipped
 LIMIT_POLL_SECONDS = 0.5        # how often a running cell's kernel is checked for a process-limit hit
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -66,22 +85,26 @@ class GradingTask:
     quick: bool = True
     run_notebooks: bool = True   # False: only the setup and test cells run (scores are the same)
     blas_threads: int = None     # BLAS threads per kernel; None: see kernel_blas_threads
-    require_isolation: bool = False
+    require_isolation: bool = True   # False only with --allow-unisolated
     timestamp: str = None
     problems: list = field(default_factory=list)
+    notebooks: tuple = NOTEBOOKS  # which to grade (nbgrader's own autograde: one at a time)
 
 
 def grade_submission(task):
     """Grade one submission in private working folders; return its scores and graded notebooks."""
     deadline = time.monotonic() + task.submission_timeout
-    graded = {name: restore_notebook(task, name) for name in NOTEBOOKS}
+    graded = {name: restore_notebook(task, name) for name in task.notebooks}
     with tempfile.TemporaryDirectory(prefix="kit-grade-") as tmp:
-        # Two copies of the files: the notebooks' kernels cannot touch the checking kernel's.
-        folders = {role: Path(tmp) / role for role in ("notebooks", "checks")}
+        # A copy of the files per kernel (each kernel also works on a private copy of it).
+        folders = {role: Path(tmp) / role for role in ("notebooks", "tests", "checks")}
         for folder in folders.values():
             write_files(folder, {**task.master_files, **task.files})
-        problems = asyncio.run(run_kernels(task, graded, folders, deadline))
-    notebooks = {name: finish_notebook(task, name, graded[name]) for name in NOTEBOOKS}
+        environment = []   # problems of the grader's own making: the student is not to blame
+        problems = asyncio.run(run_kernels(task, graded, folders, deadline, environment))
+    if environment:
+        return failed_result(task, "; ".join(dict.fromkeys(environment)))
+    notebooks = {name: finish_notebook(task, name, graded[name]) for name in task.notebooks}
     result = {"student": task.student, "timestamp": task.timestamp, "notebooks": notebooks,
               "problems": list(task.problems) + problems}
     result["status"] = summarize_status(result)
@@ -106,18 +129,25 @@ def restore_notebook(task, name):
     return {"nb": nb, "source": source, "release": release, "problems": problems}
 
 
-async def run_kernels(task, graded, folders, deadline):
-    """The notebooks (one after the other) beside the checking kernel; submission-wide problems."""
-    jobs = [check_tests(task, graded, folders["checks"], deadline)]
+async def run_kernels(task, graded, folders, deadline, environment):
+    """The notebooks (one after the other), the test cells and the trusted checks, each in
+    kernels of their own, at the same time; returns submission-wide problems. Problems that
+    are not the student's (a kernel that cannot start, data the sandbox cannot see) are
+    appended to `environment`."""
+    tests = TestPlan(graded)
+    checks = CheckPlan(tests.targets, seed=probes.new_seed())
+    jobs = [run_tests(task, tests, folders["tests"], deadline, environment),
+            run_checks(task, checks, folders["checks"], deadline, environment)]
     if task.run_notebooks:
-        jobs.append(run_student_cells(task, graded, folders["notebooks"], deadline))
-    results = await asyncio.gather(*jobs)
-    return results[0]
+        jobs.append(run_student_cells(task, graded, folders["notebooks"], deadline, environment))
+    test_problems, check_problems = (await asyncio.gather(*jobs))[:2]
+    verdicts_by_check = checks.judge()
+    return test_problems + tests.conclude(graded, verdicts_by_check, task.files) + check_problems
 
 
-async def run_student_cells(task, graded, workdir, deadline):
+async def run_student_cells(task, graded, workdir, deadline, environment):
     """Every code cell but the test cells, for the outputs a grader reads by hand."""
-    runner = grading_runner(task, workdir)
+    runner = grading_runner(task, workdir, environment)
     for name, g in graded.items():
         if g["nb"] is None:
             continue
@@ -128,46 +158,45 @@ async def run_student_cells(task, graded, workdir, deadline):
                           for index, text in problems]
 
 
-async def check_tests(task, graded, workdir, deadline):
-    """Test cells and trusted checks in one fresh kernel; their outputs go into the notebooks."""
-    plan = CheckPlan(graded, workdir, seed=probes.new_seed())
+async def run_tests(task, plan, workdir, deadline, environment):
+    """The import check, then per notebook its setup cell and test cells, in one fresh kernel."""
     if not plan.slots:
         return []
-    runner = grading_runner(task, workdir)
+    runner = grading_runner(task, workdir, environment)
     problems = await runner.run(plan.nb, plan.pending, deadline, max_restarts=len(plan.pending),
                                 contexts=plan.contexts, fatal=[0])
-    verdicts = probes.judge(workdir, plan.targets, plan.seed) if plan.targets else {}
-    disagreements = []
-    for name, index, scratch_index in plan.slots:
-        cell = plan.nb.cells[scratch_index]
-        wrong = [verdicts[t] for t in sorted(probes.checks_for(cell)) if verdicts.get(t)]
-        # A failing cell fails anyway; a passing cell the trusted checks contradict was misled.
-        if wrong and cells.first_error(cell) is None:
-            cell.outputs.append(cells.error_output(
-                "TrustedCheckFailed", "the grader's own check of your code disagrees with this test "
-                "cell's result: " + "; ".join(wrong)))
-            disagreements += [f"trusted check ({plan.label(scratch_index)}): {v}" for v in wrong]
-        graded[name]["nb"].cells[index].outputs = cell.outputs
-    return [f"{plan.label(index)}: {text}" for index, text in problems] + disagreements
+    plan.stopped = runner.notes
+    return [f"{plan.label(index)}: {text}" for index, text in problems]
 
 
-class CheckPlan:
-    """The checking kernel's notebook: the import check, then per notebook its setup cell and
-    test cells, then the trusted checks; which cells each cell needs run first (contexts)."""
+async def run_checks(task, plan, workdir, deadline, environment):
+    """The trusted checks in a kernel of their own, where no test cell has run. Its first
+    cell, run before any student code, also checks that the sandbox sees the data."""
+    if not plan.calls:
+        return []
+    runner = grading_runner(task, workdir, environment)
+    problems = await runner.run(plan.nb, list(range(len(plan.nb.cells))), deadline,
+                                max_restarts=len(plan.calls), contexts=plan.contexts,
+                                fatal=[0, 1, 2])
+    environment += [o.get("evalue", "") for o in plan.nb.cells[0].outputs
+                    if o.get("output_type") == "error"]
+    return [f"trusted checks ({plan.labels.get(index, 'kernel')}): {text}"
+            for index, text in problems if index is not None and index >= 3]
 
-    def __init__(self, graded, workdir, seed):
-        self.seed, self.slots, self.contexts, self.labels = seed, [], {}, {0: "importing classifiers"}
+
+class TestPlan:
+    """The test kernel's notebook: the import check, then per notebook its setup cell and
+    test cells; which cells each cell needs run first (contexts)."""
+
+    def __init__(self, graded):
+        self.slots, self.contexts, self.labels = [], {}, {0: "importing classifiers"}
+        self.stopped = {}   # cell index -> the grader's note, for cells it stopped or skipped
         self.nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(IMPORT_CHECK)])
         for name, g in graded.items():
             if g["nb"] is not None:
                 self.add_tests(name, g["nb"])
         tests = [self.nb.cells[i] for _, _, i in self.slots]
         self.targets = set().union(*(probes.checks_for(c) for c in tests)) if tests else set()
-        if self.targets:
-            runner_source, calls = probes.prepare(workdir, self.targets, seed)
-            runner = self.add(nbformat.v4.new_code_cell(runner_source), "trusted checks")
-            for call in calls:
-                self.contexts[self.add(nbformat.v4.new_code_cell(call), "trusted check")] = (runner,)
         self.pending = [0] + sorted(self.contexts)
 
     def add_tests(self, name, nb):
@@ -190,20 +219,78 @@ class CheckPlan:
         return len(self.nb.cells) - 1
 
     def label(self, index):
-        return self.labels.get(index, f"cell {index}") if index is not None else "checking kernel"
+        return self.labels.get(index, f"cell {index}") if index is not None else "test kernel"
+
+    def conclude(self, graded, verdicts_by_check, files):
+        """Copy each test cell's outputs into its notebook, let the trusted checks overrule a
+        passing cell, and write the kit's own feedback lines; returns the disagreements."""
+        functions = verdicts.defined_functions(files)
+        disagreements = []
+        for name, index, scratch_index in self.slots:
+            cell = self.nb.cells[scratch_index]
+            wrong = [verdicts_by_check[c] for c in sorted(probes.checks_for(cell))
+                     if verdicts_by_check.get(c)]
+            note = self.stopped.get(scratch_index)
+            lines = verdicts.test_cell_feedback(cell, grader_note=note, disagreements=wrong,
+                                                functions=functions)
+            # A failing cell fails anyway; a passing cell the trusted checks contradict was misled.
+            if wrong and cells.first_error(cell) is None:
+                cell.outputs.append(cells.error_output(
+                    "TrustedCheckFailed", "the grader's own check of your code disagrees with this "
+                    "test cell's result: " + "; ".join(wrong)))
+                disagreements += [f"trusted check ({self.label(scratch_index)}): {v}" for v in wrong]
+            target = graded[name]["nb"].cells[index]
+            target.outputs = cell.outputs
+            # Kept with the graded notebook, where nbgrader's generate_feedback finds it too.
+            target.metadata.setdefault("kit", {})["feedback"] = lines
+            graded[name].setdefault("feedback", {})[cells.grade_id(target)] = lines
+        return disagreements
+
+
+class CheckPlan:
+    """The checking kernel's notebook: the import check, the runner, one cell per unit."""
+
+    def __init__(self, targets, seed):
+        self.seed, self.targets = seed, set(targets)
+        runner, calls = probes.prepare(self.targets, seed) if self.targets else ("", {})
+        self.calls = {}   # unit -> cell index
+        # The grader's own cells first, before any student module loads: the environment
+        # check, then the runner, which takes its own references.
+        self.nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in (
+            ENVIRONMENT_CHECK, runner, IMPORT_CHECK)])
+        self.labels = {0: "environment check", 1: "runner", 2: "importing classifiers"}
+        self.contexts = {}
+        for unit, source in calls.items():
+            self.nb.cells.append(nbformat.v4.new_code_cell(source))
+            index = len(self.nb.cells) - 1
+            self.calls[unit], self.labels[index], self.contexts[index] = index, unit, (1,)
+
+    def judge(self):
+        if not self.targets:
+            return {}
+        outputs = {unit: self.nb.cells[index].outputs for unit, index in self.calls.items()}
+        return probes.judge(outputs, self.targets, self.seed)
 
 
 def finish_notebook(task, name, graded):
     if graded["nb"] is None:
         scores = cells.zero_scores(graded["source"], graded["problems"][0])
+        for s in scores.values():
+            s["feedback"] = [f"Not graded: {graded['problems'][0]}."]
         return {"graded": task.release_notebooks[name], "scores": scores, "problems": graded["problems"]}
     nb = graded["nb"]
-    return {"graded": nbformat.writes(nb), "scores": cells.scores(nb, graded["release"]),
+    scores = cells.scores(nb, graded["release"])
+    for gid, s in scores.items():
+        if s["kind"] == "auto":
+            s["feedback"] = graded.get("feedback", {}).get(gid) or \
+                (list(verdicts.PASSED) if s["score"] == s["max"] else ["Not run."])
+    return {"graded": nbformat.writes(sanitize.graded_notebook(nb)), "scores": scores,
             "problems": graded["problems"]}
 
 
-def grading_runner(task, workdir):
-    """Kernels for grading: sandboxed, with the data folder and the quick setting in their env."""
+def grading_runner(task, workdir, environment):
+    """Kernels for grading: sandboxed, with the data folder and the quick setting in their env;
+    a kernel that cannot start is the grader's problem (appended to `environment`)."""
     env = {"KIT_QUICK": "1" if task.quick else "0"}
     # Set always: kernels graded side by side would otherwise each start one BLAS thread per core.
     env.update({var: str(kernel_blas_threads(task)) for var in BLAS_THREAD_VARIABLES})
@@ -215,8 +302,9 @@ def grading_runner(task, workdir):
     return KernelRunner(
         make_kernel_manager=lambda: sandbox.kernel_manager(
             workdir=workdir, readonly=readonly, require_isolation=task.require_isolation,
-            hidden=[KIT_ROOT]),  # the grader's own code and solutions, should they be in view
-        workdir=workdir, env=env, cell_timeout=task.cell_timeout,
+            hidden=[KIT_ROOT],  # the grader's own code and solutions, should they be in view
+            client_class="kit.outputs.BoundedKernelClient"),
+        workdir=workdir, env=env, cell_timeout=task.cell_timeout, environment=environment,
         time_limit_note=f"the submission's time limit ({limit:.0f} s) was reached")
 
 
@@ -247,10 +335,13 @@ class KernelRunner:
     Returns the problems met, as (cell index or None, text).
     """
 
-    def __init__(self, *, make_kernel_manager, workdir, env, cell_timeout, time_limit_note):
+    def __init__(self, *, make_kernel_manager, workdir, env, cell_timeout, time_limit_note,
+                 environment=None):
         self.make_kernel_manager, self.workdir, self.env = make_kernel_manager, workdir, env
+        self.environment = environment if environment is not None else []
         self.cell_timeout, self.time_limit_note = cell_timeout, time_limit_note
         self.limit_baseline = 0   # process-limit hits of the running kernel at its launch
+        self.notes = {}           # cell index -> why the grader stopped or skipped it
 
     async def run(self, nb, indices, deadline, max_restarts, contexts=None, fatal=()):
         pending, contexts, problems, restarts, seen = list(indices), contexts or {}, [], 0, set()
@@ -279,6 +370,7 @@ class KernelRunner:
                             break
             except (RuntimeError, TimeoutError, OSError) as err:
                 reason = f"the kernel could not start ({type(err).__name__}: {err})"
+                self.environment.append(reason)
                 return problems + self._skip(nb, pending, reason)
             restarts += 1
             if pending and restarts > max_restarts:
@@ -304,6 +396,7 @@ class KernelRunner:
         if remaining <= 0:
             message = self.time_limit_note
             cell.outputs = [cells.error_output("TimeLimit", message)]
+            self.notes[index] = message
             return message
         client.timeout = int(max(1, min(self.cell_timeout, remaining)))
         try:
@@ -316,21 +409,22 @@ class KernelRunner:
         else:
             return None
         cell.outputs.append(cells.error_output("KernelFailure", message))
+        self.notes[index] = message
         return message
 
     def _client(self, nb):
         km = self.make_kernel_manager()
         # "immediate": the sandbox kills the kernel's whole cgroup anyway; a graceful
         # shutdown only waits for a process nobody needs any more.
-        return NotebookClient(nb, km=km, timeout=int(self.cell_timeout), allow_errors=True,
+        return BoundedNotebookClient(nb, km=km, timeout=int(self.cell_timeout), allow_errors=True,
                               interrupt_on_timeout=False, kernel_name="python3",
                               shutdown_kernel="immediate", on_cell_executed=record_silent_error,
                               resources={"metadata": {"path": str(self.workdir)}})
 
-    @staticmethod
-    def _skip(nb, pending, reason):
+    def _skip(self, nb, pending, reason):
         for index in pending:
             nb.cells[index].outputs = [cells.error_output("NotRun", f"not run: {reason}")]
+            self.notes[index] = f"not run: {reason}"
         pending.clear()
         return [(None, f"not run: {reason}")]
 
@@ -376,8 +470,9 @@ def record_silent_error(cell, cell_index, execute_reply):
     """A cell whose reply says it failed fails, even if its traceback display was silenced."""
     content = execute_reply.get("content", {})
     if content.get("status") == "error" and cells.first_error(cell) is None:
-        cell.outputs.append(cells.error_output(content.get("ename", "Error"),
-                                               content.get("evalue", "the cell raised an error")))
+        content = bounded_error(content)
+        cell.outputs.append(cells.error_output(content.get("ename") or "Error",
+                                               content.get("evalue") or "the cell raised an error"))
 
 
 def summarize_status(result):
@@ -396,26 +491,60 @@ def summarize_status(result):
 
 def run(*, course, students=None, jobs=1, scheduler=None, cell_timeout=DEFAULT_CELL_TIMEOUT,
         submission_timeout=DEFAULT_SUBMISSION_TIMEOUT, data_dir=None, quick=True,
-        run_notebooks=True, require_isolation=False, progress=True):
-    """Grade the named (or all) submitted students; write gradebook, autograded/ and grades.csv."""
+        run_notebooks=True, allow_unisolated=False, progress=True):
+    """Grade the named (or all) submitted students; write gradebook, autograded/ and grades.csv.
+
+    Returns every result, sorted by student. A result with status GRADER_ERROR is one the
+    grader failed on (not the student): nothing of it is stored, the student's previous
+    results stay as they were, and `grader_errors(results)` lists them for the caller.
+    """
     from . import grades
     course = Path(course)
     check_course(course)
     students = pick_students(course, students)
     if jobs < 1:
         raise KitError(f"expected --jobs of at least 1, got {jobs} instead")
+    if not allow_unisolated and not scheduler:
+        check_isolation()
     data_dir = resolve_data_dir(data_dir)
     settings = dict(data_dir=data_dir, cell_timeout=cell_timeout, submission_timeout=submission_timeout,
-                    quick=quick, run_notebooks=run_notebooks, require_isolation=require_isolation,
+                    quick=quick, run_notebooks=run_notebooks, require_isolation=not allow_unisolated,
                     blas_threads=None if scheduler else max(1, (os.cpu_count() or 1) // jobs))
     tasks = [make_task(course, student, **settings) for student in students]
     results = []
     for result in execute_tasks(tasks, jobs=jobs, scheduler=scheduler, progress=progress):
-        grades.store(course, result)
+        if result["status"] != GRADER_ERROR:
+            try:
+                grades.store(course, result)
+            except Exception as err:  # one student's results never stop the batch
+                result = failed_result(result, f"storing the results failed: {type(err).__name__}: {err}")
         results.append(result)
     results.sort(key=lambda r: r["student"])
     grades.write_reports(course)
+    report_grader_errors(results)
     return results
+
+
+def grader_errors(results):
+    return [r for r in results if r["status"] == GRADER_ERROR]
+
+
+def report_grader_errors(results):
+    failed = grader_errors(results)
+    if failed:
+        print(f"\nThe grader failed on {len(failed)} submission(s); their previous results, if "
+              "any, were kept unchanged. Fix the cause and grade them again:")
+        for result in failed:
+            print(f"  {result['student']}: {'; '.join(result['problems'])}")
+
+
+def check_isolation():
+    """Refuse to run student code unisolated unless the instructor asked for it."""
+    isolated, reason = sandbox.isolation_status()
+    if not isolated:
+        raise KitError(f"refusing to grade: student code would run without isolation ({reason}). "
+                       "Install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap), or "
+                       "pass --allow-unisolated to grade anyway with resource limits only.")
 
 
 def check_course(course):
@@ -436,7 +565,9 @@ def resolve_data_dir(data_dir):
     """The CIFAR-10 folder the student notebooks will load (bound read-only into the sandbox)."""
     from utils.data_utils import find_cifar10_dir
     try:
-        return str(find_cifar10_dir(str(data_dir) if data_dir else None))
+        # Resolved: the sandbox binds the real folder, and the kernel must be told that path
+        # (a data set linked in from a shared disk would otherwise be invisible inside).
+        return os.path.realpath(find_cifar10_dir(str(data_dir) if data_dir else None))
     except FileNotFoundError as err:
         raise KitError(f"grading runs the notebooks, which need CIFAR-10: {err}") from None
 
@@ -502,6 +633,12 @@ def _guarded(task):
         return failed_result(task, f"grading crashed: {type(err).__name__}: {err}")
 
 
+GRADER_ERROR = "grader error"
+
+
 def failed_result(task, message):
-    return {"student": task.student, "timestamp": task.timestamp, "notebooks": {},
-            "problems": [message], "status": "grader error"}
+    """A result for a submission the grader failed on (`task` a GradingTask or a result)."""
+    student = task["student"] if isinstance(task, dict) else task.student
+    timestamp = task.get("timestamp") if isinstance(task, dict) else task.timestamp
+    return {"student": student, "timestamp": timestamp, "notebooks": {},
+            "problems": [message], "status": GRADER_ERROR}

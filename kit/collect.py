@@ -60,7 +60,11 @@ JUNK_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 
 COLLECTED, REPLACED, REFUSED = "collected", "replaced", "refused"
 MB = 1024 * 1024
-_ID_RE = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+# A letter, digit or "_" first: ids become folder names and spreadsheet cells, where a
+# leading "-" reads as an option or a formula ("=", "+", "@" are not allowed at all).
+_ID_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
+ID_RULE = ("letters, digits, '.', '_', '-', at most 64 characters, starting with a "
+           "letter, digit or '_'")
 _DRIVE_RE = re.compile(r"[A-Za-z]:")
 _CHUNK = 1 << 20
 # Reading a damaged zip can fail in any of these ways; each becomes a refusal.
@@ -190,7 +194,8 @@ def main(args):
 
 
 def valid_id(text) -> bool:
-    """True if text is a usable student/assignment id (letters, digits, ._- ; no leading dot)."""
+    """True if text is a usable student/assignment id: letters, digits, '.', '_', '-', at most
+    64 characters, starting with a letter, digit or '_'."""
     return isinstance(text, str) and _ID_RE.fullmatch(text) is not None
 
 
@@ -212,8 +217,8 @@ def student_from_path(path, assignment=ASSIGNMENT) -> str:
             f"rename it to <student>.zip or pass --student ID")
     if not valid_id(stem):
         raise RefusedSubmission(
-            f"{path}: expected a student id in the {kind} name (letters, digits, '.', '_', '-', "
-            f"not starting with a dot), got {stem!r} instead; rename it or pass --student ID")
+            f"{path}: expected a student id in the {kind} name ({ID_RULE}), got {stem!r} instead; "
+            f"rename it or pass --student ID")
     return stem
 
 
@@ -254,8 +259,7 @@ def _check_arguments(paths, course_dir, student, assignment, now, limits):
                            f"got {assignment!r} instead")
     if student is not None:
         if not valid_id(student):
-            raise CollectError(f"expected --student to be letters, digits, '.', '_', '-' and "
-                               f"not start with a dot, got {student!r} instead")
+            raise CollectError(f"expected --student to be {ID_RULE}, got {student!r} instead")
         if len(paths) != 1:
             raise CollectError(f"--student works with exactly one PATH, got {len(paths)} "
                                f"paths instead; collect them one at a time or drop --student")

@@ -30,8 +30,14 @@ def run(*, course, dist, data_dir=None, **grading):
             raise KitError(f"collect refused a demo submission: {refused[0].message}")
     students = [f.name for f in folders]
     results = autograde.run(course=course, students=students, data_dir=data_dir, **grading)
+    failed = autograde.grader_errors(results)
+    if failed:
+        raise KitError("the demo could not be graded: " + "; ".join(
+            f"{r['student']}: {'; '.join(r['problems'])}" for r in failed))
     feedback.run(course=course, students=students, jobs=grading.get("jobs", 1))
-    return check_expectations({r["student"]: r for r in results})
+    by_student = {r["student"]: r for r in results}
+    return check_expectations(by_student) or check_reference_runs_cleanly(
+        course, by_student, notebooks_ran=grading.get("run_notebooks", True))
 
 
 def ensure_data(data_dir):
@@ -88,6 +94,31 @@ def solved_notebook(source, released):
             lines = answers[grade_id].splitlines()
             cell["source"] = "\n".join(l for l in lines if not any(m in l for m in markers))
     return json.dumps(nb, indent=1)
+
+
+def check_reference_runs_cleanly(course, by_student, *, notebooks_ran):
+    """The reference notebooks must run top to bottom without an error: one that does not
+    (data the sandbox cannot read, a broken environment) says the kit, not a student, is
+    at fault. Returns 0, or 1 after naming the first failing cells."""
+    import nbformat
+    from .course import autograded_dir
+    failures = list(by_student["demo_reference"]["problems"])
+    if notebooks_ran:
+        for name in NOTEBOOKS:
+            nb = nbformat.read(autograded_dir(course, "demo_reference") / name, as_version=4)
+            for index, cell in enumerate(nb.cells):
+                for output in cell.get("outputs", []):
+                    if output.get("output_type") == "error":
+                        failures.append(f"{name} cell {index}: {output.get('ename')}: "
+                                        f"{str(output.get('evalue'))[:300]}")
+    for name, result in by_student["demo_reference"]["notebooks"].items():
+        failures += result["problems"]
+    if failures:
+        print("\nThe reference solution did not run cleanly, so the kit or this machine is at fault:")
+        for failure in failures[:10]:
+            print(f"  {failure}")
+        return 1
+    return 0
 
 
 def check_expectations(by_student):

@@ -45,7 +45,7 @@ def summary_of(result):
     return {"student": result["student"], "status": result["status"],
             "problems": result["problems"],   # the submission's; each notebook's are below
             "notebook_problems": {nb: r["problems"] for nb, r in result["notebooks"].items()},
-            "scores": {nb: {gid: {k: s[k] for k in ("score", "max", "kind", "message")}
+            "scores": {nb: {gid: {k: s[k] for k in ("score", "max", "kind", "message", "feedback") if k in s}
                             for gid, s in r["scores"].items()}
                        for nb, r in result["notebooks"].items()}}
 
@@ -106,19 +106,30 @@ def write_reports(course, plot=True):
     path = Path(course) / "grades.csv"
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", *columns, "total", "max", "status"])
+        writer.writerow([spreadsheet_safe(c) for c in ["student", *columns, "total", "max", "status"]])
         for summary in summaries:
             flat = {gid: s for nb in summary["scores"].values() for gid, s in nb.items()}
             total, most = totals(summary)
-            writer.writerow([summary["student"],
-                             *(fmt(flat[c]["score"]) if c in flat else "" for c in columns),
-                             fmt(total), fmt(most), summary["status"]])
+            writer.writerow([spreadsheet_safe(cell) for cell in [
+                summary["student"], *(fmt(flat[c]["score"]) if c in flat else "" for c in columns),
+                fmt(total), fmt(most), summary["status"]]])
     print_table(summaries)
     print_summary(summaries, columns)
     if plot and summaries:
         plot_summary(course, summaries, columns)
     print(f"Grades: {path}")
     return path
+
+
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def spreadsheet_safe(text):
+    """`text` as a spreadsheet shows it, never run: a leading formula character gets a `'`
+    (OWASP's advice for CSV injection). Numbers the kit formats are never negative."""
+    text = str(text)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def fmt(value):

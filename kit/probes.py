@@ -21,16 +21,15 @@ never judged on more than it tests; a cell without that declaration gets every a
 the units its code names.
 """
 import ast
+import base64
+import io
 import secrets
-import shutil
-from pathlib import Path
 
 import numpy as np
 
 from . import reference
 
-PROBE_DIR = ".kit_probes"
-MAX_OUTPUT_BYTES = 20 * 2 ** 20
+MAX_OUTPUT_BYTES = 2 * 2 ** 20  # base64 text of one returned array
 LOSS_TOLERANCE = 1e-6            # relative, on the loss and (norm-wise) on the gradient
 
 LOSS_FUNCTIONS = {
@@ -41,9 +40,12 @@ LOSS_FUNCTIONS = {
 }
 CLASSES = {"LinearSVM": reference.svm_loss, "Softmax": reference.softmax_loss}
 ASPECTS = {**{name: ("loss", "grad") for name in LOSS_FUNCTIONS},
-           "softmax_loss_vectorized": ("loss", "grad", "offset"),
+           "svm_loss_vectorized": ("loss", "grad", "vectorized"),
+           "softmax_loss_vectorized": ("loss", "grad", "offset", "vectorized"),
            "LinearClassifier": ("predict", "train"), "LinearSVM": ("loss",), "Softmax": ("loss",)}
 OFFSET = "softmax_loss_vectorized:offset"
+# Aspects a bare unit name does not stand for: each has a test cell of its own.
+NAMED_ONLY = ("offset", "vectorized")
 TARGETS = tuple(f"{unit}:{aspect}" for unit, aspects in ASPECTS.items() for aspect in aspects)
 
 
@@ -57,13 +59,16 @@ def expand(names):
         if aspect:
             checks |= {name} & set(TARGETS)
         else:
-            checks |= {f"{unit}:{a}" for a in ASPECTS[unit] if a != "offset"}
+            checks |= {f"{unit}:{a}" for a in ASPECTS[unit] if a not in NAMED_ONLY}
     return checks
 
 
 def unit_of(check):
     """What the sandbox runs for a check: the function or class, or the offset pair."""
-    return "offset" if check == OFFSET else check.split(":")[0]
+    if check == OFFSET:
+        return "offset"
+    unit, _, aspect = check.partition(":")
+    return f"{unit}/vectorized" if aspect == "vectorized" else unit
 
 
 # ---------------------------------------------------------------- which functions a cell uses
@@ -138,6 +143,8 @@ def classifier_cases(seed):
 
 
 def cases_for(unit, seed):
+    if unit.endswith("/vectorized"):
+        return {"work": {}}   # measured on data the kernel draws: nothing to compute in advance
     if unit == "offset":
         return offset_cases(seed)
     if unit in LOSS_FUNCTIONS or unit in CLASSES:
@@ -146,19 +153,43 @@ def cases_for(unit, seed):
 
 
 # ---------------------------------------------------------------- code run in the sandbox
+# The checks run in a kernel of their own, where no test cell (and so no hidden test with
+# its reference code) has run. Nothing is shared with it through files: its inputs travel
+# inside the cells it runs, sent only when it runs them, and its results come back as
+# display outputs of type MIME (base64 .npy arrays), bounded like every output
+# (kit/outputs.py) and read here with allow_pickle=False.
+
+MIME = "application/x-kit-check+json"
 
 RUNNER = '''
-import os, sys, importlib, numpy as _np
-sys.path.insert(0, os.getcwd())
-def _kit_probe(target, module, kind, root):
-    mod = importlib.import_module(module)
-    obj = getattr(mod, target)
-    for case in sorted(os.listdir(os.path.join(root, "in"))):
-        src, dst = os.path.join(root, "in", case), os.path.join(root, "out", case)
-        os.makedirs(dst, exist_ok=True)
-        a = {f[:-4]: _np.load(os.path.join(src, f), allow_pickle=False) for f in os.listdir(src)}
+import base64 as _b64, importlib as _importlib, io as _io, os as _os, sys as _sys
+import numpy as _np
+from IPython.display import publish_display_data as _publish
+_sys.path.insert(0, _os.getcwd())
+# Before any student module is imported (the next cell): the measurement's own references.
+from utils.vectorization import measure_python_work as _kit_measure
+def _kit_arrays(blob):
+    with _np.load(_io.BytesIO(_b64.b64decode(blob)), allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+def _kit_send(unit, case, out):
+    arrays = {}
+    for key, value in out.items():
+        buf = _io.BytesIO()
+        _np.save(buf, _np.asarray(value, dtype=_np.float64), allow_pickle=False)
+        arrays[key] = _b64.b64encode(buf.getvalue()).decode("ascii")
+    _publish({%(mime)r: {"unit": unit, "case": case, "arrays": arrays}})
+def _kit_probe(unit, target, module, kind, cases):
+    obj = getattr(_importlib.import_module(module), target)
+    for case, blob in sorted(cases.items()):
+        a = _kit_arrays(blob)
         try:
-            if kind == "loss":
+            if kind == "vectorized":
+                rng = _np.random.default_rng()
+                W = 0.5 * rng.standard_normal((5, 3))
+                work = _kit_measure(obj, lambda n: (W.copy(), rng.standard_normal((n, 5)),
+                                                    rng.integers(0, 3, n), 0.1))
+                out = {"per_example": work.per_example, "tampered": float(work.tampered)}
+            elif kind == "loss":
                 out = obj(a["W"].copy(), a["X"].copy(), a["y"].copy(), float(a["reg"]))
                 out = {"loss": out[0], "dW": out[1]}
             elif kind == "class_loss":
@@ -179,35 +210,35 @@ def _kit_probe(target, module, kind, root):
                           num_iters=4, batch_size=16, verbose=False)
                 out = {"W": clf.W, "Xb": _np.concatenate([b[0] for b in batches]),
                        "yb": _np.concatenate([b[1] for b in batches])}
-            for key, value in out.items():
-                _np.save(os.path.join(dst, key + ".npy"), _np.asarray(value, dtype=_np.float64))
+            _kit_send(unit, case, out)
         except Exception as err:
-            print("probe", target, case, "raised", type(err).__name__)
-'''
+            print("check", unit, case, "raised", type(err).__name__)
+''' % {"mime": MIME}
 
 
-def call_for(unit, root):
-    """The runner call that computes a unit's outputs in the sandbox."""
-    function = "softmax_loss_vectorized" if unit == "offset" else unit
+def encode_case(arrays):
+    """One case's input arrays as base64 text of an .npz (no pickles)."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def call_for(unit, seed):
+    """The cell source that runs one unit's cases in the sandbox, its inputs inside it."""
+    function = "softmax_loss_vectorized" if unit == "offset" else unit.split("/")[0]
     if function in LOSS_FUNCTIONS:
-        module, kind = LOSS_FUNCTIONS[function][0], "loss"
+        module = LOSS_FUNCTIONS[function][0]
+        kind = "vectorized" if unit.endswith("/vectorized") else "loss"
     else:
         module, kind = "classifiers.linear_classifier", "class_loss" if unit in CLASSES else "classifier"
-    return f"_kit_probe({function!r}, {module!r}, {kind!r}, {str(root / unit)!r})"
+    cases = {case: encode_case(arrays) for case, arrays in cases_for(unit, seed).items()}
+    return f"_kit_probe({unit!r}, {function!r}, {module!r}, {kind!r}, {cases!r})"
 
 
-def prepare(workdir, checks, seed):
-    """Write the inputs of every check under workdir; return (runner cell, one call per unit)."""
-    root = Path(workdir) / PROBE_DIR
-    shutil.rmtree(root, ignore_errors=True)
+def prepare(checks, seed):
+    """The runner cell and one cell per unit, {unit: source}, for these checks and seed."""
     units = sorted({unit_of(check) for check in checks})
-    for unit in units:
-        for case, arrays in cases_for(unit, seed).items():
-            folder = root / unit / "in" / case
-            folder.mkdir(parents=True)
-            for key, value in arrays.items():
-                np.save(folder / f"{key}.npy", value, allow_pickle=False)
-    return RUNNER, [call_for(unit, root) for unit in units]
+    return RUNNER, {unit: call_for(unit, seed) for unit in units}
 
 
 # ---------------------------------------------------------------- judging, in the grader
@@ -217,19 +248,38 @@ class WrongResult(Exception):
     pass
 
 
-def load(folder, key, shape):
-    """A result the sandbox wrote, read without pickle and checked before any use."""
-    path = folder / f"{key}.npy"
-    if not path.is_file() or path.is_symlink():
+def results_of(outputs, unit):
+    """{case: {key: base64 text}} from the outputs of one unit's cell; a case sent twice is
+    kept as None (which answer counts would be the sender's choice)."""
+    found = {}
+    for output in outputs:
+        data = output.get("data", {}) if output.get("output_type") == "display_data" else {}
+        payload = data.get(MIME)
+        if not isinstance(payload, dict) or payload.get("unit") != unit:
+            continue
+        case, arrays = payload.get("case"), payload.get("arrays")
+        if not isinstance(case, str) or not isinstance(arrays, dict):
+            continue
+        found[case] = None if case in found else arrays
+    return found
+
+
+def load(sent, key, shape):
+    """A result the sandbox sent, decoded without pickle and checked before any use."""
+    if sent is None:
+        raise WrongResult("more than one result was sent")
+    text = sent.get(key)
+    if not isinstance(text, str):
         raise WrongResult(f"no {key} was returned")
-    if path.stat().st_size > MAX_OUTPUT_BYTES:
+    if len(text) > MAX_OUTPUT_BYTES:
         raise WrongResult(f"{key} is too large")
     try:
-        value = np.load(path, allow_pickle=False)
+        value = np.load(io.BytesIO(base64.b64decode(text, validate=True)), allow_pickle=False)
     except Exception:
         raise WrongResult(f"{key} could not be read as a plain array") from None
-    if value.dtype != np.float64 or (value.shape != tuple(shape) if shape is not None else value.size != 1):
-        raise WrongResult(f"{key} has shape {value.shape}, expected {shape or 'a single number'}")
+    if not isinstance(value, np.ndarray) or value.dtype != np.float64 or \
+            (value.shape != tuple(shape) if shape is not None else value.size != 1):
+        raise WrongResult(f"{key} has shape {getattr(value, 'shape', '?')}, expected {shape or 'a single number'}")
     return value
 
 
@@ -240,7 +290,9 @@ def relative_error(got, want):
 
 def judge_case(check, arrays, out):
     unit, _, aspect = check.partition(":")
-    if aspect in ("loss", "grad"):
+    if aspect == "vectorized":
+        judge_vectorized(out)
+    elif aspect in ("loss", "grad"):
         ref = LOSS_FUNCTIONS[unit][1] if unit in LOSS_FUNCTIONS else CLASSES[unit]
         want_loss, want_dW = ref(arrays["W"], arrays["X"], arrays["y"], float(arrays["reg"]))
         loss = float(load(out, "loss", None).reshape(()))
@@ -258,6 +310,18 @@ def judge_case(check, arrays, out):
         judge_training(arrays, out)
 
 
+def judge_vectorized(out):
+    """The student's function, measured in the checking kernel at two sizes (utils/vectorization)."""
+    from utils.vectorization import MAX_STEPS_PER_EXAMPLE
+    per_example = float(load(out, "per_example", None).reshape(()))
+    if float(load(out, "tampered", None).reshape(())) != 0.0:
+        raise WrongResult("the function switched off or read Python's tracing, or started a "
+                          "thread or process, while it was measured")
+    if not np.isfinite(per_example) or per_example > MAX_STEPS_PER_EXAMPLE:
+        raise WrongResult(f"it runs about {per_example:.1f} Python-level steps per example: "
+                          "it loops over the examples")
+
+
 def judge_training(arrays, out):
     steps, batch = 4, 16
     W = load(out, "W", arrays["W"].shape)
@@ -271,12 +335,13 @@ def judge_training(arrays, out):
             raise WrongResult("train's minibatches are not rows of X with their labels")
 
 
-def judge_offset(out, seed):
+def judge_offset(sent, seed):
     """Stability is invariance: the student's own results with and without the offset agree."""
     shape = offset_cases(seed)["plain"]["W"].shape
     results = {}
     for case in ("plain", "offset"):
-        loss, dW = float(load(out / case, "loss", None).reshape(())), load(out / case, "dW", shape)
+        out = sent.get(case, {})
+        loss, dW = float(load(out, "loss", None).reshape(())), load(out, "dW", shape)
         if not np.isfinite(loss) or not np.all(np.isfinite(dW)):
             raise WrongResult(f"the loss or gradient is not finite (case '{case}')")
         results[case] = loss, dW
@@ -286,22 +351,27 @@ def judge_offset(out, seed):
         raise WrongResult("a constant offset on every score changes the result")
 
 
-def judge(workdir, checks, seed):
-    """Map each check to None (right) or the reason it is wrong (inputs from prepare's seed)."""
-    root = Path(workdir) / PROBE_DIR
+def judge(outputs, checks, seed):
+    """Map each check to None (right) or the reason it is wrong.
+
+    Inputs:
+    - outputs: {unit: the outputs of that unit's cell} (from the checking kernel);
+    - checks: the checks to judge; seed: the seed prepare() made the inputs with.
+    """
     verdicts = {}
     for check in checks:
         verdicts[check] = None
         unit = unit_of(check)
+        sent = results_of(outputs.get(unit, []), unit)
         try:
             if check == OFFSET:
-                judge_offset(root / unit / "out", seed)
+                judge_offset(sent, seed)
                 continue
             for case, arrays in cases_for(unit, seed).items():
                 if check.endswith((":predict", ":train")) and not check.endswith(case):
                     continue
                 try:
-                    judge_case(check, arrays, root / unit / "out" / case)
+                    judge_case(check, arrays, sent.get(case, {}))
                 except WrongResult as err:
                     raise WrongResult(f"{err} (case '{case}')") from None
         except WrongResult as err:

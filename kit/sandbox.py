@@ -137,6 +137,10 @@ KiB, MiB, GiB = 1 << 10, 1 << 20, 1 << 30
 SANDBOX_UID = 65534
 SANDBOX_GID = 65534
 LAUNCHER_FAILED = 121  # exit code of the launcher when it cannot set the sandbox up
+# Where the host workdir is seen (read-only) inside the sandbox, and the command that
+# copies it into the kernel's own tmpfs working folder (the cwd) before exec'ing the kernel.
+SEED_DIR = "/kit-files"
+SEED_COMMAND = ("/bin/sh", "-c", f'cp -R --preserve=mode,timestamps {SEED_DIR}/. . && exec "$@"', "kit-seed")
 
 # Host variables worth forwarding when set: thread counts of the numeric libraries and
 # the kit's quick setting. Everything else stays outside.
@@ -168,15 +172,18 @@ class Limits:
     - max_processes: processes + threads of the whole sandbox (cgroup), else RLIMIT_NPROC.
     - max_file_bytes: size of any one written file (RLIMIT_FSIZE); also the size of the
       private /tmp and /dev/shm.
+    - workdir_bytes: size of the kernel's working folder, a tmpfs seeded with a copy of
+      the host workdir (writes never reach the host disk: a full quota fails with ENOSPC).
     """
     cpu_seconds: int = 3600
     memory_bytes: int = 4 * GiB
     max_processes: int = 64
     max_file_bytes: int = 512 * MiB
+    workdir_bytes: int = 256 * MiB
 
     def __post_init__(self):
         minimum = {"cpu_seconds": 1, "memory_bytes": 64 * MiB, "max_processes": 8,
-                   "max_file_bytes": 1 * MiB}
+                   "max_file_bytes": 1 * MiB, "workdir_bytes": 1 * MiB}
         for name, low in minimum.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -757,7 +764,10 @@ class _Plan:
         items += [("--ro-bind", p, p) for p in self.readonly]
         if self.ipc_dir:
             items.append(("--bind", self.ipc_dir, self.ipc_dir))
-        items.append(("--bind", self.workdir, self.workdir))
+        # The host workdir is only read: the kernel gets a copy in a tmpfs of its own
+        # (see bwrap_args), so nothing it writes can fill the host's disk.
+        items.append(("--ro-bind", self.workdir, SEED_DIR) if self.mode else
+                     ("--bind", self.workdir, self.workdir))
         return items
 
     def binds(self):
@@ -856,9 +866,11 @@ class _Plan:
         # Only now: binds inside a hidden folder needed their mount points made in it.
         for dest in hidden_folders:
             args += ["--remount-ro", dest]
+        # The working folder: a size-limited tmpfs, filled from SEED_DIR before the kernel starts.
+        args += ["--perms", "0755", "--size", str(self.limits.workdir_bytes), "--tmpfs", self.workdir]
         # The sandbox's own root (a tmpfs holding the mount points) read-only too.
         args += ["--remount-ro", "/", "--chdir", self.workdir, "--"]
-        return args
+        return args + list(SEED_COMMAND)
 
     def command(self, kernel_cmd):
         config = {

@@ -1,5 +1,8 @@
 """The grader's trusted checks: right code passes, wrong or lying code fails, and nothing the
 student's process wrote is ever unpickled or trusted by type."""
+import base64
+import io
+import json
 import shutil
 import subprocess
 import sys
@@ -14,18 +17,35 @@ REPO = Path(__file__).resolve().parent.parent
 ALL = set(probes.TARGETS)
 
 
+# In a plain process, what the runner would send as display outputs is printed instead.
+PRINT_OUTPUTS = "import json as _json\n_publish = lambda data: print('OUTPUT' + _json.dumps(data))\n"
+
+
+def sent_outputs(workdir, targets, seed):
+    """{unit: outputs} as the checking kernel would send them, from an ordinary Python
+    process in place of the sandboxed kernel."""
+    runner, calls = probes.prepare(targets, seed)
+    script = workdir / "run_checks.py"
+    script.write_text("\n".join([runner, PRINT_OUTPUTS, *calls.values()]))
+    proc = subprocess.run([sys.executable, str(script)], cwd=workdir, check=True,
+                          capture_output=True, text=True)
+    script.unlink()
+    sent = [{"output_type": "display_data", "data": json.loads(line[len("OUTPUT"):])}
+            for line in proc.stdout.splitlines() if line.startswith("OUTPUT")]
+    # Each unit's cell would hold its own outputs; the judge also reads only its unit's.
+    return {unit: sent for unit in calls}
+
+
 def run_checks(workdir, targets, seed=None):
     """What the grader does, but with an ordinary Python process in place of the sandbox."""
     seed = probes.new_seed() if seed is None else seed
-    runner, calls = probes.prepare(workdir, targets, seed)
-    subprocess.run([sys.executable, "-c", runner + "\n" + "\n".join(calls)], cwd=workdir, check=True,
-                   capture_output=True)
-    return probes.judge(workdir, targets, seed)
+    return probes.judge(sent_outputs(workdir, targets, seed), targets, seed)
 
 
 @pytest.fixture
 def workdir(tmp_path):
     shutil.copytree(REPO / "classifiers", tmp_path / "classifiers")
+    shutil.copytree(REPO / "utils", tmp_path / "utils")
     return tmp_path
 
 
@@ -62,16 +82,46 @@ def test_a_course_softmax_without_the_max_shift_fails_only_the_offset_check(work
     assert verdicts["softmax_loss_vectorized:loss"] is None and verdicts[probes.OFFSET]
 
 
-def test_results_are_never_unpickled_or_taken_on_trust(workdir):
+def npy_text(value, **kwargs):
+    buf = io.BytesIO()
+    np.save(buf, value, **kwargs)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def sent(case, **arrays):
+    payload = {"unit": "svm_loss_naive", "case": case, "arrays": arrays}
+    return {"output_type": "display_data", "data": {probes.MIME: payload}}
+
+
+def test_results_are_never_unpickled_or_taken_on_trust():
     check = "svm_loss_naive:loss"
-    probes.prepare(workdir, {check}, seed=1)
-    out = workdir / probes.PROBE_DIR / "svm_loss_naive" / "out" / "reg0"
-    out.mkdir(parents=True)
-    np.save(out / "loss.npy", np.array([object()], dtype=object), allow_pickle=True)
-    np.save(out / "dW.npy", np.zeros((14, 6)))
-    assert "could not be read as a plain array" in probes.judge(workdir, {check}, seed=1)[check]
-    np.save(out / "loss.npy", np.zeros((2, 2)))
-    assert "shape" in probes.judge(workdir, {check}, seed=1)[check]
+    pickled = sent("reg0", loss=npy_text(np.array([object()], dtype=object), allow_pickle=True),
+                   dW=npy_text(np.zeros((14, 6))))
+    verdict = probes.judge({"svm_loss_naive": [pickled]}, {check}, seed=1)[check]
+    assert "could not be read as a plain array" in verdict
+    wrong_shape = sent("reg0", loss=npy_text(np.zeros((2, 2))), dW=npy_text(np.zeros((14, 6))))
+    assert "shape" in probes.judge({"svm_loss_naive": [wrong_shape]}, {check}, seed=1)[check]
+    not_base64 = sent("reg0", loss="<script>", dW=npy_text(np.zeros((14, 6))))
+    assert "plain array" in probes.judge({"svm_loss_naive": [not_base64]}, {check}, seed=1)[check]
+
+
+def test_a_case_sent_twice_counts_as_wrong(workdir):
+    """Two answers to one case: which counts would be the sender's choice."""
+    check = "svm_loss_naive:loss"
+    seed = probes.new_seed()
+    outputs = sent_outputs(workdir, {check}, seed)
+    assert probes.judge(outputs, {check}, seed) == {check: None}
+    doubled = {"svm_loss_naive": outputs["svm_loss_naive"] * 2}
+    assert "more than one result" in probes.judge(doubled, {check}, seed)[check]
+
+
+def test_inputs_travel_in_the_cells_and_no_file_is_written(workdir):
+    """Nothing is shared with the checking kernel through files it could replace or read early."""
+    before = sorted(p for p in workdir.rglob("*"))
+    runner, calls = probes.prepare(set(probes.TARGETS), probes.new_seed())
+    assert sorted(p for p in workdir.rglob("*")) == before
+    assert set(calls) == {probes.unit_of(t) for t in probes.TARGETS}
+    assert "open(" not in runner and "listdir" not in runner
 
 
 def test_inputs_are_new_for_every_grading_so_no_answer_can_be_prepared(workdir):
@@ -81,11 +131,10 @@ def test_inputs_are_new_for_every_grading_so_no_answer_can_be_prepared(workdir):
     assert first != second
     cases = [probes.cases_for("svm_loss_vectorized", seed)["reg"]["X"] for seed in (first, second)]
     assert not np.allclose(*cases)
-    assert run_checks(workdir, {check}, seed=first) == {check: None}
+    old_outputs = sent_outputs(workdir, {check}, first)
+    assert probes.judge(old_outputs, {check}, first) == {check: None}
     # Replay: the outputs of the first grading, judged against the second's inputs.
-    probes.prepare(workdir, {check}, second)  # clears the folder: write the old outputs back
-    run_checks(workdir, {check}, seed=first)
-    assert probes.judge(workdir, {check}, second)[check], "stale outputs must not pass"
+    assert probes.judge(old_outputs, {check}, second)[check], "stale outputs must not pass"
 
 
 def test_checks_come_from_the_cell_metadata_or_its_code():
@@ -95,3 +144,15 @@ def test_checks_come_from_the_cell_metadata_or_its_code():
     assert probes.checks_for(cell) == {"softmax_loss_naive:loss", "softmax_loss_naive:grad", "Softmax:loss"}
     cell.metadata["kit"] = {"checks": ["LinearClassifier:train", "not_a_check"]}
     assert probes.checks_for(cell) == {"LinearClassifier:train"}
+
+
+def test_a_loop_in_a_helper_module_fails_the_vectorized_check(workdir):
+    """The no-loop check judges the package: a loop moved into a module of its own still counts."""
+    (workdir / "classifiers" / "helpers.py").write_text(
+        "from .linear_svm import svm_loss_naive as looped\n")
+    path = workdir / "classifiers" / "linear_svm.py"
+    path.write_text(path.read_text() + "\n\ndef svm_loss_vectorized(W, X, y, reg):\n"
+                    "    from .helpers import looped\n    return looped(W, X, y, reg)\n")
+    verdicts = run_checks(workdir, ALL)
+    assert {t for t, v in verdicts.items() if v} == {"svm_loss_vectorized:vectorized"}, verdicts
+    assert "per example" in verdicts["svm_loss_vectorized:vectorized"]

@@ -215,10 +215,11 @@ def test_sandbox_hides_host_blocks_network_and_clears_env(workdir, tmp_path, mon
         assert not res[key].startswith("ok"), (key, res[key])
     assert not (outside / "new.txt").exists()
     assert not os.path.exists("/tmp/kit-sandbox-private")  # its /tmp is private
-    # The workdir is readable and writable, and it is the kernel's cwd and HOME.
+    # The workdir is readable and writable, and it is the kernel's cwd and HOME; what the
+    # kernel writes stays in its own copy (a tmpfs with a quota), never on the host.
     assert res["read_submitted"] == "ok: 'student file'"
     assert res["write_workdir"].startswith("ok")
-    assert (workdir / "inside.txt").read_text() == "x"
+    assert not (workdir / "inside.txt").exists()
     assert res["cwd"] == res["home"] == os.path.realpath(workdir)
     # Read-only paths: readable, not writable.
     assert res["read_ro"] == "ok: 'SHARED = 1\\n'"
@@ -240,7 +241,7 @@ def test_sandbox_hides_host_blocks_network_and_clears_env(workdir, tmp_path, mon
     assert error_name(cells[2]) == "KeyboardInterrupt"
     assert stdout(cells[3]).strip() == "after interrupt"
     # After shutdown the workdir belongs to its owner again and nothing is left behind.
-    assert (workdir / "inside.txt").stat().st_uid == os.getuid()
+    assert all(p.stat().st_uid == os.getuid() for p in workdir.rglob("*"))
     assert km._state.run_dir is None
 
 
@@ -301,7 +302,7 @@ def test_hidden_paths_are_covered_in_mount_order(workdir, tmp_path):
     for path in (p["elsewhere"], str(tmp_path / "missing"), p["secret"],
                  p["kit"] + "/visible/inner"):
         assert path not in args, path
-    assert args.count("--tmpfs") == 4  # /dev/shm, /tmp, kit/ and repo/
+    assert args.count("--tmpfs") == 5  # /dev/shm, /tmp, kit/, repo/ and the working folder
 
 
 HIDDEN_PROBE = r"""

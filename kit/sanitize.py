@@ -1,0 +1,290 @@
+"""Graded notebooks made safe to show: nothing a student wrote or ran is executed, rendered
+as HTML or followed as a link.
+
+Why: graded notebooks are rendered by nbgrader's formgrader on the instructor's Jupyter
+origin, where a script acts with the instructor's session (it can read and write every
+file through the REST API), and `kit feedback` turns them into the HTML students open.
+Every character in them that came from a student (answer text, extra cells, outputs of
+their code, metadata) is untrusted data.
+
+`graded_notebook(nb)` returns a sanitized copy that guarantees, for a notebook whose
+instructor cells (locked and test cells, `cells.is_instructor_cell`) were restored from
+the instructor's source by the grader (so their source and attachments are trusted):
+- outputs of every code cell are text (stream, error, text/plain) or PNG/JPEG images whose
+  payload is valid base64 of a real PNG/JPEG of at most MAX_IMAGE_BYTES; everything else
+  (HTML, JavaScript, SVG, Markdown, LaTeX, JSON, widget views, unknown types) is dropped,
+  with a text note when nothing is left; output metadata is dropped (nbconvert reads image
+  file names and "isolated" iframes from it);
+- the text of every other markdown or raw cell cannot form an HTML tag, comment or
+  autolink, whatever a renderer takes for code or math: every "<" followed by a letter,
+  "/", "!" or "?" gets a space after it. A rule on characters, so it also holds in code
+  spans and math (`a<b` reads `a< b`, `$0 < p$` is unchanged, both still readable);
+- link and image destinations in that text (after "](" or "]:", found more leniently than
+  any markdown renderer) are http, https, mailto, an in-page "#anchor", or an attachment
+  kept here. Anything else is disarmed, relative paths included: formgrader serves every
+  file of the course folder under the page's own (secret) submission URL, unsandboxed,
+  so a relative link could open a student's HTML file on the instructor's origin. A
+  destination is judged as bleach judges a URL (entities, backslashes, whitespace,
+  control and non-ASCII characters removed first), and disarmed by turning its "(" or
+  ":" into the fullwidth form: the text still shows, no renderer sees a link;
+- Mermaid code fences in that text become plain code (Mermaid draws with its own HTML);
+- attachments of those cells: PNG/JPEG only, checked as outputs; raw cells lose their
+  format metadata (nbconvert writes a text/html raw cell into the page as HTML);
+- cells keep only the metadata `nbgrader` (its grade_id checked: formgrader writes it into
+  HTML attributes unescaped) and `kit`; cell ids are valid nbformat ids, execution counts
+  integers; the notebook keeps kernelspec and language_info (short strings only): no
+  widget state, no title.
+"""
+import base64
+import binascii
+import copy
+import html
+import re
+import uuid
+
+import nbformat
+
+from . import cells
+
+# Bounds on what a student's process can put into the page a grader opens. A CIFAR-10
+# weight plot is ~0.1 MiB of PNG; a page with hundreds of megabytes of images or text
+# freezes the browser (formgrader renders a whole notebook at once).
+MAX_IMAGE_BYTES = 2 << 20           # one decoded PNG/JPEG (output or attachment)
+MAX_IMAGES = 100                    # per notebook, outputs and attachments together
+MAX_TEXT_CHARS = 200_000            # one text output field, one markdown or raw cell
+MAX_DESTINATION_SCAN = 200          # characters read after "](" to judge a destination
+
+SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+IMAGE_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
+TAG_OPENER = re.compile(r"<(?=[A-Za-z/!?])")
+DESTINATION = re.compile(r"\]\s*([(:])")
+FULLWIDTH = {"(": "\uff08", ":": "\uff1a"}
+MERMAID_FENCE = re.compile(r"(?i)((?:`{3,}|~{3,})[ \t]*)mermaid")
+ATTACHMENT_NAME = re.compile(r"[\w.-]{1,100}")
+ATTACHMENT_REF = re.compile(r"attachment:([\w.-]{1,100})(?=[\s)]|$)")
+CELL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+GRADE_ID = re.compile(r"[A-Za-z0-9_.-]{1,200}")
+META_TEXT = re.compile(r"[\w.+/ -]{1,64}")
+MIMETYPE = re.compile(r"[\w.+-]{1,40}/[\w.+-]{1,60}")
+KEPT_CELL_METADATA = ("nbgrader", "kit")
+KEPT_LANGUAGE_INFO = ("name", "version", "pygments_lexer", "file_extension", "mimetype",
+                      "nbconvert_exporter", "codemirror_mode")
+
+
+class SanitizeError(ValueError):
+    """Instructor metadata the sanitizer cannot pass on safely."""
+
+
+def graded_notebook(nb):
+    """A sanitized deep copy of a graded notebook (see the module docstring).
+
+    Inputs: nb, an nbformat v4 NotebookNode whose instructor cells the grader restored.
+    Returns: a new NotebookNode (nbformat 4.5); `nb` is not modified.
+    Raises SanitizeError naming the cell when an nbgrader grade_id is not a plain identifier.
+    """
+    budget = [MAX_IMAGES]
+    out = nbformat.v4.new_notebook(metadata=notebook_metadata(nb.get("metadata", {})))
+    seen_ids = set()
+    for index, cell in enumerate(nb.get("cells", [])):
+        clean = sanitized_cell(cell, index, budget)
+        if clean.id in seen_ids:
+            clean.id = uuid.uuid4().hex[:8]
+        seen_ids.add(clean.id)
+        out.cells.append(clean)
+    return out
+
+
+def nbconvert_preprocessor(nb, resources):
+    """`graded_notebook` as an nbconvert preprocessor (formgrader's HTMLExporter, see course.py).
+
+    Inputs: the notebook and resources nbconvert passes. Returns (sanitized notebook, resources).
+    """
+    return graded_notebook(nb), resources
+
+
+def sanitized_cell(cell, index, budget):
+    kind = cell.get("cell_type")
+    trusted = cells.is_instructor_cell(cell)
+    source = _text(cell.get("source", ""))
+    metadata = cell_metadata(cell.get("metadata", {}), index)
+    if kind == "code":
+        new = nbformat.v4.new_code_cell(source, metadata=metadata)
+        new.execution_count = _count(cell.get("execution_count"))
+        new.outputs = [o for output in cell.get("outputs", []) for o in sanitized_output(output, budget)]
+    elif kind == "markdown":
+        attachments = (copy.deepcopy(dict(cell.get("attachments", {}))) if trusted
+                       else sanitized_attachments(cell.get("attachments"), budget))
+        new = nbformat.v4.new_markdown_cell(source if trusted else markdown_text(source, attachments),
+                                            metadata=metadata)
+        if attachments:
+            new.attachments = attachments
+    else:  # raw, or a type nbformat does not know: shown as text at most
+        new = nbformat.v4.new_raw_cell(source if trusted else plain_text(_bounded(source)),
+                                       metadata=metadata)
+    cell_id = cell.get("id")
+    if isinstance(cell_id, str) and CELL_ID.fullmatch(cell_id):
+        new.id = cell_id
+    return new
+
+
+def markdown_text(text, attachments=()):
+    """Student markdown that no renderer turns into a tag, a live link or a diagram.
+
+    Inputs: text, markdown source; attachments, names of attachments images may use.
+    Returns: the text, HTML-openers spaced out, unsafe link destinations disarmed.
+    """
+    text = MERMAID_FENCE.sub(r"\1text", plain_text(_bounded(_text(text))))
+    chars = list(text)
+    for match in DESTINATION.finditer(text):
+        if not safe_destination(text[match.end():match.end() + MAX_DESTINATION_SCAN], attachments):
+            chars[match.start(1)] = FULLWIDTH[match.group(1)]
+    return "".join(chars)
+
+
+def plain_text(text):
+    """`text` with a space after every "<" that could open a tag, comment or autolink."""
+    return TAG_OPENER.sub("< ", text)
+
+
+def safe_destination(text, attachments=()):
+    """Whether a link destination starting `text` is http(s), mailto, #anchor or a kept attachment."""
+    start = re.sub(r"^[\s<]+", "", text)
+    ref = ATTACHMENT_REF.match(start)
+    if ref:
+        return ref.group(1) in attachments
+    scheme, rest = url_scheme(text)
+    if scheme is not None:
+        return scheme in SAFE_SCHEMES
+    return rest.startswith("#")
+
+
+def url_scheme(value):
+    """(scheme or None, normalized URL) of `value`, normalized as bleach does before it judges one.
+
+    An undecidable start (only scheme characters up to the end of `value`) counts as the
+    scheme "?", which no caller allows.
+    """
+    value = html.unescape(value).replace("\\", "")
+    value = re.sub(r"[`\x00-\x20\x7f-\xa0\s<]+", "", value)
+    value = re.sub(r"[^\x00-\x7f]", "", value).lower()
+    match = re.match(r"[a-z][a-z0-9+.-]*", value)
+    if match and match.end() == len(value):
+        return "?", value
+    if match and value[match.end()] == ":":
+        return match.group(), value
+    return None, value
+
+
+def sanitized_output(output, budget):
+    """[the output as plain data] (or a note); nothing but text and checked images survives."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        name = output.get("name") if output.get("name") in ("stdout", "stderr") else "stdout"
+        return [nbformat.v4.new_output("stream", name=name, text=_bounded(_text(output.get("text", ""))))]
+    if kind == "error":
+        traceback = output.get("traceback")
+        return [nbformat.v4.new_output(
+            "error", ename=_bounded(_text(output.get("ename", ""))),
+            evalue=_bounded(_text(output.get("evalue", ""))),
+            traceback=[_bounded(_text(line)) for line in traceback] if isinstance(traceback, list) else [])]
+    if kind not in ("display_data", "execute_result"):
+        return [_note([kind if isinstance(kind, str) and re.fullmatch(r"\w{1,40}", kind) else "unknown"])]
+    data = output.get("data") if isinstance(output.get("data"), dict) else {}
+    kept, removed = {}, []
+    for mime, value in data.items():
+        if mime == "text/plain":
+            kept[mime] = _bounded(_text(value))
+        elif mime in IMAGE_MAGIC and budget[0] > 0 and (image := checked_image(mime, value)):
+            kept[mime] = image
+            budget[0] -= 1
+        else:
+            removed.append(mime if isinstance(mime, str) and MIMETYPE.fullmatch(mime) else "unknown")
+    if not kept:
+        return [_note(removed or ["empty"])]
+    if kind == "execute_result":
+        return [nbformat.v4.new_output("execute_result", data=kept,
+                                       execution_count=_count(output.get("execution_count")))]
+    return [nbformat.v4.new_output("display_data", data=kept)]
+
+
+def checked_image(mime, value):
+    """The base64 payload re-encoded when it decodes to a `mime` image within MAX_IMAGE_BYTES, else None."""
+    text = _text(value)
+    if len(text) > MAX_IMAGE_BYTES * 4 // 3 + 1024:
+        return None
+    try:
+        raw = base64.b64decode(re.sub(r"\s+", "", text), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) > MAX_IMAGE_BYTES or not raw.startswith(IMAGE_MAGIC[mime]):
+        return None
+    return base64.b64encode(raw).decode("ascii")
+
+
+def sanitized_attachments(attachments, budget):
+    """{name: {mime: base64}} keeping checked PNG/JPEG bundles under plain file names."""
+    kept = {}
+    for name, bundle in (attachments or {}).items():
+        if not (isinstance(name, str) and ATTACHMENT_NAME.fullmatch(name) and isinstance(bundle, dict)):
+            continue
+        for mime in IMAGE_MAGIC:
+            if mime in bundle and budget[0] > 0 and (image := checked_image(mime, bundle[mime])):
+                kept[name] = {mime: image}
+                budget[0] -= 1
+                break
+    return kept
+
+
+def cell_metadata(metadata, index):
+    kept = {key: copy.deepcopy(metadata[key]) for key in KEPT_CELL_METADATA
+            if isinstance(metadata.get(key), dict)}
+    grade_id = kept.get("nbgrader", {}).get("grade_id")
+    if grade_id is not None and not (isinstance(grade_id, str) and GRADE_ID.fullmatch(grade_id)):
+        raise SanitizeError(f"cell {index}: nbgrader grade_id {grade_id!r:.80} is not a plain identifier "
+                            "(letters, digits, '_', '.', '-'); formgrader writes it into HTML unescaped")
+    return kept
+
+
+def notebook_metadata(metadata):
+    """kernelspec and language_info, short plain strings only (they reach the page's highlighting)."""
+    kept = {}
+    spec = metadata.get("kernelspec")
+    if isinstance(spec, dict):
+        kept["kernelspec"] = {k: v for k, v in spec.items()
+                              if k in ("name", "display_name", "language") and _meta_text(v)}
+    info = metadata.get("language_info")
+    if isinstance(info, dict):
+        kept["language_info"] = {k: copy.deepcopy(v) for k, v in info.items()
+                                 if k in KEPT_LANGUAGE_INFO and (_meta_text(v) or (
+                                     isinstance(v, dict) and all(_meta_text(x) for x in v.values())))}
+    return kept
+
+
+def _meta_text(value):
+    return isinstance(value, int) and not isinstance(value, bool) or (
+        isinstance(value, str) and META_TEXT.fullmatch(value) is not None)
+
+
+def _note(types):
+    kinds = " / ".join(dict.fromkeys(types[:5]))
+    return nbformat.v4.new_output("display_data", data={"text/plain": (
+        f"[a {kinds} output was removed by the grader: rich outputs of student code are not shown]")})
+
+
+def _text(value):
+    """Text of a notebook field: a string, or a list of strings (multi-line JSON form)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(x for x in value if isinstance(x, str))
+    return ""
+
+
+def _bounded(text):
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    return text[:MAX_TEXT_CHARS] + f"\n[... {len(text) - MAX_TEXT_CHARS} more characters removed by the grader]"
+
+
+def _count(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None

@@ -1,0 +1,100 @@
+"""What the kit tells a student about each test cell: words the kit wrote, nothing else.
+
+A test cell runs hidden tests in the student's process, so anything that process sends
+back (printed text, an exception's message, a traceback, an object's repr inside an
+assert message) can carry hidden-test source that student code read from the kernel.
+Feedback therefore never quotes it. A test cell's feedback is built only from:
+- what the grader itself decided (a timeout, a dead kernel, the trusted checks);
+- the cell's visible source (the line that failed, if it is visible; the line number
+  comes from the traceback and at worst points at another visible line);
+- the name of the exception, if it is one of Python's built-in exceptions;
+- frames in the student's own files: a file of their submission and a function that
+  file defines, with a line number.
+"""
+import ast
+import builtins
+import re
+
+from .cells import first_error
+from .release import BEGIN_HIDDEN
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+CELL_FRAME = re.compile(r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>|File <string>)\D*line (\d+)")
+FILE_FRAME = re.compile(r"(classifiers/\w+\.py):(\d+), in ([\w.]+)")
+BUILTIN_ERRORS = frozenset(name for name in dir(builtins) if isinstance(getattr(builtins, name), type)
+                           and issubclass(getattr(builtins, name), BaseException))
+PASSED = ["passed"]
+HIDDEN_FAILED = ("A hidden test of this cell failed: compare your function with the task's "
+                 "description, including edge cases (one example, reg = 0, large scores).")
+MAX_FRAMES = 5
+
+
+def visible_lines(source):
+    """The test cell's lines before its hidden tests (what the release shows)."""
+    lines = source.splitlines()
+    for i, line in enumerate(lines):
+        if BEGIN_HIDDEN in line:
+            return lines[:i]
+    return lines
+
+
+def defined_functions(files):
+    """{relative path: names of functions and classes it defines} of the student's .py files."""
+    result = {}
+    for rel, data in files.items():
+        if not rel.endswith(".py"):
+            continue
+        try:
+            tree = ast.parse(data)
+        except (SyntaxError, ValueError):
+            continue
+        result[rel] = {node.name for node in ast.walk(tree)
+                       if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return result
+
+
+def student_frames(text, functions):
+    """Frames of the traceback text that point into the student's own files, checked."""
+    frames = []
+    for match in FILE_FRAME.finditer(text):
+        rel, line, name = match.group(1), match.group(2), match.group(3)
+        entry = f"  {rel}, line {int(line)}, in {name}"
+        known = functions.get(rel, ())
+        if all(part in known for part in name.split(".")) and entry not in frames:
+            frames.append(entry)
+    return frames[-MAX_FRAMES:]
+
+
+def test_cell_feedback(cell, *, grader_note=None, disagreements=(), functions=None):
+    """Lines of feedback for one test cell after the checking kernel ran it.
+
+    Inputs:
+    - cell: the test cell (full source, with its hidden tests; its outputs from the kernel);
+    - grader_note: the grader's own words when it stopped the cell (timeout, dead kernel);
+    - disagreements: the trusted checks' findings when they contradict a passing cell;
+    - functions: defined_functions() of the submission, to name frames in the student's code.
+    Returns a list of plain-text lines, none of them taken from the kernel's output.
+    """
+    if grader_note:
+        return [f"Not graded: {grader_note}."]
+    error = first_error(cell)
+    if error is None and not disagreements:
+        return list(PASSED)
+    if error is None:
+        return ["The grader's own check of your code disagrees with this test cell's result:",
+                *[f"  {finding}" for finding in disagreements]]
+    output = next(o for o in cell.outputs if o.get("output_type") == "error")
+    text = ANSI.sub("", "\n".join(str(line) for line in output.get("traceback") or []))
+    visible = visible_lines(cell.source)
+    frame = CELL_FRAME.search(text)
+    line = int(frame.group(1)) if frame else None
+    ename = output.get("ename")
+    kind = f"{ename}" if ename in BUILTIN_ERRORS else "an error"
+    if line is not None and 1 <= line <= len(visible) and visible[line - 1].strip():
+        lines = [f"Failed with {kind} at line {line} of this test cell:", "    " + visible[line - 1].strip()]
+    else:
+        lines = [HIDDEN_FAILED]
+    frames = student_frames(text, functions or {})
+    if frames:
+        lines += ["In your code:", *frames]
+    return lines

@@ -1,0 +1,297 @@
+"""What a determined student could still do to the grader, each class tested end to end.
+
+- points for nothing: student functions that return what the hidden tests' own reference
+  code returns (looked up in the kernel) must score what the untouched release scores;
+- hidden tests in feedback: exception messages, printed text and reprs built from the
+  hidden tests' source must not reach the kit's feedback lines;
+- planted links: nothing the grader reads comes through a folder the sandbox can write;
+- floods: output is bounded in the grading process and in the graded notebook;
+- disk filling: the kernel's working folder has a quota and the host folder is untouched;
+- spreadsheet formulas: ids cannot start with one, and every CSV cell is neutralized.
+Each attack starts from the untouched release, so every point it gets is a forged one.
+"""
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import textwrap
+
+import nbformat
+import numpy as np
+import pytest
+
+from kit import collect, grades, sandbox
+from kit.course import ASSIGNMENT, autograded_dir, source_dir
+from kit.release import BEGIN_HIDDEN, END_HIDDEN
+from kit_helpers import (REPO, collect_all, grade, reference_submission, total,
+                         untouched_submission)
+
+ISOLATED, WHY_NOT = sandbox.isolation_status()
+needs_sandbox = pytest.mark.skipif(not ISOLATED, reason=f"no working sandbox here: {WHY_NOT}")
+
+# Student functions that take the hidden tests' reference functions (`_ref_*`) from the
+# kernel, from the source of the running test cell itself (IPython's input history, which
+# holds the hidden part before it runs), and return what those return.
+STEAL_REFERENCE = '''
+import ast as _ast
+import numpy as _np
+
+
+def _references():
+    found = {}
+    try:
+        history = get_ipython().user_ns.get("In", [])
+    except NameError:
+        history = []
+    for source in history:
+        try:
+            tree = _ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, _ast.FunctionDef) and node.name.startswith("_ref_"):
+                namespace = {"np": _np}
+                exec(compile(_ast.Module([node], []), "<copied>", "exec"), namespace)
+                found[node.name] = namespace[node.name]
+    return found
+
+
+def _steal(*args):
+    loss = grad = None
+    for name, function in _references().items():
+        try:
+            out = function(*args)
+        except Exception:
+            continue
+        if isinstance(out, tuple):
+            loss, grad = out
+        elif _np.ndim(out) == 0:
+            loss = out
+        else:
+            grad = out
+    if loss is None and grad is None:
+        raise NotImplementedError("nothing to copy")
+    W = args[0]
+    return (0.0 if loss is None else loss), (_np.zeros_like(W) if grad is None else grad)
+
+
+def svm_loss_naive(W, X, y, reg):
+    return _steal(W, X, y, reg)
+
+
+svm_loss_vectorized = svm_loss_naive
+'''
+STEAL_SOFTMAX = STEAL_REFERENCE.replace("svm_loss_naive", "softmax_loss_naive").replace(
+    "svm_loss_vectorized", "softmax_loss_vectorized")
+
+# An exception, raised under a visible line, whose message is the hidden tests' source as
+# the kernel holds it (IPython's input history), and the same text printed.
+LEAK_HIDDEN = '''
+def svm_loss_naive(W, X, y, reg):
+    try:
+        history = "\\n".join(get_ipython().user_ns.get("In", []))
+    except NameError:
+        history = ""
+    print(history)
+    raise ValueError(history or "no history")
+'''
+
+# Replaces the trusted checks' old exchange folder by a link to a host folder laid out
+# like it (the grader, outside the sandbox, would follow it and read the host's arrays).
+PLANT_LINK = '''
+import os as _os
+for _root, _dirs, _files in _os.walk("."):
+    for _d in list(_dirs):
+        if _d == ".kit_probes":
+            _target = _os.path.join(_root, _d)
+            try:
+                import shutil as _sh
+                _sh.rmtree(_target)
+                _os.symlink({host!r}, _target)
+            except OSError:
+                pass
+'''
+
+
+def append(folder, module, code):
+    path = folder / "classifiers" / module
+    path.write_text(path.read_text() + "\n\n" + code + "\n")
+
+
+def hidden_lines(course):
+    """Every substantial line of every hidden-test region of the source notebooks."""
+    found = set()
+    for name in ("svm.ipynb", "softmax.ipynb"):
+        nb = nbformat.read(source_dir(course) / name, as_version=4)
+        for cell in nb.cells:
+            inside = False
+            for line in cell.source.splitlines():
+                if BEGIN_HIDDEN in line:
+                    inside = True
+                elif END_HIDDEN in line:
+                    inside = False
+                elif inside and len(line.strip()) > 25:
+                    found.add(line.strip())
+    return found
+
+
+@pytest.fixture(scope="module")
+def attacked(released_course, tmp_path_factory, cifar10_dir):
+    """The untouched release and three attacks, graded in one batch (test cells only)."""
+    course = released_course
+    root = tmp_path_factory.mktemp("hardening")
+    host = root / "host-secret"
+    host.mkdir()
+    # Laid out as the old exchange folder was, for the link to point at.
+    for case in ("reg0", "reg", "one_example", "one_class"):
+        out = host / "svm_loss_naive" / "out" / case
+        out.mkdir(parents=True)
+        np.save(out / "loss.npy", np.zeros((7, 3)))
+        np.save(out / "dW.npy", np.zeros((7, 3)))
+    folders = {}
+    for student in ("hard_untouched", "hard_steal", "hard_leak"):
+        folders[student] = untouched_submission(course, root / student)
+    # Right code, so that its test cells pass and the trusted checks have the last word.
+    folders["hard_link"] = reference_submission(course, root / "hard_link")
+    append(folders["hard_steal"], "linear_svm.py", STEAL_REFERENCE)
+    append(folders["hard_steal"], "softmax.py", STEAL_SOFTMAX)
+    append(folders["hard_leak"], "linear_svm.py", LEAK_HIDDEN)
+    path = folders["hard_link"] / "classifiers" / "linear_svm.py"
+    path.write_text(PLANT_LINK.format(host=str(host)) + "\n" + path.read_text())
+    collect_all(course, folders.values())
+    return course, grade(course, list(folders), cifar10_dir, run_notebooks=False), host
+
+
+@needs_sandbox
+def test_copying_the_hidden_reference_scores_nothing(attacked):
+    course, results, _ = attacked
+    assert total(results["hard_untouched"])[0] == 0
+    got = {gid: s["score"] for nb in results["hard_steal"]["notebooks"].values()
+           for gid, s in nb["scores"].items() if s["kind"] == "auto"}
+    assert sum(got.values()) == total(results["hard_untouched"])[0], got
+    assert "trusted check failed" in results["hard_steal"]["status"]
+
+
+@needs_sandbox
+def test_feedback_lines_never_quote_the_kernel(attacked):
+    course, results, _ = attacked
+    secret = hidden_lines(course)
+    assert secret, "expected hidden-test lines in the source notebooks"
+    for student, result in results.items():
+        for nb in result["notebooks"].values():
+            for gid, s in nb["scores"].items():
+                if s["kind"] != "auto":
+                    continue
+                assert s["feedback"], f"{student} {gid}: no feedback lines"
+                text = "\n".join(s["feedback"])
+                leaked = [line for line in secret if line in text]
+                assert not leaked, f"{student} {gid}: feedback quotes hidden tests: {leaked[:3]}"
+    # The leak really was attempted: the instructor's graded notebook shows the printed history.
+    graded = (autograded_dir(course, "hard_leak") / "svm.ipynb").read_text()
+    assert any(line in graded for line in secret)
+    summary = json.loads((autograded_dir(course, "hard_leak") / grades.SUMMARY).read_text())
+    assert summary["scores"]["svm.ipynb"]["test_svm_naive_loss"]["feedback"][0].startswith("Failed with ValueError")
+
+
+@needs_sandbox
+def test_nothing_is_read_through_a_planted_link(attacked):
+    course, results, host = attacked
+    result = results["hard_link"]
+    assert total(result)[0] == total(result)[1], result["problems"]
+    text = json.dumps(result) + (autograded_dir(course, "hard_link") / "svm.ipynb").read_text()
+    assert "(7, 3)" not in text, "the grader read a host file through a link the student planted"
+
+
+@needs_sandbox
+def test_output_flood_is_bounded(released_course, tmp_path, cifar10_dir):
+    """64 MiB printed in 1 MiB pieces plus one 48 MiB message, from a test cell's function,
+    graded by `python -m kit autograde` in a process of its own: its peak memory stays
+    near an honest submission's, and the graded notebook stays small."""
+    course = released_course
+    honest = reference_submission(course, tmp_path / "flood_honest")
+    flood = untouched_submission(course, tmp_path / "flood_student")
+    append(flood, "linear_svm.py", textwrap.dedent('''
+        def svm_loss_naive(W, X, y, reg):
+            import sys
+            for _ in range(64):
+                sys.stdout.write("x" * (1 << 20))
+                sys.stdout.flush()
+            sys.stdout.write("y" * (48 << 20))
+            sys.stdout.flush()
+            raise NotImplementedError
+        '''))
+    collect_all(course, [honest, flood])
+    peaks = {}
+    for student in ("flood_honest", "flood_student"):
+        script = ("import resource, sys\nfrom kit.__main__ import main\n"
+                  f"code = main(['autograde', '--course', {str(course)!r}, '--tests-only', "
+                  f"'--data', {cifar10_dir!r}, {student!r}])\n"
+                  "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\nsys.exit(code)\n")
+        proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                              text=True, timeout=900)
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        peaks[student] = int(proc.stdout.split("PEAK")[-1].split()[0]) * 1024
+    growth = peaks["flood_student"] - peaks["flood_honest"]
+    print(f"grader peak memory: honest {peaks['flood_honest'] / 2**20:.0f} MiB, "
+          f"flood {peaks['flood_student'] / 2**20:.0f} MiB")
+    assert growth < 64 * 2 ** 20, f"the grader grew by {growth / 2**20:.0f} MiB under a flood"
+    graded = autograded_dir(course, "flood_student") / "svm.ipynb"
+    assert graded.stat().st_size < 16 * 2 ** 20, f"graded notebook of {graded.stat().st_size} bytes"
+    assert "the grader kept only part of this cell's output" in graded.read_text()
+
+
+@needs_sandbox
+def test_working_folder_has_a_quota(tmp_path):
+    """A kernel filling its working folder stops at the quota; the host folder is untouched."""
+    from kit.outputs import BoundedNotebookClient
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "given.txt").write_text("from the grader")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(textwrap.dedent('''
+        written = 0
+        try:
+            for i in range(10000):
+                with open("fill-%d.bin" % i, "wb") as f:
+                    f.write(b"0" * (1 << 20))
+                written += 1 << 20
+        except OSError as err:
+            print("STOPPED", written, err.errno)
+        print("GIVEN", open("given.txt").read())
+        '''))])
+    limits = sandbox.Limits(workdir_bytes=16 * sandbox.MiB)
+    km = sandbox.kernel_manager(work, limits=limits, require_isolation=True)
+    BoundedNotebookClient(nb, km=km, timeout=120, kernel_name="python3").execute()
+    text = "".join(o.get("text", "") for o in nb.cells[0].outputs)
+    assert "GIVEN from the grader" in text
+    written = int(text.split("STOPPED")[1].split()[0])
+    print(f"bytes written before the quota stopped the fill: {written}")
+    assert 0 < written <= 16 * sandbox.MiB
+    assert sorted(p.name for p in work.iterdir()) == ["given.txt"], "the host folder changed"
+
+
+def test_student_ids_cannot_start_a_formula(tmp_path):
+    for bad in ("-alice", "=1+1", "+cmd", "@SUM(A1)", ".hidden", "a" * 65):
+        assert not collect.valid_id(bad), bad
+    for good in ("alice", "s1234567", "_bob", "kim.min-jun", "a" * 64):
+        assert collect.valid_id(good), good
+    folder = tmp_path / "-alice"
+    folder.mkdir()
+    with pytest.raises(collect.RefusedSubmission):
+        collect.student_from_path(str(folder))
+
+
+def test_every_csv_cell_is_neutralized(tmp_path):
+    """Ids made by other tools (nbgrader's own collect) still never start a formula."""
+    for student, status in (("-2+3", "ok"), ("=HYPERLINK(\"x\")", "@cmd")):
+        folder = autograded_dir(tmp_path, student)
+        folder.mkdir(parents=True)
+        (folder / grades.SUMMARY).write_text(json.dumps({
+            "student": student, "status": status, "problems": [], "notebook_problems": {},
+            "scores": {"svm.ipynb": {"t": {"score": 1.0, "max": 1.0, "kind": "auto", "message": ""}}}}))
+    path = grades.write_reports(tmp_path, plot=False)
+    with open(path, newline="") as f:
+        cells = [cell for row in csv.reader(f) for cell in row]
+    assert "'-2+3" in cells and "'=HYPERLINK(\"x\")" in cells and "'@cmd" in cells
+    assert not [c for c in cells if c[:1] in "=+-@"], cells
