@@ -44,9 +44,9 @@ def add_grading_options(parser, course_default=DEFAULT_COURSE):
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786, instead of locally")
     parser.add_argument("--cell-timeout", type=positive_float, default=None,
-                        help="seconds one cell may run (default 120)")
+                        help="seconds one cell may run (default: the course's c.KitGrading.cell_timeout, 120)")
     parser.add_argument("--submission-timeout", type=positive_float, default=None,
-                        help="seconds one whole submission may take (default 1200)")
+                        help="seconds one whole submission may take (default: the course's setting, 1200)")
     parser.add_argument("--full", action="store_true",
                         help="run the notebooks' normal setting instead of the quick one while grading")
     parser.add_argument("--tests-only", action="store_true",
@@ -59,12 +59,11 @@ def add_grading_options(parser, course_default=DEFAULT_COURSE):
 
 
 def grading_kwargs(args):
-    from .autograde import DEFAULT_CELL_TIMEOUT, DEFAULT_SUBMISSION_TIMEOUT
-    return dict(jobs=args.jobs, scheduler=args.scheduler, quick=not args.full,
-                cell_timeout=args.cell_timeout or DEFAULT_CELL_TIMEOUT,
-                submission_timeout=args.submission_timeout or DEFAULT_SUBMISSION_TIMEOUT,
-                run_notebooks=not args.tests_only, allow_unisolated=args.allow_unisolated,
-                data_dir=args.data)
+    """Only what the command line says: the rest comes from the course's configuration."""
+    return dict(jobs=args.jobs, scheduler=args.scheduler, quick=False if args.full else None,
+                cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout,
+                run_notebooks=False if args.tests_only else None,
+                allow_unisolated=True if args.allow_unisolated else None, data_dir=args.data)
 
 
 def build_parser():

@@ -43,7 +43,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from . import cells, probes, sandbox, sanitize, verdicts
 from .outputs import BoundedNotebookClient, bounded_error
-from .course import (ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, choose_students, release_dir,
+from .course import (ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, choose_students, course_config, release_dir,
                      source_dir, submitted_dir)
 
 DEFAULT_CELL_TIMEOUT = 120      # seconds; nbgrader's 30 s is too short for training cells
@@ -288,7 +288,7 @@ def finish_notebook(task, name, graded):
             "problems": graded["problems"]}
 
 
-def grading_runner(task, workdir, environment):
+def grading_runner(task, workdir, environment=None):
     """Kernels for grading: sandboxed, with the data folder and the quick setting in their env;
     a kernel that cannot start is the grader's problem (appended to `environment`)."""
     env = {"KIT_QUICK": "1" if task.quick else "0"}
@@ -489,18 +489,28 @@ def summarize_status(result):
 # ---------------------------------------------------------------- orchestration
 
 
-def run(*, course, students=None, jobs=1, scheduler=None, cell_timeout=DEFAULT_CELL_TIMEOUT,
-        submission_timeout=DEFAULT_SUBMISSION_TIMEOUT, data_dir=None, quick=True,
-        run_notebooks=True, allow_unisolated=False, progress=True):
+def run(*, course, students=None, jobs=1, scheduler=None, cell_timeout=None, submission_timeout=None,
+        data_dir=None, quick=None, run_notebooks=None, allow_unisolated=None, progress=True):
     """Grade the named (or all) submitted students; write gradebook, autograded/ and grades.csv.
+
+    Settings left None come from the course's configuration (`c.KitGrading` in its
+    nbgrader_config.py, the file nbgrader's own commands read too).
 
     Returns every result, sorted by student. A result with status GRADER_ERROR is one the
     grader failed on (not the student): nothing of it is stored, the student's previous
     results stay as they were, and `grader_errors(results)` lists them for the caller.
     """
     from . import grades
+    from .nbgrader_hooks import KitGrading
     course = Path(course)
     check_course(course)
+    configured = KitGrading(config=course_config(course))
+    cell_timeout = configured.cell_timeout if cell_timeout is None else cell_timeout
+    submission_timeout = configured.submission_timeout if submission_timeout is None else submission_timeout
+    quick = (not configured.full) if quick is None else quick
+    run_notebooks = (not configured.tests_only) if run_notebooks is None else run_notebooks
+    allow_unisolated = configured.allow_unisolated if allow_unisolated is None else allow_unisolated
+    data_dir = data_dir or configured.data_dir or None
     students = pick_students(course, students)
     if jobs < 1:
         raise KitError(f"expected --jobs of at least 1, got {jobs} instead")

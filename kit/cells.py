@@ -13,12 +13,8 @@ import nbformat
 
 # One rule for "test cell" and "failed" for the grader and the students' own check.
 from utils.check import first_error, is_test  # noqa: F401 (used here and as cells.*)
-from .course import NOTEBOOKS
+from .course import MASTER_ONLY, NOTEBOOKS, STUDENT_FILES
 
-# Student-owned files: kept from the submission. `classifiers/__init__.py` only re-exports
-# names, so the master copy is used (a tampered one could hide the student's functions).
-STUDENT_PATTERN = "classifiers/*.py"
-MASTER_ONLY = {"classifiers/__init__.py"}
 
 
 def meta(cell):
@@ -151,7 +147,8 @@ def zero_scores(source, reason):
 def student_files(submission):
     """The student's own files in a submitted folder (bytes by relative path), and problems found."""
     files, problems = {}, []
-    candidates = [submission / nb for nb in NOTEBOOKS] + sorted(submission.glob(STUDENT_PATTERN))
+    candidates = [submission / nb for nb in NOTEBOOKS] + sorted(
+        path for pattern in STUDENT_FILES for path in submission.glob(pattern))
     for path in candidates:
         rel = path.relative_to(submission).as_posix()
         if rel in MASTER_ONLY or not path.exists():

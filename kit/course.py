@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 ASSIGNMENT = "linear_classifiers"
+COURSE_ID = "linear_classifiers_course"
 NOTEBOOKS = ("svm.ipynb", "softmax.ipynb")
 KIT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_COURSE = KIT_ROOT / "course"
@@ -17,6 +18,9 @@ DEFAULT_DIST = KIT_ROOT / "dist"
 # What a student writes (kept from the submission) and what the kit owns (always
 # restored from the master copy before grading), as paths relative to the assignment.
 STUDENT_FILES = ("classifiers/*.py",)
+# ...but for these: `classifiers/__init__.py` only re-exports names, so the master copy is
+# used (a tampered one could hide the student's functions).
+MASTER_ONLY = ("classifiers/__init__.py",)
 # The instructor tooling (kit/) never ships: it holds the grader's reference losses.
 MASTER_PACKAGES = ("classifiers", "utils")
 
@@ -67,10 +71,26 @@ def gradebook_url(course: Path) -> str:
     return "sqlite:///" + str((course / "gradebook.db").resolve())
 
 
+def course_config(course: Path):
+    """The course's configuration (its nbgrader_config.py), as a traitlets Config; empty
+    when the course has none yet. Never the cwd's: the course folder is what counts."""
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+    path = Path(course) / "nbgrader_config.py"
+    if not path.is_file():
+        return Config()
+    try:
+        return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
+    except Exception as err:
+        raise KitError(f"{path}: the course configuration could not be read "
+                       f"({type(err).__name__}: {err}); fix it or run `python -m kit release` again") from None
+
+
 def coursedir(course: Path):
-    """An nbgrader CourseDirectory for `course`, without reading config from the cwd."""
+    """An nbgrader CourseDirectory for `course`, configured by the course's nbgrader_config.py."""
     from nbgrader.coursedir import CourseDirectory
-    return CourseDirectory(root=str(course.resolve()), db_url=gradebook_url(course))
+    return CourseDirectory(config=course_config(course), root=str(course.resolve()),
+                           db_url=gradebook_url(course))
 
 
 def ensure_alembic_on_path():
@@ -81,22 +101,64 @@ def ensure_alembic_on_path():
 
 
 NBGRADER_CONFIG = '''\
-# nbgrader configuration written by `python -m kit release`. The kit passes its own
-# settings to nbgrader directly; this file lets nbgrader's own commands and formgrader
-# work on this course directory too, with the settings this assignment needs.
+# The course's one configuration, written by `python -m kit release`: nbgrader's own
+# commands, formgrader's buttons and `python -m kit` all read it (a kit command-line
+# option overrides a setting for one run).
+import sys
+if {kit_root!r} not in sys.path:
+    sys.path.append({kit_root!r})
 c = get_config()
-c.CourseDirectory.course_id = "linear_classifiers_course"
+c.CourseDirectory.course_id = {course_id!r}
 c.CourseDirectory.root = {root!r}
-# Student-owned modules must never be replaced by the instructor's (solution) version.
+# Student-owned modules must never be replaced by the instructor's (solution) version
+# (exact paths: nbgrader does not expand patterns).
 c.Autograde.exclude_overwriting = {{{assignment!r}: {student_files!r}}}
-c.Execute.timeout = 300
-c.IgnorePattern.enabled = True
-c.IgnorePattern.pattern = ".*Warning:.*"
+
+# Grading settings (kit/nbgrader_hooks.py, KitGrading).
+c.KitGrading.cell_timeout = {cell_timeout!r}
+c.KitGrading.submission_timeout = {submission_timeout!r}
+c.KitGrading.full = False             # True: the notebooks' normal setting, not the quick one
+c.KitGrading.tests_only = False       # True: only setup and test cells run (same scores)
+c.KitGrading.allow_unisolated = False # True: grade without bubblewrap (limits only)
+c.KitGrading.data_dir = ""            # CIFAR-10 folder; "": $CIFAR10_DIR, else the kit's data/
+
+# `nbgrader autograde` (formgrader's Autograde button) grades the kit's way: the
+# submitted notebook is copied as it is, then KitAutograde restores the instructor's
+# cells, runs the student's code in the sandbox, lets the trusted checks overrule test
+# cells, writes the scores to the gradebook and hands back a sanitized graded notebook.
+c.Autograde.sanitize_preprocessors = []
+c.Autograde.autograde_preprocessors = ["kit.nbgrader_hooks.KitAutograde",
+                                       "nbgrader.preprocessors.AssignLatePenalties"]
+# `nbgrader generate_feedback`: test cells show their visible part and the kit's own
+# words only; everything else sanitized (see below).
+c.GenerateFeedback.preprocessors = ["nbgrader.preprocessors.GetGrades",
+                                    "kit.nbgrader_hooks.KitFeedback",
+                                    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
+
+# Formgrader renders graded notebooks on the instructor's Jupyter origin with an
+# nbconvert HTMLExporter built from this configuration (formgrade template); nbgrader's
+# generate_feedback uses one too. Student text and outputs there are untrusted:
+# - sanitize_html: no JavaScript or widget output, no widget state, HTML and markdown
+#   outputs through nbconvert's clean_html. The formgrade template renders markdown
+#   cells itself, without it, so:
+# - every notebook first goes through the kit's sanitizer (kit/sanitize.py): student
+#   markdown that cannot form a tag or a live link, text and PNG/JPEG outputs only.
+#   Without the kit at this path the exporter cannot be built: formgrader does not load
+#   (nor does nbgrader's generate_feedback run) rather than show submissions unsanitized.
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.preprocessors = ["kit.sanitize.nbconvert_preprocessor"]
 '''
+
+
+def grading_defaults():
+    from .autograde import DEFAULT_CELL_TIMEOUT, DEFAULT_SUBMISSION_TIMEOUT
+    return {"cell_timeout": float(DEFAULT_CELL_TIMEOUT),
+            "submission_timeout": float(DEFAULT_SUBMISSION_TIMEOUT)}
 
 
 def write_nbgrader_config(course: Path, student_files):
     course.mkdir(parents=True, exist_ok=True)
     text = NBGRADER_CONFIG.format(root=str(course.resolve()), assignment=ASSIGNMENT,
-                                  student_files=list(student_files))
+                                  student_files=list(student_files), kit_root=str(KIT_ROOT),
+                                  course_id=COURSE_ID, **grading_defaults())
     (course / "nbgrader_config.py").write_text(text)

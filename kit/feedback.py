@@ -1,20 +1,21 @@
-"""`python -m kit feedback`: feedback HTML per graded notebook, with nothing of the hidden tests.
+"""`python -m kit feedback`: feedback HTML per graded notebook, showing only what the kit says.
 
 Run after `kit autograde` and after any grading by hand in formgrader: the scores come
 from nbgrader's gradebook as they stand (hand-given scores and comments included), the
 notebooks from course/autograded, and the HTML goes to course/feedback/<student>/, where
 nbgrader's own release_feedback finds it.
 
-nbgrader's generate_feedback shows hidden-test source, and clearing that source is not
-enough: a failing hidden test prints its own line in the traceback. Here every test
-cell shows only its visible part, and its error output is rebuilt from scratch: the
-error type and message when the failing line is visible, a plain "a hidden test
-failed" otherwise, plus the frames in the student's own files.
+A test cell runs hidden tests in the student's process, so anything that process sent
+back (printed text, an exception's message, a traceback, any rich output) can carry
+hidden-test source that student code read from the kernel. Here a test cell shows its
+visible source and ONE output: the plain-text lines the grader wrote for it (`feedback`
+in grading.json, see kit/verdicts.py). Every other cell goes through kit/sanitize.py (no
+student HTML, script or live link), and nbconvert renders with `sanitize_html` on and the
+markdown-aware allowlist `clean_html` below as a second line of defence.
 """
 import contextlib
 import copy
 import json
-import re
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -22,15 +23,21 @@ from pathlib import Path
 import nbformat
 
 from . import cells
+from .sanitize import graded_notebook, markdown_text, safe_url, url_scheme
 from .course import (ASSIGNMENT, NOTEBOOKS, autograded_dir, choose_students, coursedir,
                      feedback_dir, gradebook_url)
 from .grades import SUMMARY, write_folder
 from .release import BEGIN_HIDDEN, END_HIDDEN
 
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-CELL_FRAME = re.compile(r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>|File <string>)\D*line (\d+)")
-FILE_FRAME = re.compile(r"File (\S*?(classifiers|utils)/[\w./-]+\.py):(\d+), in (\w+)")
-KIT_ERRORS = {"KernelFailure", "NotRun", "TimeLimit"}
+# What nbconvert's templates may emit for a sanitized notebook once rendered: markdown's
+# tags, Pygments' highlighted code, images as data URLs (sanitize keeps PNG/JPEG only).
+# nbconvert's own clean_html (what sanitize_html applies) knows a dozen tags and would
+# print every <p>, <h1> and <table> of the page as text.
+HTML_TAGS = frozenset({
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "input", "li", "ol", "p", "pre",
+    "s", "span", "strong", "sub", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul"})
+DATA_IMAGES = ("data:image/png;base64,", "data:image/jpeg;base64,")
 
 
 def visible_source(source):
@@ -46,46 +53,48 @@ def visible_source(source):
     return "\n".join(kept)
 
 
-def visible_line_count(source):
-    lines = source.splitlines()
-    for i, line in enumerate(lines):
-        if BEGIN_HIDDEN in line:
-            return i
-    return len(lines)
+def feedback_lines(score):
+    """The kit's own lines for one autograded cell: its `feedback`, else passed/failed from the score.
+
+    Inputs: score, the cell's entry of grading.json's scores (None when the cell has none).
+    Returns: a list of plain-text lines.
+    """
+    score = score or {}
+    lines = score.get("feedback")
+    if isinstance(lines, list) and lines and all(isinstance(line, str) for line in lines):
+        return list(lines)
+    if score.get("score") is None:
+        return ["not graded"]
+    return ["passed"] if score["score"] == score.get("max") else ["failed"]
 
 
-def safe_error(output, test_source):
-    """Rebuild an error output of a test cell so that it reveals no hidden test."""
-    if output.ename in KIT_ERRORS:
-        return output
-    text = ANSI.sub("", "\n".join(output.get("traceback", [])))
-    frame = CELL_FRAME.search(text)
-    line = int(frame.group(1)) if frame else None
-    student_frames = [f"  {m.group(1).split('/work/')[-1]}:{m.group(3)}, in {m.group(4)}"
-                      for m in FILE_FRAME.finditer(text)]
-    if line is not None and line <= visible_line_count(test_source):
-        headline = f"{output.ename}: {output.evalue}"
-        where = [f"The check on line {line} of this test cell failed."]
-    else:
-        headline = f"{output.ename} in a hidden test"
-        where = ["A hidden test of this cell failed: compare your function with the task's "
-                 "description, including edge cases (one example, reg = 0, large scores)."]
-    traceback = [headline] + where + (["In your code:"] + student_frames if student_frames else [])
-    return nbformat.v4.new_output("error", ename=output.ename,
-                                  evalue=headline, traceback=traceback)
+def sanitize(nb, scores=None):
+    """A copy of a graded notebook fit to hand back.
 
-
-def sanitize(nb):
-    """A copy of a graded notebook fit to hand back: hidden tests gone, test errors rebuilt."""
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
+    Inputs: nb, a graded notebook (NotebookNode); scores, {grade_id: score entry} of that
+    notebook (grading.json, gradebook applied).
+    Returns: the notebook through sanitize.graded_notebook, each test cell cut to its
+    visible source with one stream output holding feedback_lines(); nothing of what the
+    student's process sent in a test cell is kept.
+    """
+    handout = graded_notebook(nb)
+    for cell in handout.cells:
         if not cells.is_test(cell):
             continue
-        full = cell.source
-        cell.source = visible_source(full)
-        cell.outputs = [safe_error(o, full) if o.output_type == "error" else o
-                        for o in cell.outputs]
-    return nb
+        score = (scores or {}).get(cells.grade_id(cell))
+        lines = feedback_lines(score)
+        passed = bool(score) and score.get("score") is not None and score["score"] == score.get("max")
+        cell.source = visible_source(cell.source)
+        cell.execution_count = None
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout" if passed else "stderr",
+                                               text="\n".join(lines) + "\n")]
+    return handout
+
+
+def table_text(text):
+    """Text from the gradebook or the grader (a TA's comment, a note) fit for one table cell:
+    one line, "|" escaped, no HTML tag and no live link (sanitize.markdown_text)."""
+    return markdown_text(" ".join(str(text).split()).replace("|", "\\|"))
 
 
 def score_table(scores, problems):
@@ -98,23 +107,57 @@ def score_table(scores, problems):
         note = ("passed" if s["score"] == s["max"] and s["kind"] == "auto" else
                 "failed" if s["kind"] == "auto" else s.get("message", ""))
         if s.get("comment"):
-            note += ": " + " ".join(s["comment"].split()).replace("|", "\\|")
-        rows.append(f"| `{gid}` | {score} / {s['max']:g} | {note} |")
+            note += ": " + s["comment"]
+        rows.append(f"| `{table_text(gid)}` | {score} / {s['max']:g} | {table_text(note)} |")
     text = [f"# Feedback\n\nAutograded score: **{got:g} / {total:g}** "
             "(written answers are graded by hand).\n", *rows]
     if problems:
-        text += ["\n**Notes from the grader:**\n"] + [f"- {p}" for p in problems]
+        text += ["\n**Notes from the grader:**\n"] + [f"- {table_text(p)}" for p in problems]
     return "\n".join(text)
+
+
+def clean_html(element):
+    """nbconvert's clean_html filter with an allowlist that fits a rendered notebook.
+
+    Inputs: an HTML fragment (str or bytes) nbconvert is about to write into the page.
+    Returns: the fragment with every other tag escaped (shown as text), no attribute but
+    class, heading ids, table alignment, link href/title and image src/alt/size; links
+    http(s)/mailto/#anchor, images PNG/JPEG data URLs or http(s).
+    """
+    import bleach
+    from bleach.css_sanitizer import CSSSanitizer
+    text = element.decode() if isinstance(element, bytes) else str(element)
+    return bleach.clean(text, tags=HTML_TAGS, attributes=allowed_attribute,
+                        protocols={"http", "https", "mailto", "data"},
+                        css_sanitizer=CSSSanitizer(allowed_css_properties=["text-align"]))
+
+
+def allowed_attribute(tag, name, value):
+    if name == "class" or (name == "id" and tag in {"h1", "h2", "h3", "h4", "h5", "h6"}):
+        return True
+    if name == "style":
+        return tag in ("td", "th")
+    if tag == "a" and name == "href":
+        return safe_url(value)
+    if tag == "img" and name == "src":
+        return value.startswith(DATA_IMAGES) or (url_scheme(value)[0] in ("http", "https") and safe_url(value))
+    return (tag, name) in {("a", "title"), ("img", "alt"), ("img", "title"), ("img", "width"),
+                           ("img", "height"), ("input", "type"), ("input", "checked"),
+                           ("input", "disabled")}
 
 
 def render(nb, scores, problems):
     """HTML feedback for one notebook: a score table, then the sanitized notebook."""
     from nbconvert import HTMLExporter
-    handout = sanitize(nb)
-    handout.cells.insert(0, nbformat.v4.new_markdown_cell(score_table(scores, problems)))
+    handout = sanitize(nb, scores)
+    # Not an instructor cell: its text goes through sanitize's markdown rule (again).
+    table = graded_notebook(nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell(score_table(scores, problems))])).cells[0]
+    handout.cells.insert(0, table)
     for cell in handout.cells:
         cell.get("metadata", {}).pop("nbgrader", None)
-    html, _ = HTMLExporter(template_name="lab").from_notebook_node(handout)
+    exporter = HTMLExporter(template_name="lab", sanitize_html=True, filters={"clean_html": clean_html})
+    html, _ = exporter.from_notebook_node(handout)
     return html
 
 

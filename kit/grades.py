@@ -67,52 +67,86 @@ def _write_gradebook(course, result):
         stamp = result.get("timestamp")
         kwargs = {"timestamp": parse_utc(stamp)} if stamp else {}
         gb.update_or_create_submission(ASSIGNMENT, student, **kwargs)
-        for nb in NOTEBOOKS:
-            graded = result["notebooks"].get(nb, {}).get("scores", {})
+        for nb in result["notebooks"]:   # all of them, or the one nbgrader's autograde asked for
+            graded = result["notebooks"][nb]["scores"]
             notebook = gb.find_notebook(nb.replace(".ipynb", ""), ASSIGNMENT)
             for cell in notebook.grade_cells:
                 grade = gb.find_grade(cell.name, notebook.name, ASSIGNMENT, student)
-                # A grader error leaves nothing to trust: no score, flagged for a person to look at.
                 grade.auto_score = graded[cell.name]["score"] if cell.name in graded else None
                 grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
         gb.db.commit()
 
 
 def load_summaries(course):
+    """The scores of every graded submission as the gradebook holds them now (scores given
+    by hand in formgrader included), each with the status its grading.json gives.
+
+    Returns [{student, status, scores: {notebook: {grade_id: {score, max, kind}}}}]: a
+    test cell is "auto", a written answer "manual"; score None while not graded.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
+    statuses = {}
     root = Path(course) / "autograded"
-    found = sorted(root.glob(f"*/{ASSIGNMENT}/{SUMMARY}")) if root.is_dir() else []
-    return [json.loads(p.read_text()) for p in found]
+    for path in sorted(root.glob(f"*/{ASSIGNMENT}/{SUMMARY}")) if root.is_dir() else []:
+        summary = json.loads(path.read_text())
+        statuses[summary["student"]] = summary.get("status", "")
+    summaries = []
+    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+        try:
+            assignment = gb.find_assignment(ASSIGNMENT)
+        except MissingEntry:
+            return []
+        for submission in sorted(assignment.submissions, key=lambda sub: sub.student.id):
+            scores = {}
+            for nb in submission.notebooks:
+                scores[nb.name + ".ipynb"] = {
+                    grade.name: {"score": grade.score if grade.auto_score is not None or
+                                 grade.manual_score is not None else None,
+                                 "max": float(grade.max_score),
+                                 "kind": "auto" if grade.cell.cell_type == "code" else "manual"}
+                    for grade in nb.grades}
+            student = submission.student.id
+            summaries.append({"student": student, "scores": scores,
+                              "status": statuses.get(student, "graded by nbgrader")})
+    return summaries
 
 
-def auto_columns(summaries):
+def columns_of(summaries, kind):
     columns = []
     for summary in summaries:
         for nb in NOTEBOOKS:
             for gid, s in summary["scores"].get(nb, {}).items():
-                if s["kind"] == "auto" and gid not in columns:
+                if s["kind"] == kind and gid not in columns:
                     columns.append(gid)
     return columns
 
 
-def totals(summary):
-    auto = [s for nb in summary["scores"].values() for s in nb.values() if s["kind"] == "auto"]
-    return sum(s["score"] or 0 for s in auto), sum(s["max"] for s in auto)
+def auto_columns(summaries):
+    return columns_of(summaries, "auto")
+
+
+def totals(summary, kind="auto"):
+    chosen = [s for nb in summary["scores"].values() for s in nb.values() if s["kind"] == kind]
+    return sum(s["score"] or 0 for s in chosen), sum(s["max"] for s in chosen)
 
 
 def write_reports(course, plot=True):
-    """grades.csv for every graded student, a terminal table and summary, and a summary plot."""
+    """grades.csv from the gradebook (a column per test cell and per written answer; auto,
+    manual and overall totals), a terminal table and summary, and a summary plot."""
     summaries = load_summaries(course)
-    columns = auto_columns(summaries)
+    columns, manual = auto_columns(summaries), columns_of(summaries, "manual")
     path = Path(course) / "grades.csv"
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow([spreadsheet_safe(c) for c in ["student", *columns, "total", "max", "status"]])
+        writer.writerow([spreadsheet_safe(c) for c in [
+            "student", *columns, *manual, "auto", "manual", "total", "max", "status"]])
         for summary in summaries:
             flat = {gid: s for nb in summary["scores"].values() for gid, s in nb.items()}
-            total, most = totals(summary)
+            (auto, auto_max), (by_hand, hand_max) = totals(summary), totals(summary, "manual")
             writer.writerow([spreadsheet_safe(cell) for cell in [
-                summary["student"], *(fmt(flat[c]["score"]) if c in flat else "" for c in columns),
-                fmt(total), fmt(most), summary["status"]]])
+                summary["student"], *(fmt(flat[c]["score"]) if c in flat else "" for c in columns + manual),
+                fmt(auto), fmt(by_hand), fmt(auto + by_hand), fmt(auto_max + hand_max),
+                summary["status"]]])
     print_table(summaries)
     print_summary(summaries, columns)
     if plot and summaries:

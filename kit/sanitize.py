@@ -54,7 +54,6 @@ MAX_IMAGES = 100                    # per notebook, outputs and attachments toge
 MAX_TEXT_CHARS = 200_000            # one text output field, one markdown or raw cell
 MAX_DESTINATION_SCAN = 200          # characters read after "](" to judge a destination
 
-SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 IMAGE_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 TAG_OPENER = re.compile(r"<(?=[A-Za-z/!?])")
 DESTINATION = re.compile(r"\]\s*([(:])")
@@ -112,7 +111,7 @@ def sanitized_cell(cell, index, budget):
         new.execution_count = _count(cell.get("execution_count"))
         new.outputs = [o for output in cell.get("outputs", []) for o in sanitized_output(output, budget)]
     elif kind == "markdown":
-        attachments = (copy.deepcopy(dict(cell.get("attachments", {}))) if trusted
+        attachments = (copy.deepcopy(dict(cell.get("attachments") or {})) if trusted
                        else sanitized_attachments(cell.get("attachments"), budget))
         new = nbformat.v4.new_markdown_cell(source if trusted else markdown_text(source, attachments),
                                             metadata=metadata)
@@ -147,15 +146,24 @@ def plain_text(text):
 
 
 def safe_destination(text, attachments=()):
-    """Whether a link destination starting `text` is http(s), mailto, #anchor or a kept attachment."""
+    """Whether a link destination starting `text` is a safe_url() or a kept attachment."""
     start = re.sub(r"^[\s<]+", "", text)
     ref = ATTACHMENT_REF.match(start)
     if ref:
         return ref.group(1) in attachments
-    scheme, rest = url_scheme(text)
-    if scheme is not None:
-        return scheme in SAFE_SCHEMES
-    return rest.startswith("#")
+    return safe_url(text)
+
+
+def safe_url(value):
+    """Whether `value` is an absolute http(s) URL, mailto: or an in-page #anchor.
+
+    "http:" must be followed by "//": a browser takes "http:x" on an http page as a
+    relative URL (the WHATWG URL standard), which would lead into the Jupyter server.
+    """
+    scheme, url = url_scheme(value)
+    if scheme in ("http", "https"):
+        return url.startswith(scheme + "://")
+    return scheme == "mailto" or (scheme is None and url.startswith("#"))
 
 
 def url_scheme(value):

@@ -368,3 +368,167 @@ def copy_to(paths, target_dir):
     for path in paths:
         if Path(path).exists():
             shutil.copy2(path, target_dir / Path(path).name)
+
+
+# --- Hostile submissions for the grading views (formgrader, feedback) ------------------------
+# Each payload, should it ever run in a page, marks the top window and tries what a real
+# attacker wants on the instructor's Jupyter origin: write a file through the REST API with
+# the instructor's session (the XSRF token is in a cookie the page can read). Payload code
+# travels as eval(atob('...')): no spaces, quotes or brackets for markdown or HTML to mangle.
+
+PWNED_FLAG = "__kitPwned"
+
+
+def payload_js(tag):
+    """JavaScript that records `tag` in top.__kitPwned and PUTs /api/contents/pwned-<tag>.txt."""
+    return ("(function(){var w=window;try{w=window.top;w.document;}catch(e){w=window;}"
+            "(w.%s=w.%s||[]).push('%s');"
+            "var m=document.cookie.match(/_xsrf=([^;]+)/);"
+            "fetch('/api/contents/pwned-%s.txt',{method:'PUT',credentials:'include',"
+            "headers:{'Content-Type':'application/json','X-XSRFToken':m?decodeURIComponent(m[1]):''},"
+            "body:JSON.stringify({type:'file',format:'text',content:'%s'})}).catch(function(){});})()"
+            % (PWNED_FLAG, PWNED_FLAG, tag, tag, tag))
+
+
+def payload(tag):
+    import base64
+    return "eval(atob('%s'))" % base64.b64encode(payload_js(tag).encode()).decode()
+
+
+def _b64(text):
+    import base64
+    return base64.b64encode(text.encode()).decode()
+
+
+def hostile_markdown():
+    """[(tag, markdown)]: what a student can type into a written answer."""
+    p = payload
+    return [
+        ("md-script", "<script>%s</script>" % p("md-script")),
+        ("md-img", '<img src=x onerror="%s">' % p("md-img")),
+        ("md-svg-script", "<svg><script>%s</script></svg>" % p("md-svg-script")),
+        ("md-svg-onload", '<svg onload="%s"></svg>' % p("md-svg-onload")),
+        ("md-iframe", '<iframe srcdoc="<script>%s</script>"></iframe>' % p("md-iframe")),
+        ("md-details", '<details open ontoggle="%s">x</details>' % p("md-details")),
+        ("md-object", '<object data="data:text/html;base64,%s"></object>'
+         % _b64("<script>%s</script>" % p("md-object"))),
+        ("md-link", "[click for a hint](javascript:%s)" % p("md-link")),
+        ("md-link-entity", "[click](java&#x73;cript:%s)" % p("md-link-entity")),
+        ("md-link-bracket", "[click]( <javascript:%s>)" % p("md-link-bracket")),
+        ("md-link-reference", "[click][hint]\n\n[hint]: javascript:%s" % p("md-link-reference")),
+        ("md-autolink", "<javascript:%s>" % p("md-autolink")),
+        ("md-data-link", "[click](data:text/html;base64,%s)" % _b64("<script>%s</script>" % p("md-data-link"))),
+        ("md-relative-link", "[my plot](%2e%2e/%2e%2e/%2e%2e/submitted/x/evil.html)"),
+        ("md-mermaid", '```mermaid\ngraph TD\nA["<img src=x onerror=%s>"]\n```' % p("md-mermaid")),
+        ("md-code-span", "`<img src=x onerror=%s>`" % p("md-code-span")),
+        ("md-math", "$<img src=x onerror=%s>$" % p("md-math")),
+    ]
+
+
+HOSTILE_SVG = '<svg xmlns="http://www.w3.org/2000/svg"><script>%s</script></svg>'
+
+
+def hostile_outputs():
+    """[(tag, nbformat output dict)]: what a student's code can display, as stored in a notebook."""
+    p = payload
+    fake_png = _b64('<img src=x onerror="%s">' % p("out-fake-png"))
+    return [
+        ("out-js", {"output_type": "display_data", "metadata": {},
+                    "data": {"application/javascript": p("out-js"), "text/plain": "<Javascript>"}}),
+        ("out-html", {"output_type": "display_data", "metadata": {},
+                      "data": {"text/html": '<img src=x onerror="%s">' % p("out-html")}}),
+        ("out-html-isolated", {"output_type": "display_data",
+                               "metadata": {"text/html": {"isolated": True}},
+                               "data": {"text/html": "<script>%s</script>" % p("out-html-isolated")}}),
+        ("out-svg", {"output_type": "display_data", "metadata": {},
+                     "data": {"image/svg+xml": HOSTILE_SVG % p("out-svg")}}),
+        ("out-markdown", {"output_type": "display_data", "metadata": {},
+                          "data": {"text/markdown": "<script>%s</script>" % p("out-markdown")}}),
+        ("out-latex", {"output_type": "display_data", "metadata": {},
+                       "data": {"text/latex": "$\\href{javascript:%s}{x}$</div><script>%s</script>"
+                                % (p("out-latex"), p("out-latex"))}}),
+        ("out-widget", {"output_type": "display_data", "metadata": {},
+                        "data": {"application/vnd.jupyter.widget-view+json":
+                                 {"model_id": "x", "version_major": 2, "version_minor": 0}}}),
+        ("out-mermaid", {"output_type": "display_data", "metadata": {},
+                         "data": {"text/vnd.mermaid": 'graph TD\nA["<img src=x onerror=%s>"]' % p("out-mermaid")}}),
+        ("out-fake-png", {"output_type": "display_data", "metadata": {}, "data": {"image/png": fake_png}}),
+        ("out-png-metadata", {"output_type": "display_data",
+                              "metadata": {"image/png": {"width": '1 onerror="%s"' % p("out-png-metadata")},
+                                           "filenames": {"image/png": "javascript:%s" % p("out-png-metadata")}},
+                              "data": {"image/png": TINY_PNG_B64}}),
+        ("out-result-html", {"output_type": "execute_result", "execution_count": 3, "metadata": {},
+                             "data": {"text/html": "<script>%s</script>" % p("out-result-html"),
+                                      "text/plain": "<HTML>"}}),
+        ("out-stream", {"output_type": "stream", "name": "stdout",
+                        "text": "<script>%s</script>\n" % p("out-stream")}),
+        ("out-error", {"output_type": "error", "ename": "<img src=x onerror=%s>" % p("out-error"),
+                       "evalue": "<script>%s</script>" % p("out-error"), "traceback": ["<b>x</b>"]}),
+    ]
+
+
+def hostile_display_code():
+    """Python for the student's own code cell: every rich output of hostile_outputs(), displayed."""
+    lines = ["from IPython.display import display"]
+    for tag, output in hostile_outputs():
+        if output["output_type"] in ("display_data", "execute_result"):
+            lines.append("display(%r, raw=True, metadata=%r)  # %s" % (output["data"], output["metadata"], tag))
+        elif output["output_type"] == "stream":
+            lines.append("print(%r)" % output["text"])
+    # The cell's value: an execute_result whose HTML is a script.
+    lines += ["class Hostile:", "    def _repr_html_(self):",
+              "        return %r" % ("<script>%s</script>" % payload("out-repr-html")), "Hostile()"]
+    return "\n".join(lines) + "\n"
+
+
+def _tiny_png():
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    raw = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) \
+        + chunk(b"IEND", b"")
+    import base64
+    return base64.b64encode(raw).decode()
+
+
+TINY_PNG_B64 = _tiny_png()
+
+
+def payloads_that_ran(page):
+    """The tags of payloads that ran in `page` (its top window's flag), [] when none did."""
+    return page.evaluate("() => window.%s || []" % PWNED_FLAG)
+
+
+def live_dangers(page, container):
+    """What the browser itself built inside `container` (a CSS selector) that could run a
+    payload: script, iframe, object, embed or svg elements, on* attributes, and links or
+    sources whose scheme (as the browser parsed the URL) is javascript:, vbscript: or data:
+    (but PNG/JPEG data images)."""
+    return page.evaluate("""(selector) => {
+        const found = [];
+        const root = document.querySelector(selector);
+        if (!root) return ['no element ' + selector];
+        for (const el of root.querySelectorAll('*')) {
+            const name = el.tagName.toLowerCase();
+            if (['script', 'iframe', 'object', 'embed', 'svg', 'frame', 'base', 'form'].includes(name))
+                found.push('<' + name + '> ' + el.outerHTML.slice(0, 120));
+            for (const attr of el.attributes) {
+                if (attr.name.toLowerCase().startsWith('on'))
+                    found.push(name + ' ' + attr.name + '=' + attr.value.slice(0, 80));
+            }
+            for (const key of ['href', 'src', 'action', 'formAction', 'data']) {
+                const value = el[key];
+                if (typeof value !== 'string' || !value) continue;
+                let scheme = '';
+                try { scheme = new URL(value, document.baseURI).protocol; } catch (e) { continue; }
+                const image = /^data:image\\/(png|jpeg);base64,/.test(value);
+                if (['javascript:', 'vbscript:'].includes(scheme) || (scheme === 'data:' && !image))
+                    found.push(name + ' ' + key + '=' + value.slice(0, 80));
+            }
+        }
+        return found;
+    }""", container)

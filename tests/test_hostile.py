@@ -207,7 +207,8 @@ def graded(tmp_path_factory, cifar10_dir, released_course):
     finally:
         listener.close()
     return {"course": course, "batch": batch, "alone": alone["honest_alone"], "cheats": cheats,
-            "protected": protected, "listener": listener, "outside": outside}
+            "protected": protected, "listener": listener, "outside": outside,
+            "cifar10_dir": cifar10_dir}
 
 
 def test_no_forged_points(graded):
@@ -272,3 +273,47 @@ def test_fork_bomb_is_stopped_at_the_process_limit_not_the_timeout(graded):
     problems = " ".join(result["problems"])
     assert "process limit" in problems and "exceeded" in problems, result["problems"]
     assert "timeout" not in result["status"], result["status"]
+
+
+def gradebook_scores(course, students):
+    """{student: {grade_id: auto score}} as nbgrader's gradebook holds them."""
+    from nbgrader.api import Gradebook
+    from kit.course import ASSIGNMENT, NOTEBOOKS, coursedir, gradebook_url
+    found = {}
+    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+        for student in students:
+            found[student] = {}
+            for nb in NOTEBOOKS:
+                submission = gb.find_submission_notebook(nb.replace(".ipynb", ""), ASSIGNMENT, student)
+                for grade in submission.grades:
+                    if grade.cell.cell_type == "code":
+                        found[student][grade.name] = grade.auto_score
+    return found
+
+
+@pytest.mark.skipif(not ISOLATED, reason=f"grading refuses without a sandbox: {WHY_NOT}")
+def test_nbgrader_autograde_grades_as_the_kit_does(graded):
+    """The catalogue through nbgrader's own command, run as an instructor would in the course
+    folder (the configuration `kit release` wrote puts the kit's grading in its pipeline):
+    the scores nbgrader stores equal the kit's, nothing forged, instructor files unchanged."""
+    import subprocess
+    import sys
+    course = graded["course"]
+    students = [*CHEATS, "honest"]
+    listener = Listener()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "nbgrader", "autograde", "linear_classifiers", "--force",
+             "--KitGrading.tests_only=True", "--KitGrading.cell_timeout=10",
+             f"--KitGrading.data_dir={graded['cifar10_dir']}"],
+            cwd=course, capture_output=True, text=True, timeout=1200)
+    finally:
+        listener.close()
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    by_nbgrader = gradebook_scores(course, students)
+    for student in students:
+        assert by_nbgrader[student] == scores(graded["batch"][student]), student
+    assert not [s for s in CHEATS if sum(v or 0 for v in by_nbgrader[s].values()) > 0]
+    assert tree_hashes(source_dir(course)) == graded["protected"]["source"]
+    assert tree_hashes(release_dir(course)) == graded["protected"]["release"]
+    assert listener.connections == 0 and not graded["outside"].exists()

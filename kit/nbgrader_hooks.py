@@ -1,0 +1,95 @@
+"""The kit's grading inside nbgrader's own commands and formgrader's buttons.
+
+`python -m kit release` writes a course `nbgrader_config.py` that puts these preprocessors
+in nbgrader's pipelines, so `nbgrader autograde`, `nbgrader generate_feedback` (and the
+formgrader buttons that run them) grade and hand back exactly as `python -m kit autograde`
+and `python -m kit feedback` do:
+
+- `KitAutograde` (Autograde's autograde pass): grades one notebook of one submission with
+  the kit's grading task (restored cells, sandboxed kernels, trusted checks, bounded and
+  sanitized outputs), writes its scores to the gradebook, and hands nbgrader the graded
+  notebook. A submission the grader itself failed on raises, so nbgrader reports it and
+  leaves the gradebook's scores alone.
+- `KitFeedback` (GenerateFeedback): every test cell cut to its visible source and the
+  kit's own feedback lines (kept in the graded cell's `kit.feedback` metadata), everything
+  else sanitized: no hidden test, no script.
+- `KitGrading`: the grading settings, read from the same configuration file.
+"""
+from pathlib import Path
+
+import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Bool, Float, Unicode
+from traitlets.config import Configurable
+
+from . import cells, verdicts
+from .autograde import DEFAULT_CELL_TIMEOUT, DEFAULT_SUBMISSION_TIMEOUT
+from .course import ASSIGNMENT
+
+
+class KitGrading(Configurable):
+    """Grading settings of a course (`c.KitGrading.<name>` in its nbgrader_config.py)."""
+    cell_timeout = Float(DEFAULT_CELL_TIMEOUT, help="Seconds one cell may run.").tag(config=True)
+    submission_timeout = Float(DEFAULT_SUBMISSION_TIMEOUT,
+                               help="Seconds one whole submission may take.").tag(config=True)
+    full = Bool(False, help="Run the notebooks' normal setting instead of the quick one.").tag(config=True)
+    tests_only = Bool(False, help="Run only setup and test cells (same scores, faster).").tag(config=True)
+    allow_unisolated = Bool(False, help="Grade even where bubblewrap cannot isolate student "
+                                        "code (resource limits only).").tag(config=True)
+    data_dir = Unicode("", help="CIFAR-10 folder (default: $CIFAR10_DIR, else the kit's "
+                                "data/cifar-10-batches-py).").tag(config=True)
+
+
+class GraderFailed(Exception):
+    """The grader, not the student, failed on a submission."""
+
+
+def course_root(preprocessor):
+    """The course folder of the converter running this preprocessor (nbgrader's CourseDirectory)."""
+    node = preprocessor
+    while node is not None:
+        coursedir = getattr(node, "coursedir", None)
+        if coursedir is not None:
+            return Path(coursedir.root)
+        node = getattr(node, "parent", None)
+    raise GraderFailed("expected to run inside an nbgrader converter, got no course directory")
+
+
+class KitAutograde(NbGraderPreprocessor):
+    """Grade this notebook the kit's way; write its scores to the gradebook."""
+
+    def preprocess(self, nb, resources):
+        from . import autograde, grades
+        settings = KitGrading(parent=self)
+        info = resources["nbgrader"]
+        if info["assignment"] != ASSIGNMENT:
+            raise GraderFailed(f"expected assignment {ASSIGNMENT!r}, got {info['assignment']!r} instead")
+        course, student, name = course_root(self), info["student"], info["notebook"] + ".ipynb"
+        if not settings.allow_unisolated:
+            autograde.check_isolation()
+        task = autograde.make_task(
+            course, student, notebooks=(name,), data_dir=autograde.resolve_data_dir(settings.data_dir or None),
+            cell_timeout=settings.cell_timeout, submission_timeout=settings.submission_timeout,
+            quick=not settings.full, run_notebooks=not settings.tests_only,
+            require_isolation=not settings.allow_unisolated)
+        result = autograde._guarded(task)
+        if result["status"] == autograde.GRADER_ERROR:
+            raise GraderFailed(f"{student} {name}: " + "; ".join(result["problems"]))
+        grades.write_gradebook(course, result)
+        graded = nbformat.reads(result["notebooks"][name]["graded"], as_version=4)
+        return graded, resources
+
+
+class KitFeedback(NbGraderPreprocessor):
+    """A graded notebook as the kit hands it back (see kit/feedback.py)."""
+
+    def preprocess(self, nb, resources):
+        from . import feedback
+        scores = {}
+        for cell in nb.cells:
+            if cells.is_test(cell):
+                lines = cell.get("metadata", {}).get("kit", {}).get("feedback")
+                passed = lines == verdicts.PASSED
+                scores[cells.grade_id(cell)] = {"feedback": lines, "score": 1.0 if passed else 0.0,
+                                                "max": 1.0}
+        return feedback.sanitize(nb, scores), resources

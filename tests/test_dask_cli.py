@@ -1,0 +1,223 @@
+"""The README's Dask commands as an instructor types them, and the `kit` console script.
+
+A real `dask scheduler` and `dask worker --nworkers 2 --nthreads 1` run as separate
+processes started outside the repository with no PYTHONPATH, so they can import the kit
+only because `python -m pip install -r requirements.txt` installed it (editable, see
+pyproject.toml); then `python -m kit autograde --scheduler ...`, also started outside the
+repository, grades a released course through them. Everything listens on 127.0.0.1 only
+(no dashboard), and every process started here is stopped, whatever happens.
+"""
+import csv
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kit_helpers import REPO, collect_all, make_course, reference_submission, untouched_submission
+
+pytestmark = pytest.mark.slow
+
+HOST = "127.0.0.1"
+AUTO_POINTS = 60          # the assignment's autograded points
+STARTUP_TIMEOUT = 45      # seconds for the scheduler and both workers to come up
+GRADING_TIMEOUT = 100     # seconds for `kit autograde` on two submissions (about 40 here)
+
+
+def installed_command(name):
+    """The console script `name` of the Python running the tests (where the README's install
+    put it), else the one on PATH; None if there is none."""
+    beside = Path(sys.executable).parent / name
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which(name)
+
+
+def clean_env():
+    """The environment a user's shell gives: no PYTHONPATH (the issue's workaround)."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def skip(reason):
+    print(reason)
+    pytest.skip(reason)
+
+
+def start(args, *, cwd, log):
+    """A process in a session of its own (so that it and its children stop together)."""
+    cwd.mkdir(parents=True, exist_ok=True)
+    out = open(log, "wb")
+    try:
+        return subprocess.Popen(args, cwd=cwd, env=clean_env(), stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    finally:
+        out.close()
+
+
+def stop(proc, timeout=20):
+    """SIGTERM to the process group we started, then SIGKILL after `timeout` seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)  # start_new_session: its group id is its pid
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            continue
+        # the leader is gone; make sure nothing it started (nannies' workers, kernels) stays
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        return
+
+
+def tail(path, chars=3000):
+    try:
+        return Path(path).read_text(errors="replace")[-chars:]
+    except OSError:
+        return ""
+
+
+def wait_for_workers(address, count, processes, logs):
+    """Wait until the scheduler at `address` has `count` workers; return their addresses."""
+    from distributed import Client
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    last_error = None
+    while time.monotonic() < deadline:
+        dead = [name for name, proc in processes.items() if proc.poll() is not None]
+        if dead:
+            break
+        try:
+            with Client(address, timeout=5) as client:
+                client.wait_for_workers(count, timeout=max(1, deadline - time.monotonic()))
+                return sorted(client.scheduler_info()["workers"])
+        except (OSError, TimeoutError) as err:
+            last_error = err
+            time.sleep(0.5)
+    raise AssertionError(f"the Dask cluster did not come up with {count} workers ({last_error}); "
+                         + "".join(f"\n--- {name} log ---\n{tail(log)}" for name, log in logs.items()))
+
+
+@pytest.fixture
+def readme_cluster(tmp_path):
+    """`dask scheduler` and `dask worker` as the README starts them, on 127.0.0.1."""
+    dask = installed_command("dask")
+    if not dask:
+        skip("the `dask` command is missing (python -m pip install -r requirements.txt installs it)")
+    from kit import sandbox
+    isolated, why_not = sandbox.isolation_status()
+    if not isolated:
+        skip(f"Dask workers grade only in the sandbox, which does not work here: {why_not}")
+    port = free_port()
+    address = f"tcp://{HOST}:{port}"
+    outside = tmp_path / "elsewhere"  # not the repository: the kit must come from the install
+    logs = {"scheduler": tmp_path / "scheduler.log", "worker": tmp_path / "worker.log"}
+    processes = {}
+    try:
+        processes["scheduler"] = start(
+            [dask, "scheduler", "--host", HOST, "--port", str(port), "--no-dashboard"],
+            cwd=outside / "scheduler", log=logs["scheduler"])
+        processes["worker"] = start(
+            [dask, "worker", address, "--nworkers", "2", "--nthreads", "1",
+             "--host", HOST, "--no-dashboard", "--local-directory", str(outside / "worker-space")],
+            cwd=outside / "worker", log=logs["worker"])
+        yield dict(address=address, processes=processes, logs=logs, outside=outside)
+    finally:
+        for name in ("worker", "scheduler"):
+            if name in processes:
+                stop(processes[name])
+
+
+def test_readme_dask_commands_grade_through_a_real_scheduler_and_workers(readme_cluster, tmp_path,
+                                                                         cifar10_dir):
+    started = time.monotonic()
+    # Release and collect while the cluster starts.
+    course = make_course(tmp_path)
+    subs = tmp_path / "subs"
+    reference = reference_submission(course, subs / "daskref")
+    untouched = untouched_submission(course, subs / "daskuntouched")
+    collect_all(course, [reference, untouched])
+    prepared = time.monotonic()
+
+    workers = wait_for_workers(readme_cluster["address"], 2, readme_cluster["processes"],
+                               readme_cluster["logs"])
+    assert len(workers) == 2 and all(w.startswith(f"tcp://{HOST}:") for w in workers), workers
+    ready = time.monotonic()
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "kit", "autograde", "--course", str(course),
+         "--scheduler", readme_cluster["address"], "--tests-only", "--data", cifar10_dir],
+        cwd=readme_cluster["outside"], env=clean_env(), capture_output=True, text=True,
+        timeout=GRADING_TIMEOUT)
+    graded = time.monotonic()
+    output = proc.stdout + proc.stderr
+    context = (output[-4000:] + "".join(f"\n--- {name} log ---\n{tail(log)}"
+                                         for name, log in readme_cluster["logs"].items()))
+    # A grader error (e.g. "Error during deserialization of the task graph" where the
+    # scheduler cannot import the kit) is reported, not stored, and exits with 1.
+    assert "grader error" not in output.lower() and "the grader failed" not in output.lower(), context
+    assert proc.returncode == 0, context
+
+    with open(course / "grades.csv", newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert set(rows) == {"daskref", "daskuntouched"}, context
+    assert float(rows["daskref"]["auto"]) == AUTO_POINTS, rows["daskref"]
+    assert float(rows["daskuntouched"]["auto"]) == 0, rows["daskuntouched"]
+    for student in rows:
+        assert rows[student]["status"] != "grader error", rows[student]
+    # The table on the terminal shows each autograded score out of its maximum.
+    for student, points in (("daskref", AUTO_POINTS), ("daskuntouched", 0)):
+        assert re.search(rf"^\s*{student}\s+{points}\s*/\s*{AUTO_POINTS}\s", proc.stdout, re.M), \
+            proc.stdout[-3000:]
+    print(f"release and collect {prepared - started:.1f} s; cluster ready after "
+          f"{ready - started:.1f} s; `kit autograde --scheduler` on 2 submissions "
+          f"{graded - ready:.1f} s ({(graded - ready) / 2:.1f} s per submission); "
+          f"load average {os.getloadavg()[0]:.2f}")
+
+
+def test_kit_console_script(tmp_path):
+    """`kit` (pyproject.toml's console script) is `python -m kit`, from any folder."""
+    kit = installed_command("kit")
+    assert kit, "no `kit` command: install the project with `python -m pip install -r requirements.txt`"
+    proc = subprocess.run([kit, "--help"], cwd=tmp_path, env=clean_env(), capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for command in ("release", "collect", "autograde", "feedback", "demo", "bench"):
+        assert command in proc.stdout
+    # The exit code main() returns reaches the shell (sys.exit semantics): a KitError is 2.
+    proc = subprocess.run([kit, "autograde", "--course", str(tmp_path / "no-course")], cwd=tmp_path,
+                          env=clean_env(), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: expected the source"), \
+        proc.stdout + proc.stderr
+
+
+def test_installed_kit_imports_from_outside_the_repository_and_shows_only_itself(tmp_path):
+    """The editable install maps `kit` only: classifiers/ (the solutions) and utils/ are not
+    importable from everywhere, but a process that imports kit uses the repository's utils."""
+    def python(code):
+        return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=clean_env(),
+                              capture_output=True, text=True, timeout=60)
+    for package in ("classifiers", "utils"):
+        proc = python(f"import {package}")
+        assert proc.returncode == 1 and "ModuleNotFoundError" in proc.stderr, (package, proc.stderr)
+    proc = python("import kit.course, kit.cells, utils; print(kit.course.KIT_ROOT); print(utils.__file__)")
+    assert proc.returncode == 0, proc.stderr
+    root, utils_file = proc.stdout.split()
+    assert Path(root) == REPO
+    assert Path(utils_file) == REPO / "utils" / "__init__.py"

@@ -1,0 +1,370 @@
+"""kit/sanitize.py, the feedback's rendering and the course's formgrader settings against every
+kind of hostile content a student can put into a graded notebook. No kernels: fast.
+
+Each attack is checked twice: the unsanitized notebook must be dangerous once rendered (so the
+check can see an attack) and the sanitized one must not. "Dangerous" is what an HTML parser
+finds in the rendered notebook: script-capable elements, on* attributes, javascript:/data:
+links, Mermaid diagrams; in student markdown also any link that is not http(s), mailto or
+an in-page anchor.
+"""
+import base64
+import copy
+import re
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+
+from browser_helpers import TINY_PNG_B64, HOSTILE_SVG, hostile_markdown, hostile_outputs, payload
+from kit import feedback, sanitize
+from kit.course import write_nbgrader_config
+
+LOCKED = {"grade": False, "grade_id": "intro", "locked": True, "solution": False, "schema_version": 3}
+TEST = {"grade": True, "grade_id": "test_loss", "locked": True, "points": 5, "solution": False,
+        "schema_version": 3}
+CODE = {"grade": False, "grade_id": "search", "locked": False, "solution": True, "schema_version": 3}
+INSTRUCTOR_MD = "# Intro\n\n<b>Read me</b> and [the notes](notes.html)."
+TEST_SOURCE = ("# Test\nassert loss > 0\n### BEGIN HIDDEN TESTS\nassert secret_check()\n"
+               "### END HIDDEN TESTS")
+# Inert even unsanitized in nbconvert's renderer (mistune escapes code spans and math, the
+# templates escape streams, errors and LaTeX, and a broken "PNG" is just a broken image); other
+# renderers (JupyterLab's marked) differ, so they stay in the catalogue.
+INERT_UNSANITIZED = {"md-code-span", "md-math", "out-stream", "out-error", "out-latex", "out-fake-png"}
+DANGEROUS_TAGS = {"script", "iframe", "object", "embed", "svg", "math", "style", "base", "meta",
+                  "link", "form", "frame", "frameset", "template"}
+URL_ATTRIBUTES = {"href", "src", "srcdoc", "data", "action", "formaction", "xlink:href", "poster"}
+WIDGET_STATE = {"application/vnd.jupyter.widget-state+json": {  # model "x": see hostile_outputs
+    "state": {"x": {"model_name": "HTMLModel", "state": {}}}, "version_major": 2, "version_minor": 0}}
+SAFE_IMAGE = re.compile(r"data:image/(png|jpeg);base64,[A-Za-z0-9+/=]*$")
+
+
+def answer(text, gid="q_answer", attachments=None):
+    cell = nbformat.v4.new_markdown_cell(text, metadata={"nbgrader": {
+        "grade": True, "grade_id": gid, "locked": False, "points": 2, "solution": True,
+        "schema_version": 3}})
+    if attachments:
+        cell.attachments = attachments
+    return cell
+
+
+def code(source="x = 1", outputs=(), metadata=None):
+    cell = nbformat.v4.new_code_cell(source, metadata={"nbgrader": dict(metadata or CODE)})
+    cell.outputs = [nbformat.from_dict(o) for o in outputs]
+    cell.execution_count = 3
+    return cell
+
+
+def notebook(*cells, metadata=None):
+    nb = nbformat.v4.new_notebook(metadata=metadata or {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python", "version": "3.11.7", "pygments_lexer": "ipython3"}})
+    nb.cells = list(cells)
+    return nb
+
+
+def hostile_notebook(renderable=False):
+    """Every attack at once, beside instructor cells and an honest plot. `renderable`: without
+    what makes nbconvert refuse the notebook (an invalid cell id, a missing attachment)."""
+    md_attacks = [answer(text, gid=f"q_{i}") for i, (_, text) in enumerate(hostile_markdown())]
+    raw = nbformat.v4.new_raw_cell('<img src=x onerror="%s">' % payload("raw-html"),
+                                   metadata={"format": "text/html", "raw_mimetype": "text/html"})
+    attached = nbformat.v4.new_markdown_cell(
+        "![plot](attachment:plot.png) ![evil](attachment:evil.svg) ![gone](attachment:missing.png)")
+    attached.attachments = {"plot.png": {"image/png": TINY_PNG_B64},
+                            "evil.svg": {"image/svg+xml": base64.b64encode(
+                                (HOSTILE_SVG % payload("attachment-svg")).encode()).decode()}}
+    attached.metadata = {"tags": ['x" onmouseover="%s' % payload("cell-tag")], "jupyter": {"source_hidden": True}}
+    if not renderable:
+        attached["id"] = 'x" onmouseover="%s' % payload("cell-id")
+    else:
+        attached.source = attached.source.replace(" ![gone](attachment:missing.png)", "")
+    outputs = [o for _, o in hostile_outputs()]
+    nb = notebook(nbformat.v4.new_markdown_cell(INSTRUCTOR_MD, metadata={"nbgrader": dict(LOCKED)}),
+                  code(TEST_SOURCE, outputs, metadata=TEST), *md_attacks, raw, attached,
+                  code("display(everything)", outputs))
+    nb.metadata["widgets"] = WIDGET_STATE
+    nb.metadata["title"] = "</title><script>%s</script>" % payload("title")
+    return nb
+
+
+def dangers(html_text, *, links="scheme"):
+    """What an HTML parser finds in `html_text` that could run a payload or lead off.
+
+    links="scheme": only javascript:/vbscript:/data: (but PNG/JPEG images) count;
+    links="student": any link or source but http(s), mailto, #anchor or an image data URL.
+    """
+    found = []
+    soup = BeautifulSoup(html_text, "html.parser")
+    for el in soup.find_all(True):
+        if el.name in DANGEROUS_TAGS:
+            found.append(f"<{el.name}>")
+        if "mermaid" in " ".join(el.get("class", [])).lower():
+            found.append("mermaid diagram")
+        for name, value in el.attrs.items():
+            value = " ".join(value) if isinstance(value, list) else str(value)
+            if name.lower().startswith("on"):
+                found.append(f"{el.name} {name}=")
+            if name.lower() not in URL_ATTRIBUTES:
+                continue
+            url = re.sub(r"[\x00-\x20\x7f-\xa0\s]+", "", value).lower()
+            if name == "srcdoc" or url.startswith(("javascript:", "vbscript:")) or (
+                    url.startswith("data:") and not SAFE_IMAGE.match(url)):
+                found.append(f"{el.name} {name}={value[:60]}")
+            elif links == "student" and not (url.startswith(("http://", "https://", "mailto:", "#"))
+                                             or SAFE_IMAGE.match(url)):
+                found.append(f"{el.name} {name}={value[:60]} (not a safe link)")
+    return found
+
+
+def markdown_html(text):
+    from nbconvert.filters.markdown_mistune import markdown2html_mistune
+    return markdown2html_mistune(text)
+
+
+def lab_html(nb, **settings):
+    """The <main> of nbconvert's lab template: the notebook itself, not the page's own scripts."""
+    from nbconvert import HTMLExporter
+    page, _ = HTMLExporter(template_name="lab", **settings).from_notebook_node(nb)
+    return str(BeautifulSoup(page, "html.parser").find("main"))
+
+
+def sanitized_cell(cell):
+    return sanitize.graded_notebook(notebook(cell)).cells[0]
+
+
+# ---------------------------------------------------------------- student markdown
+
+
+@pytest.mark.parametrize("tag,text", hostile_markdown(), ids=[t for t, _ in hostile_markdown()])
+def test_markdown_attack_is_inert(tag, text):
+    if tag not in INERT_UNSANITIZED:
+        assert dangers(markdown_html(text), links="student"), f"the check cannot see {tag}"
+    cell = sanitized_cell(answer(text))
+    assert not re.search(r"<[A-Za-z/!?]", cell.source), cell.source
+    assert dangers(markdown_html(cell.source), links="student") == []
+    assert dangers(lab_html(notebook(cell)), links="student") == []
+
+
+@pytest.mark.parametrize("destination", [
+    "javascript:alert(1)", "JaVaScRiPt:alert(1)", "java\tscript:alert(1)", "&#106;avascript:alert(1)",
+    "&#x6A;avascript:alert(1)", "javascript&colon;alert(1)", "java\\script:alert(1)",
+    " \u200bjavascript:alert(1)", "vbscript:msgbox(1)", "data:text/html,<script>alert(1)</script>",
+    "file:///etc/passwd", "relative/page.html", "/api/contents", "//evil.example/x",
+    "%2e%2e/%2e%2e/submitted/evil.html", "http:%2e%2e/%2e%2e/evil.html", "https:/api/contents",
+    "http:\\\\evil.example", "attachment:missing.png", "attachment:plot.png\"x\"",
+    "&#" + "0" * 300 + "106;avascript:alert(1)"])
+def test_unsafe_destinations_are_disarmed(destination):
+    for text in (f"[click]({destination})", f"![img]({destination})", f"[click][r]\n\n[r]: {destination}",
+                 f"[click](<{destination}>)"):
+        cell = sanitized_cell(answer(text, attachments={"plot.png": {"image/png": TINY_PNG_B64}}))
+        rendered = markdown_html(cell.source)
+        assert dangers(rendered, links="student") == [], (text, cell.source, rendered)
+        assert "href" not in rendered and "<img" not in rendered, (text, rendered)
+
+
+@pytest.mark.parametrize("destination", ["https://cs231n.github.io/linear-classify/", "http://example.org/a_(b)",
+                                         "mailto:ta@example.org", "#the-svm-loss"])
+def test_safe_destinations_stay_links(destination):
+    cell = sanitized_cell(answer(f"See [this]({destination})."))
+    assert cell.source == f"See [this]({destination})."
+    assert 'href="' in markdown_html(cell.source)
+
+
+def test_attachment_images_kept_only_when_checked():
+    svg = base64.b64encode((HOSTILE_SVG % payload("attachment-svg")).encode()).decode()
+    text = "![plot](attachment:plot.png) ![evil](attachment:evil.svg) ![fake](attachment:fake.png)"
+    cell = sanitized_cell(answer(text, attachments={
+        "plot.png": {"image/png": TINY_PNG_B64}, "evil.svg": {"image/svg+xml": svg},
+        "fake.png": {"image/png": base64.b64encode(b"<svg onload=alert(1)>").decode()},
+        'a" onerror="x.png': {"image/png": TINY_PNG_B64}}))
+    assert cell.attachments == {"plot.png": {"image/png": TINY_PNG_B64}}
+    assert cell.source.startswith("![plot](attachment:plot.png) ![evil]\uff08")
+    html = lab_html(notebook(cell))  # no "missing attachment" error, the plot shown inline
+    assert f'src="data:image/png;base64,{TINY_PNG_B64}"' in html and dangers(html, links="student") == []
+
+
+def test_honest_answer_stays_readable():
+    text = ("The loss is $0 < L_i < \\infty$, and $a<b$ when a<b; see [the notes]"
+            "(https://cs231n.github.io/linear-classify/) or [above](#the-svm-loss).\n\n"
+            "> a quote\n\n```python\nif a<b and c > d:\n    pass\n```\n\n| x | y |\n|---|---|\n| 1 | 2 |")
+    cell = sanitized_cell(answer(text))
+    assert cell.source == text.replace("a<b", "a< b")
+    page = BeautifulSoup(markdown_html(cell.source), "html.parser")
+    words = page.get_text()
+    assert "$0 < L_i < \\infty$" in words and "if a< b and c > d:" in words and "a quote" in words
+    assert page.find("table") and page.find("blockquote") and len(page.find_all("a")) == 2
+
+
+def test_mermaid_fence_becomes_plain_code():
+    for fence in ("```mermaid", "> ~~~ Mermaid", "- ```  mermaid"):
+        cell = sanitized_cell(answer(f"{fence}\ngraph TD\nA-->B\n```"))
+        assert "mermaid" not in cell.source.lower() and "graph TD" in cell.source
+        assert dangers(lab_html(notebook(cell))) == []
+
+
+def test_raw_cells_are_text_without_format():
+    raw = nbformat.v4.new_raw_cell("<script>alert(1)</script>", metadata={"format": "text/html",
+                                                                          "raw_mimetype": "text/html"})
+    assert dangers(lab_html(notebook(raw))) or "<script>" in raw.source
+    clean = sanitized_cell(raw)
+    assert clean.metadata == {} and clean.source == "< script>alert(1)< /script>"
+    assert dangers(lab_html(notebook(clean))) == []
+
+
+# ---------------------------------------------------------------- outputs of student code
+
+
+@pytest.mark.parametrize("tag,output", hostile_outputs(), ids=[t for t, _ in hostile_outputs()])
+def test_output_attack_is_removed(tag, output):
+    nb = notebook(code(outputs=[output]))
+    nb.metadata["widgets"] = WIDGET_STATE  # what makes nbconvert render widget views
+    if tag not in INERT_UNSANITIZED:
+        assert dangers(lab_html(nb)), f"the check cannot see {tag}"
+    clean = sanitize.graded_notebook(nb)
+    (cell,) = clean.cells
+    for out in cell.outputs:
+        assert set(out.get("data", {})) <= {"text/plain", "image/png", "image/jpeg"}, out
+        assert out.get("metadata", {}) == {}
+    assert dangers(lab_html(clean)) == []
+    if output["output_type"] == "display_data" and "text/plain" not in output["data"] \
+            and tag != "out-png-metadata":
+        assert "removed by the grader" in cell.outputs[0].data["text/plain"]
+
+
+def test_png_plot_text_and_errors_survive():
+    outputs = [{"output_type": "display_data", "metadata": {"image/png": {"width": 400}},
+                "data": {"image/png": TINY_PNG_B64, "text/plain": "<Figure size 640x480>"}},
+               {"output_type": "stream", "name": "stdout", "text": "loss: 2.30 < 2.5\n"},
+               {"output_type": "error", "ename": "ValueError", "evalue": "a < b", "traceback": ["\x1b[31mboom"]}]
+    cell = sanitized_cell(code(outputs=outputs))
+    assert cell.outputs[0].data == {"image/png": TINY_PNG_B64, "text/plain": "<Figure size 640x480>"}
+    assert cell.outputs[1].text == "loss: 2.30 < 2.5\n"
+    assert (cell.outputs[2].ename, cell.outputs[2].evalue) == ("ValueError", "a < b")
+    assert cell.execution_count == 3
+    html = lab_html(notebook(cell))
+    assert TINY_PNG_B64 in html and "loss: 2.30 &lt; 2.5" in html
+
+
+def test_oversized_image_is_removed():
+    big = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * (sanitize.MAX_IMAGE_BYTES + 1)).decode()
+    cell = sanitized_cell(code(outputs=[{"output_type": "display_data", "metadata": {},
+                                         "data": {"image/png": big}}]))
+    assert list(cell.outputs[0].data) == ["text/plain"]
+
+
+# ---------------------------------------------------------------- cells, metadata
+
+
+def test_instructor_cells_keep_their_source():
+    nb = hostile_notebook()
+    before = copy.deepcopy(nb)
+    clean = sanitize.graded_notebook(nb)
+    assert clean.cells[0].source == INSTRUCTOR_MD and clean.cells[1].source == TEST_SOURCE
+    assert clean.cells[0].metadata == {"nbgrader": LOCKED}
+    # ...but the outputs student code left in a test cell are sanitized like any other.
+    assert all(set(o.get("data", {})) <= {"text/plain", "image/png"} for o in clean.cells[1].outputs)
+    assert nb == before, "the input notebook must not change"
+
+
+def test_metadata_reduced():
+    clean = sanitize.graded_notebook(hostile_notebook())
+    assert set(clean.metadata) == {"kernelspec", "language_info"}
+    attached = clean.cells[-2]
+    assert attached.metadata == {} and re.fullmatch(r"[A-Za-z0-9_-]+", attached.id)
+    assert len({c.id for c in clean.cells}) == len(clean.cells)
+    bad = code()
+    bad.execution_count = "<script>"
+    assert sanitized_cell(bad).execution_count is None
+    nbformat.validate(clean)
+
+
+def test_unsafe_grade_id_is_refused():
+    with pytest.raises(sanitize.SanitizeError, match="cell 0: nbgrader grade_id"):
+        sanitize.graded_notebook(notebook(answer("x", gid='q" onclick="alert(1)')))
+
+
+def test_whole_notebook_renders_inert():
+    assert dangers(lab_html(hostile_notebook(renderable=True)))
+    clean = sanitize.graded_notebook(hostile_notebook())
+    html = lab_html(clean)
+    assert dangers(html) == []
+    assert "Read me" in html and TINY_PNG_B64 in html
+
+
+# ---------------------------------------------------------------- formgrader's rendering
+
+
+def formgrade_html(nb, tmp_path, with_course_config):
+    """A submission page as formgrader renders it: its HTMLExporter, the formgrade template,
+    and (as formgrader reads it) the course's nbgrader_config.py."""
+    from nbconvert import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+    config = Config()
+    config.HTMLExporter.template_name = "formgrade"
+    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    if with_course_config:
+        write_nbgrader_config(tmp_path, ["classifiers/*.py"])
+        config.merge(PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path)).load_config())
+    resources = {"assignment_id": "linear_classifiers", "notebook_id": "svm", "submission_id": "abc",
+                 "index": 0, "total": 1, "base_url": "", "student": "mallory", "last_name": None,
+                 "first_name": None, "notebook_path": "autograded/mallory/linear_classifiers/svm.ipynb"}
+    page, _ = HTMLExporter(config=config).from_notebook_node(nb, resources=resources)
+    return str(BeautifulSoup(page, "html.parser").find(id="notebook-container"))
+
+
+def test_formgrader_settings_make_its_rendering_safe(tmp_path):
+    """nbgrader's own autograde leaves a notebook unsanitized: formgrader, with the course's
+    settings, must still show it inert (and does not without them)."""
+    assert dangers(formgrade_html(hostile_notebook(renderable=True), tmp_path, with_course_config=False))
+    html = formgrade_html(hostile_notebook(renderable=True), tmp_path, with_course_config=True)
+    assert dangers(html) == []
+    assert "Read me" in html and "Student's answer" in html and TINY_PNG_B64 in html
+
+
+def test_course_config_keeps_its_settings(tmp_path):
+    write_nbgrader_config(tmp_path, ["classifiers/*.py"])
+    text = (tmp_path / "nbgrader_config.py").read_text()
+    for setting in ("c.CourseDirectory.course_id", "c.Autograde.exclude_overwriting", "c.Execute.timeout",
+                    "c.IgnorePattern.pattern", "c.HTMLExporter.sanitize_html = True",
+                    "c.HTMLExporter.preprocessors"):
+        assert setting in text
+
+
+# ---------------------------------------------------------------- the feedback
+
+
+def test_feedback_shows_only_the_kits_words():
+    nb = hostile_notebook()
+    nb.cells[1].outputs.append(nbformat.v4.new_output("stream", name="stdout", text="LEAKED assert secret_check()"))
+    scores = {"test_loss": {"score": 0.0, "max": 5.0, "kind": "auto", "message": "x",
+                            "feedback": ["Failed with AssertionError at line 2 of this test cell:",
+                                         "    assert loss > 0"]},
+              "q_0": {"score": 1.5, "max": 2.0, "kind": "manual", "message": "graded by hand",
+                      "comment": 'Good <script>%s</script> | [hint](javascript:%s) a<b'
+                      % (payload("comment"), payload("comment"))}}
+    problems = ["<img src=x onerror=%s>" % payload("problem"), "[x]: javascript:alert(1)"]
+    html = feedback.render(nb, scores, problems)
+    main = BeautifulSoup(html, "html.parser").find("main")
+    assert dangers(str(main)) == []
+    text = main.get_text()
+    assert "LEAKED" not in text and "secret_check" not in text and "HIDDEN" not in text
+    assert "Failed with AssertionError at line 2 of this test cell:" in text
+    assert "Good < script>" in text and "a< b" in text
+    # The score table is a table (not escaped tags), headings and paragraphs are tags.
+    table = main.find("table")
+    assert table is not None and len(table.find_all("tr")) == 1 + len(scores)
+    assert main.find("h1") and main.find("p") and "<p>" not in text and "<h1" not in text
+    assert TINY_PNG_B64 in html, "an honest plot stays in the feedback"
+
+
+def test_feedback_test_cell_without_kit_lines_falls_back_to_the_score():
+    cell = code(TEST_SOURCE, [{"output_type": "stream", "name": "stdout", "text": "student says hi"}],
+                metadata=TEST)
+    passed = feedback.sanitize(notebook(cell), {"test_loss": {"score": 5.0, "max": 5.0, "kind": "auto"}})
+    failed = feedback.sanitize(notebook(cell), {"test_loss": {"score": 0.0, "max": 5.0, "kind": "auto"}})
+    for handout, word in ((passed, "passed\n"), (failed, "failed\n")):
+        (out,) = handout.cells[0].outputs
+        assert out.text == word and "HIDDEN" not in handout.cells[0].source
+        assert handout.cells[0].source == "# Test\nassert loss > 0"
