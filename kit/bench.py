@@ -601,7 +601,7 @@ def autograde_rows(report, sizes, counts, samples, grades, busy):
     report.add(6, "jobs_2_speedup", f"--jobs 2 speed-up over --jobs 1 ({n} submissions)",
                ratio(seconds, "jobs_1", "jobs_2"), target=">= 1.7" if n >= 8 else "")
     if "nbgrader" in seconds:
-        report.add(6, "nbgrader_vs_jobs_1", "plain nbgrader autograde / --jobs 1",
+        report.add(6, "nbgrader_vs_jobs_1", "nbgrader autograde (kit's course config) / --jobs 1",
                    ratio(seconds, "nbgrader", "jobs_1"), target=">= 1.0")
     if "dask_2_workers" in seconds:
         report.add(6, "dask_speedup", "Dask, 2 local workers: speed-up over --jobs 1",
@@ -667,7 +667,8 @@ def dask_cluster():
 
 
 def plain_nbgrader(course, data_dir, students):
-    """`nbgrader autograde` as an instructor would run it in the course folder; its grades."""
+    """`nbgrader autograde` as an instructor would run it in the course folder, with the
+    configuration `kit release` wrote there (the kit's grading inside nbgrader); its grades."""
     from nbgrader.api import Gradebook
     from .course import coursedir, gradebook_url
     # Every submission in the (private) course: nbgrader's --student takes one id or a glob.
