@@ -33,7 +33,7 @@ import copy
 import os
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -101,7 +101,7 @@ def grade_submission(task):
         for folder in folders.values():
             write_files(folder, {**task.master_files, **task.files})
         environment = []   # problems of the grader's own making: the student is not to blame
-        problems = asyncio.run(run_kernels(task, graded, folders, deadline, environment))
+        problems = run_to_completion(lambda: run_kernels(task, graded, folders, deadline, environment))
     if environment:
         return failed_result(task, "; ".join(dict.fromkeys(environment)))
     notebooks = {name: finish_notebook(task, name, graded[name]) for name in task.notebooks}
@@ -109,6 +109,17 @@ def grade_submission(task):
               "problems": list(task.problems) + problems}
     result["status"] = summarize_status(result)
     return result
+
+
+def run_to_completion(make_coroutine):
+    """asyncio.run, also where an event loop is already running in this thread (nbgrader's
+    autograde inside the Jupyter server behind formgrader's button): then in a thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coroutine())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
 
 
 def write_files(root, files):

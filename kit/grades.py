@@ -41,6 +41,21 @@ def write_folder(target, files, timestamp):
     shutil.rmtree(old, ignore_errors=True)
 
 
+def merge_summary(course, result):
+    """Write one notebook's grading (nbgrader's own autograde grades one at a time) into the
+    student's grading.json, keeping what it says of the other notebooks."""
+    path = autograded_dir(course, result["student"]) / SUMMARY
+    new = summary_of(result)
+    if path.is_file():
+        old = json.loads(path.read_text())
+        for key in ("scores", "notebook_problems"):
+            new[key] = {**{nb: v for nb, v in old.get(key, {}).items() if nb in NOTEBOOKS}, **new[key]}
+        statuses = [w for s in (old.get("status", "ok"), new["status"]) for w in s.split("; ") if w != "ok"]
+        new["status"] = "; ".join(dict.fromkeys(statuses)) or "ok"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(new, indent=1))
+
+
 def summary_of(result):
     return {"student": result["student"], "status": result["status"],
             "problems": result["problems"],   # the submission's; each notebook's are below

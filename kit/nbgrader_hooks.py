@@ -76,6 +76,7 @@ class KitAutograde(NbGraderPreprocessor):
         if result["status"] == autograde.GRADER_ERROR:
             raise GraderFailed(f"{student} {name}: " + "; ".join(result["problems"]))
         grades.write_gradebook(course, result)
+        grades.merge_summary(course, result)   # the status and feedback lines `kit feedback` reads
         graded = nbformat.reads(result["notebooks"][name]["graded"], as_version=4)
         return graded, resources
 

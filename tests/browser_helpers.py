@@ -532,3 +532,54 @@ def live_dangers(page, container):
         }
         return found;
     }""", container)
+
+
+# --- formgrader (nbgrader's instructor pages: jQuery, Backbone, Bootstrap 3 modals) -----------
+
+def wait_for_formgrader_table(page):
+    """Wait until a formgrader listing page (Manage Assignments, Manage Submissions, a
+    student's notebooks) has fetched its rows: its script sets `models.loaded`."""
+    page.wait_for_function("() => window.models !== undefined && window.models.loaded === true",
+                           timeout=UI_TIMEOUT)
+
+
+def formgrader_row(page, key_class, key):
+    """The row of the page's #main-table whose `td.<key_class>` reads exactly `key`."""
+    from playwright.sync_api import expect
+    text = re.compile(r"^\s*%s\s*$" % re.escape(key))
+    expect(page.locator("#main-table td.%s" % key_class).filter(has_text=text)).to_have_count(
+        1, timeout=UI_TIMEOUT)
+    # `has` is matched inside each row: a locator relative to the row.
+    return page.locator("#main-table tr").filter(
+        has=page.locator("td.%s" % key_class).filter(has_text=text))
+
+
+def formgrader_action(page, link, timeout):
+    """Click one of formgrader's action links (Autograde, Generate/Release Feedback...),
+    wait for the modal that reports its result, close it.
+
+    The action is one request the server answers when the nbgrader command it runs is done.
+    Returns (modal title: "Success" or "Error", modal text: message, log and traceback).
+    """
+    from playwright.sync_api import expect
+    link.click()
+    modal = page.locator("#success-modal, #error-modal")
+    expect(modal).to_have_class(re.compile(r"\bin\b"), timeout=timeout)
+    # Shown once Bootstrap's fade-in is over (a screenshot then shows it as the user sees it).
+    page.wait_for_function("""() => {
+        const modal = document.querySelector('#success-modal, #error-modal');
+        const dialog = modal.querySelector('.modal-dialog');
+        const moved = getComputedStyle(dialog).transform;
+        return getComputedStyle(modal).opacity === '1'
+            && (moved === 'none' || moved === 'matrix(1, 0, 0, 1, 0, 0)');
+    }""")
+    title = modal.locator(".modal-title").inner_text().strip()
+    text = modal.locator(".modal-body").inner_text()
+    return title, text, modal
+
+
+def close_formgrader_modal(page, modal):
+    from playwright.sync_api import expect
+    modal.locator(".modal-footer button").click()
+    expect(page.locator(".modal")).to_have_count(0)  # removed from the page once hidden
+    expect(page.locator(".modal-backdrop")).to_have_count(0)
