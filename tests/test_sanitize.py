@@ -324,12 +324,18 @@ def test_formgrader_settings_make_its_rendering_safe(tmp_path):
 
 
 def test_course_config_keeps_its_settings(tmp_path):
-    write_nbgrader_config(tmp_path, ["classifiers/*.py"])
+    from kit.course import course_config
+    write_nbgrader_config(tmp_path, ["classifiers/linear_svm.py"])
     text = (tmp_path / "nbgrader_config.py").read_text()
-    for setting in ("c.CourseDirectory.course_id", "c.Autograde.exclude_overwriting", "c.Execute.timeout",
-                    "c.IgnorePattern.pattern", "c.HTMLExporter.sanitize_html = True",
+    for setting in ("c.CourseDirectory.course_id", "c.Autograde.exclude_overwriting",
+                    "c.KitGrading.cell_timeout", "c.Autograde.autograde_preprocessors",
+                    "c.GenerateFeedback.preprocessors", "c.HTMLExporter.sanitize_html = True",
                     "c.HTMLExporter.preprocessors"):
         assert setting in text
+    config = course_config(tmp_path)   # the file loads as nbgrader loads it
+    assert config.HTMLExporter.preprocessors == ["kit.sanitize.nbconvert_preprocessor"]
+    assert config.Autograde.exclude_overwriting == {"linear_classifiers": ["classifiers/linear_svm.py"]}
+    assert "kit.nbgrader_hooks.KitAutograde" in config.Autograde.autograde_preprocessors
 
 
 # ---------------------------------------------------------------- the feedback
