@@ -92,3 +92,26 @@ def total(result):
 def tree_hashes(root):
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+def gradebook_grades(course, students):
+    """{student: {grade_id: nbgrader Grade fields}} as the course's gradebook holds them now:
+    each a dict of auto_score, manual_score and whether the cell is a test (code) cell."""
+    from nbgrader.api import Gradebook
+    from kit.course import ASSIGNMENT, NOTEBOOKS, coursedir, gradebook_url
+    found = {}
+    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+        for student in students:
+            found[student] = {}
+            for nb in NOTEBOOKS:
+                submission = gb.find_submission_notebook(nb.replace(".ipynb", ""), ASSIGNMENT, student)
+                for g in submission.grades:
+                    found[student][g.name] = {"auto_score": g.auto_score, "manual_score": g.manual_score,
+                                              "test": g.cell.cell_type == "code"}
+    return found
+
+
+def gradebook_auto_scores(course, students):
+    """{student: {test cell: auto score}} from the gradebook."""
+    return {s: {gid: g["auto_score"] for gid, g in cells.items() if g["test"]}
+            for s, cells in gradebook_grades(course, students).items()}

@@ -33,7 +33,7 @@ from browser_helpers import (JupyterServer, browser_skip_reason, close_formgrade
 from kit import sandbox
 from kit.course import ASSIGNMENT, NOTEBOOKS, autograded_dir, coursedir, gradebook_url, source_dir
 from kit.release import secret_lines
-from kit_helpers import (REPO, collect_all, grade, make_course, notebook, reference_submission,
+from kit_helpers import (REPO, collect_all, gradebook_grades, grade, make_course, notebook, reference_submission,
                          save_notebook, scores, total, untouched_submission)
 from test_hardening import STEAL_REFERENCE, append
 
@@ -102,16 +102,8 @@ def make_graded_course(root, cifar10_dir):
 
 def gradebook_scores(course):
     """{student: {grade_id: (auto_score, manual_score)}} as the gradebook holds them now."""
-    from nbgrader.api import Gradebook
-    found = {}
-    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
-        for student in STUDENTS:
-            found[student] = {}
-            for nb in NOTEBOOKS:
-                submission = gb.find_submission_notebook(nb.replace(".ipynb", ""), ASSIGNMENT, student)
-                for g in submission.grades:
-                    found[student][g.name] = (g.auto_score, g.manual_score)
-    return found
+    return {s: {gid: (g["auto_score"], g["manual_score"]) for gid, g in cells.items()}
+            for s, cells in gradebook_grades(course, STUDENTS).items()}
 
 
 def code_cells(course):

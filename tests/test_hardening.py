@@ -12,8 +12,6 @@ Each attack starts from the untouched release, so every point it gets is a forge
 """
 import csv
 import json
-import os
-import resource
 import subprocess
 import sys
 import textwrap

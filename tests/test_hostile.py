@@ -12,7 +12,7 @@ import pytest
 
 from kit import sandbox
 from kit.course import release_dir, source_dir, submitted_dir
-from kit_helpers import (REPO, collect_all, grade, graded_cells, notebook,
+from kit_helpers import (REPO, gradebook_auto_scores, collect_all, grade, graded_cells, notebook,
                          reference_submission, save_notebook, scores, total, tree_hashes,
                          untouched_submission)
 
@@ -275,22 +275,6 @@ def test_fork_bomb_is_stopped_at_the_process_limit_not_the_timeout(graded):
     assert "timeout" not in result["status"], result["status"]
 
 
-def gradebook_scores(course, students):
-    """{student: {grade_id: auto score}} as nbgrader's gradebook holds them."""
-    from nbgrader.api import Gradebook
-    from kit.course import ASSIGNMENT, NOTEBOOKS, coursedir, gradebook_url
-    found = {}
-    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
-        for student in students:
-            found[student] = {}
-            for nb in NOTEBOOKS:
-                submission = gb.find_submission_notebook(nb.replace(".ipynb", ""), ASSIGNMENT, student)
-                for grade in submission.grades:
-                    if grade.cell.cell_type == "code":
-                        found[student][grade.name] = grade.auto_score
-    return found
-
-
 @pytest.mark.skipif(not ISOLATED, reason=f"grading refuses without a sandbox: {WHY_NOT}")
 def test_nbgrader_autograde_grades_as_the_kit_does(graded):
     """The catalogue through nbgrader's own command, run as an instructor would in the course
@@ -310,7 +294,7 @@ def test_nbgrader_autograde_grades_as_the_kit_does(graded):
     finally:
         listener.close()
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    by_nbgrader = gradebook_scores(course, students)
+    by_nbgrader = gradebook_auto_scores(course, students)
     for student in students:
         assert by_nbgrader[student] == scores(graded["batch"][student]), student
     assert not [s for s in CHEATS if sum(v or 0 for v in by_nbgrader[s].values()) > 0]

@@ -15,9 +15,9 @@ import sys
 import pytest
 
 from kit import sandbox
-from kit.course import ASSIGNMENT, NOTEBOOKS, coursedir, gradebook_url, source_dir
+from kit.course import ASSIGNMENT, coursedir, gradebook_url, source_dir
 from kit.release import secret_lines
-from kit_helpers import (collect_all, grade, make_course, reference_submission, scores,
+from kit_helpers import (collect_all, gradebook_auto_scores, grade, make_course, reference_submission, scores,
                          untouched_submission)
 from test_hardening import LEAK_HIDDEN, STEAL_REFERENCE, append
 
@@ -32,20 +32,6 @@ def nbgrader(course, *args, timeout=900):
                           capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"nbgrader {' '.join(args)}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
     return proc
-
-
-def gradebook_auto_scores(course):
-    from nbgrader.api import Gradebook
-    found = {}
-    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
-        for student in STUDENTS:
-            found[student] = {}
-            for nb in NOTEBOOKS:
-                submission = gb.find_submission_notebook(nb.replace(".ipynb", ""), ASSIGNMENT, student)
-                for g in submission.grades:
-                    if g.cell.cell_type == "code":
-                        found[student][g.name] = g.auto_score
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +53,7 @@ def course_graded_both_ways(tmp_path_factory, cifar10_dir):
 
 def test_nbgrader_autograde_stores_the_kits_scores(course_graded_both_ways):
     course, by_kit, _ = course_graded_both_ways
-    by_nbgrader = gradebook_auto_scores(course)
+    by_nbgrader = gradebook_auto_scores(course, STUDENTS)
     assert by_nbgrader == by_kit
     assert sum(by_nbgrader["nbg_reference"].values()) == 60
     assert sum(by_nbgrader["nbg_steal"].values()) == sum(by_nbgrader["nbg_untouched"].values()) == 0
