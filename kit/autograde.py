@@ -379,6 +379,8 @@ class KernelRunner:
                             if index in fatal:
                                 return problems + self._skip(nb, pending, failure)
                             break
+                        if any(index in context for context in contexts.values()):
+                            loaded = (*loaded, index)  # run in order: it is not run again
             except (RuntimeError, TimeoutError, OSError) as err:
                 reason = f"the kernel could not start ({type(err).__name__}: {err})"
                 self.environment.append(reason)

@@ -129,7 +129,9 @@ def scores(nb, release):
         if is_test(cell):
             error = first_error(cell)
             result[gid] = {"score": 0.0 if error else points, "max": points, "kind": "auto",
-                           "message": error or "passed"}
+                           # Never the error's text: it can carry hidden-test source, and
+                           # this record is copied next to the feedback (verdicts.py words it).
+                           "message": "failed" if error else "passed"}
         else:
             unanswered = cell.source.strip() == blanks.get(gid, "").strip()
             result[gid] = {"score": 0.0 if unanswered else None, "max": points, "kind": "manual",

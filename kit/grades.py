@@ -50,6 +50,7 @@ def merge_summary(course, result):
         old = json.loads(path.read_text())
         for key in ("scores", "notebook_problems"):
             new[key] = {**{nb: v for nb, v in old.get(key, {}).items() if nb in NOTEBOOKS}, **new[key]}
+        new["problems"] = list(dict.fromkeys(old.get("problems", []) + new["problems"]))
         statuses = [w for s in (old.get("status", "ok"), new["status"]) for w in s.split("; ") if w != "ok"]
         new["status"] = "; ".join(dict.fromkeys(statuses)) or "ok"
     path.parent.mkdir(parents=True, exist_ok=True)

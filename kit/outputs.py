@@ -28,6 +28,7 @@ CELL_OUTPUTS = 500
 NOTEBOOK_OUTPUT_BYTES = 24 * MiB
 ERROR_TEXT_CHARS = 4000
 ERROR_TRACEBACK_LINES = 60
+CELL_ERRORS = 5                     # one decides the score; more are kept only within budget
 OUTPUT_TYPES = ("stream", "display_data", "execute_result", "error")
 
 
@@ -55,11 +56,16 @@ class BoundedBlockingKernelClient(BlockingKernelClient):
 
 
 def message_size(content):
-    """Roughly how many bytes an output message's content holds (its text and data)."""
-    if "text" in content:
-        return len(content.get("text") or "")
-    data = content.get("data") or {}
-    return sum(len(v) if isinstance(v, str) else len(json.dumps(v)) for v in data.values())
+    """Roughly how many bytes an output message's content holds: every field that can end
+    up in the notebook (text, data, metadata, an error's fields), whatever the type says."""
+    size = 0
+    for key in ("text", "data", "metadata", "ename", "evalue", "traceback"):
+        value = content.get(key)
+        if isinstance(value, str):
+            size += len(value)
+        elif value:
+            size += len(json.dumps(value, default=str))
+    return size
 
 
 def cut(text, limit=ERROR_TEXT_CHARS):
@@ -94,6 +100,11 @@ class BoundedNotebookClient(NotebookClient):
             content = msg["content"]
         if msg_type == "error":
             msg = {**msg, "content": bounded_error(content)}
+            # An error always counts (it decides a test cell's score), within a few per cell.
+            errors = sum(1 for o in cell.outputs if o.get("output_type") == "error")
+            if errors >= CELL_ERRORS or (errors and not self._room_for(
+                    cell, cell_index, message_size(msg["content"]))):
+                return None
         elif msg_type in OUTPUT_TYPES:
             if not self._room_for(cell, cell_index, message_size(content)):
                 return None

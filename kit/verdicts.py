@@ -20,7 +20,7 @@ from .release import BEGIN_HIDDEN
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_FRAME = re.compile(r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>|File <string>)\D*line (\d+)")
-FILE_FRAME = re.compile(r"(classifiers/\w+\.py):(\d+), in ([\w.]+)")
+FILE_FRAME = re.compile(r"(classifiers/\w{1,60}\.py):(\d{1,6}), in ([\w.]{1,120})")
 BUILTIN_ERRORS = frozenset(name for name in dir(builtins) if isinstance(getattr(builtins, name), type)
                            and issubclass(getattr(builtins, name), BaseException))
 PASSED = ["passed"]
@@ -39,7 +39,8 @@ def visible_lines(source):
 
 
 def defined_functions(files):
-    """{relative path: names of functions and classes it defines} of the student's .py files."""
+    """{relative path: (names of the functions and classes it defines, its number of lines)}
+    of the student's .py files."""
     result = {}
     for rel, data in files.items():
         if not rel.endswith(".py"):
@@ -48,19 +49,23 @@ def defined_functions(files):
             tree = ast.parse(data)
         except (SyntaxError, ValueError):
             continue
-        result[rel] = {node.name for node in ast.walk(tree)
-                       if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+        names = {node.name for node in ast.walk(tree)
+                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+        result[rel] = (names, len(data.splitlines()))
     return result
 
 
 def student_frames(text, functions):
-    """Frames of the traceback text that point into the student's own files, checked."""
+    """Frames of the traceback text that point into the student's own files, checked: the
+    traceback is the student's text, so a frame is shown only if its file is one of theirs,
+    its line exists there and its function is defined there (nothing else can pass)."""
     frames = []
     for match in FILE_FRAME.finditer(text):
         rel, line, name = match.group(1), match.group(2), match.group(3)
         entry = f"  {rel}, line {int(line)}, in {name}"
-        known = functions.get(rel, ())
-        if all(part in known for part in name.split(".")) and entry not in frames:
+        known, length = functions.get(rel, (set(), 0))
+        if 1 <= int(line) <= length and all(part in known for part in name.split(".")) \
+                and entry not in frames:
             frames.append(entry)
     return frames[-MAX_FRAMES:]
 

@@ -295,3 +295,38 @@ def test_every_csv_cell_is_neutralized(tmp_path):
         cells = [cell for row in csv.reader(f) for cell in row]
     assert "'-2+3" in cells and "'=HYPERLINK(\"x\")" in cells and "'@cmd" in cells
     assert not [c for c in cells if c and c[0] in "=+-@"], cells
+
+
+def kernel_message(msg_type, content):
+    return {"msg_type": msg_type, "content": content, "header": {"msg_type": msg_type},
+            "parent_header": {"msg_id": "m"}, "metadata": {}}
+
+
+def test_every_output_kind_counts_against_the_limits():
+    """Messages a kernel can forge by hand: a display with a decoy `text` key, many errors."""
+    from kit import outputs
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x")])
+    client = outputs.BoundedNotebookClient(nb)
+    client.reset_execution_trackers()
+    client.clear_before_next_output = False   # what nbclient sets when a cell starts
+    cell = nb.cells[0]
+    big = {"text": "", "data": {"text/plain": "x" * (3 << 20)}, "metadata": {}, "transient": {}}
+    for _ in range(10):
+        client.process_message(kernel_message("display_data", big), cell, 0)
+    error = {"ename": "E", "evalue": "v" * 10000, "traceback": ["t" * 10000] * 100}
+    for _ in range(1000):
+        client.process_message(kernel_message("error", error), cell, 0)
+    kept = len(json.dumps(cell.outputs))
+    assert kept < outputs.CELL_OUTPUT_BYTES + (1 << 20), f"{kept} bytes kept in one cell"
+    assert sum(o["output_type"] == "error" for o in cell.outputs) >= 1
+
+
+def test_frames_in_feedback_carry_no_free_text():
+    """A traceback is the student's text: a forged frame with a long line number (hidden
+    source encoded as digits) or an unknown function is not shown."""
+    from kit import verdicts
+    functions = verdicts.defined_functions({"classifiers/linear_svm.py": b"def f(W):\n    pass\n"})
+    text = ("File /s/classifiers/linear_svm.py:2, in f(W)\n"
+            "classifiers/linear_svm.py:" + "7" * 3000 + ", in f\n"
+            "classifiers/linear_svm.py:1, in not_theirs\nclassifiers/other.py:1, in f\n")
+    assert verdicts.student_frames(text, functions) == ["  classifiers/linear_svm.py, line 2, in f"]
