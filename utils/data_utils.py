@@ -244,9 +244,9 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000,
     3072 values, the TRAINING mean image is subtracted, and a column of ones
     is appended (the bias trick), giving 3073 columns.
 
-    If the data holds fewer images than asked (the CI subset has 5,170
-    training and 1,017 test images), validation, test and dev sizes are kept
-    where possible, training gets what remains, and one line says so.
+    If the data holds fewer images than asked (a partial copy of CIFAR-10),
+    validation, test and dev sizes are kept where possible, training gets what
+    remains, and one line says so.
 
     Inputs:
     - num_training, num_validation, num_test, num_dev: split sizes.
