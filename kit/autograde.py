@@ -259,7 +259,8 @@ class TestPlan:
 
 
 class CheckPlan:
-    """The checking kernel's notebook: the import check, the runner, one cell per unit."""
+    """The checking kernel's notebook: the environment check, the runner, the import check,
+    then one cell per unit (each needing the runner run first)."""
 
     def __init__(self, targets, seed):
         self.seed, self.targets = seed, set(targets)
@@ -430,9 +431,9 @@ class KernelRunner:
         # "immediate": the sandbox kills the kernel's whole cgroup anyway; a graceful
         # shutdown only waits for a process nobody needs any more.
         return BoundedNotebookClient(nb, km=km, timeout=int(self.cell_timeout), allow_errors=True,
-                              interrupt_on_timeout=False, kernel_name="python3",
-                              shutdown_kernel="immediate", on_cell_executed=record_silent_error,
-                              resources={"metadata": {"path": str(self.workdir)}})
+                                     interrupt_on_timeout=False, kernel_name="python3",
+                                     shutdown_kernel="immediate", on_cell_executed=record_silent_error,
+                                     resources={"metadata": {"path": str(self.workdir)}})
 
     def _skip(self, nb, pending, reason):
         for index in pending:
@@ -518,21 +519,18 @@ def run(*, course, students=None, jobs=1, scheduler=None, cell_timeout=None, sub
     course = Path(course)
     check_course(course)
     configured = KitGrading(config=course_config(course))
-    cell_timeout = configured.cell_timeout if cell_timeout is None else cell_timeout
-    submission_timeout = configured.submission_timeout if submission_timeout is None else submission_timeout
-    quick = (not configured.full) if quick is None else quick
-    run_notebooks = (not configured.tests_only) if run_notebooks is None else run_notebooks
-    allow_unisolated = configured.allow_unisolated if allow_unisolated is None else allow_unisolated
-    data_dir = data_dir or configured.data_dir or None
+    overrides = {"cell_timeout": cell_timeout, "submission_timeout": submission_timeout,
+                 "full": None if quick is None else not quick,
+                 "tests_only": None if run_notebooks is None else not run_notebooks,
+                 "allow_unisolated": allow_unisolated, "data_dir": str(data_dir) if data_dir else None}
+    for name, value in overrides.items():
+        if value is not None:
+            setattr(configured, name, value)
     students = pick_students(course, students)
     if jobs < 1:
         raise KitError(f"expected --jobs of at least 1, got {jobs} instead")
-    if not allow_unisolated and not scheduler:
-        check_isolation()
-    data_dir = resolve_data_dir(data_dir)
-    settings = dict(data_dir=data_dir, cell_timeout=cell_timeout, submission_timeout=submission_timeout,
-                    quick=quick, run_notebooks=run_notebooks, require_isolation=not allow_unisolated,
-                    blas_threads=None if scheduler else max(1, (os.cpu_count() or 1) // jobs))
+    settings = task_settings(configured, check_here=not scheduler)
+    settings["blas_threads"] = None if scheduler else max(1, (os.cpu_count() or 1) // jobs)
     tasks = [make_task(course, student, **settings) for student in students]
     results = []
     for result in execute_tasks(tasks, jobs=jobs, scheduler=scheduler, progress=progress):
@@ -546,6 +544,18 @@ def run(*, course, students=None, jobs=1, scheduler=None, cell_timeout=None, sub
     grades.write_reports(course)
     report_grader_errors(results)
     return results
+
+
+def task_settings(configured, *, check_here=True):
+    """GradingTask settings from a KitGrading (the course's configuration), for `kit autograde`
+    and nbgrader's own autograde alike: isolation checked (unless the kernels run elsewhere,
+    `check_here` False: a Dask worker's sandbox then refuses), the data folder resolved."""
+    if check_here and not configured.allow_unisolated:
+        check_isolation()
+    return dict(data_dir=resolve_data_dir(configured.data_dir or None),
+                cell_timeout=configured.cell_timeout, submission_timeout=configured.submission_timeout,
+                quick=not configured.full, run_notebooks=not configured.tests_only,
+                require_isolation=not configured.allow_unisolated)
 
 
 def grader_errors(results):

@@ -13,7 +13,7 @@ import nbformat
 
 # One rule for "test cell" and "failed" for the grader and the students' own check.
 from utils.check import first_error, is_test  # noqa: F401 (used here and as cells.*)
-from .course import MASTER_ONLY, NOTEBOOKS, STUDENT_FILES
+from .course import NOTEBOOKS, student_owned
 
 
 
@@ -149,11 +149,9 @@ def zero_scores(source, reason):
 def student_files(submission):
     """The student's own files in a submitted folder (bytes by relative path), and problems found."""
     files, problems = {}, []
-    candidates = [submission / nb for nb in NOTEBOOKS] + sorted(
-        path for pattern in STUDENT_FILES for path in submission.glob(pattern))
-    for path in candidates:
-        rel = path.relative_to(submission).as_posix()
-        if rel in MASTER_ONLY or not path.exists():
+    for rel in [*NOTEBOOKS, *student_owned(submission)]:
+        path = submission / rel
+        if not path.exists():
             continue
         if path.is_symlink() or not path.is_file():
             problems.append(f"{rel}: not a regular file, ignored")

@@ -29,6 +29,13 @@ class KitError(Exception):
     """A problem the user can fix; the CLI prints it without a traceback."""
 
 
+def student_owned(folder: Path):
+    """The student-owned files in an assignment folder, as sorted relative posix paths:
+    STUDENT_FILES but MASTER_ONLY (symbolic links included; callers refuse them)."""
+    found = {p.relative_to(folder).as_posix() for pattern in STUDENT_FILES for p in Path(folder).glob(pattern)}
+    return sorted(found - set(MASTER_ONLY))
+
+
 def choose_students(requested, available, *, kind, root, first):
     """The requested students, or every available one when none is named.
 

@@ -22,12 +22,11 @@ from pathlib import Path
 
 import nbformat
 
-from . import cells
+from . import cells, verdicts
 from .sanitize import graded_notebook, markdown_text, safe_url, url_scheme
 from .course import (ASSIGNMENT, NOTEBOOKS, autograded_dir, choose_students, coursedir,
                      feedback_dir, gradebook_url)
 from .grades import SUMMARY, write_folder
-from .release import BEGIN_HIDDEN, END_HIDDEN
 
 # What nbconvert's templates may emit for a sanitized notebook once rendered: markdown's
 # tags, Pygments' highlighted code, images as data URLs (sanitize keeps PNG/JPEG only).
@@ -42,15 +41,8 @@ DATA_IMAGES = ("data:image/png;base64,", "data:image/jpeg;base64,")
 
 def visible_source(source):
     """The test cell as released: lines between the hidden-test markers removed."""
-    kept, hidden = [], False
-    for line in source.splitlines():
-        if BEGIN_HIDDEN in line:
-            hidden = True
-        elif END_HIDDEN in line:
-            hidden = False
-        elif not hidden:
-            kept.append(line)
-    return "\n".join(kept)
+    lines = source.splitlines()
+    return "\n".join(line for line, hidden in zip(lines, verdicts.hidden_flags(lines)) if not hidden)
 
 
 def feedback_lines(score):

@@ -65,13 +65,8 @@ class KitAutograde(NbGraderPreprocessor):
         if info["assignment"] != ASSIGNMENT:
             raise GraderFailed(f"expected assignment {ASSIGNMENT!r}, got {info['assignment']!r} instead")
         course, student, name = course_root(self), info["student"], info["notebook"] + ".ipynb"
-        if not settings.allow_unisolated:
-            autograde.check_isolation()
-        task = autograde.make_task(
-            course, student, notebooks=(name,), data_dir=autograde.resolve_data_dir(settings.data_dir or None),
-            cell_timeout=settings.cell_timeout, submission_timeout=settings.submission_timeout,
-            quick=not settings.full, run_notebooks=not settings.tests_only,
-            require_isolation=not settings.allow_unisolated)
+        task = autograde.make_task(course, student, notebooks=(name,),
+                                   **autograde.task_settings(settings))
         result = autograde._guarded(task)
         if result["status"] == autograde.GRADER_ERROR:
             raise GraderFailed(f"{student} {name}: " + "; ".join(result["problems"]))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
-from .course import (ASSIGNMENT, KIT_ROOT, MASTER_ONLY, MASTER_PACKAGES, NOTEBOOKS, STUDENT_FILES,
+from .course import (ASSIGNMENT, KIT_ROOT, MASTER_PACKAGES, NOTEBOOKS, student_owned,
                      KitError, coursedir, ensure_alembic_on_path, release_dir, source_dir,
                      write_nbgrader_config)
 
@@ -68,9 +68,7 @@ def assemble_source(kit_root, course):
 
 def student_file_paths(assignment_dir):
     """nbgrader's exclude_overwriting matches exact relative paths only: expand the globs."""
-    return sorted(p.relative_to(assignment_dir).as_posix() for pattern in STUDENT_FILES
-                  for p in assignment_dir.glob(pattern)
-                  if p.relative_to(assignment_dir).as_posix() not in MASTER_ONLY)
+    return student_owned(assignment_dir)
 
 
 def generate_assignment(course):

@@ -16,7 +16,7 @@ import builtins
 import re
 
 from .cells import first_error
-from .release import BEGIN_HIDDEN
+from .release import BEGIN_HIDDEN, END_HIDDEN
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_FRAME = re.compile(r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>|File <string>)\D*line (\d+)")
@@ -29,13 +29,27 @@ HIDDEN_FAILED = ("A hidden test of this cell failed: compare your function with 
 MAX_FRAMES = 5
 
 
-def visible_lines(source):
-    """The test cell's lines before its hidden tests (what the release shows)."""
-    lines = source.splitlines()
-    for i, line in enumerate(lines):
+def hidden_flags(lines):
+    """For each line of a test cell, whether the release leaves it out (a hidden-test line
+    or one of the markers around it). The one rule for what of a test cell students see."""
+    hidden = False
+    for line in lines:
         if BEGIN_HIDDEN in line:
-            return lines[:i]
-    return lines
+            hidden = True
+            yield True
+        elif END_HIDDEN in line:
+            hidden = False
+            yield True
+        else:
+            yield hidden
+
+
+def visible_line(source, number):
+    """Line `number` (1-based, as a traceback counts) of a test cell, if students see it; else None."""
+    lines = source.splitlines()
+    if not 1 <= number <= len(lines) or list(hidden_flags(lines))[number - 1]:
+        return None
+    return lines[number - 1].strip() or None
 
 
 def defined_functions(files):
@@ -90,13 +104,13 @@ def test_cell_feedback(cell, *, grader_note=None, disagreements=(), functions=No
                 *[f"  {finding}" for finding in disagreements]]
     output = next(o for o in cell.outputs if o.get("output_type") == "error")
     text = ANSI.sub("", "\n".join(str(line) for line in output.get("traceback") or []))
-    visible = visible_lines(cell.source)
     frame = CELL_FRAME.search(text)
     line = int(frame.group(1)) if frame else None
     ename = output.get("ename")
     kind = f"{ename}" if ename in BUILTIN_ERRORS else "an error"
-    if line is not None and 1 <= line <= len(visible) and visible[line - 1].strip():
-        lines = [f"Failed with {kind} at line {line} of this test cell:", "    " + visible[line - 1].strip()]
+    shown = visible_line(cell.source, line) if line is not None else None
+    if shown is not None:
+        lines = [f"Failed with {kind} at line {line} of this test cell:", "    " + shown]
     else:
         lines = [HIDDEN_FAILED]
     frames = student_frames(text, functions or {})
