@@ -14,7 +14,7 @@ reg > 0, one example, all examples of one class. The data are drawn afresh for e
 (`new_seed`), so no submission can carry answers computed in advance. A check is a unit
 (the function or class called) and an aspect: `svm_loss_naive:loss`,
 `svm_loss_naive:grad`, `softmax_loss_vectorized:offset` (a constant +1000 on every score
-changes nothing), `LinearClassifier:predict`, `LinearClassifier:train`, `Softmax` (its
+changes nothing; also `softmax_loss_naive:offset`), `LinearClassifier:predict`, `LinearClassifier:train`, `Softmax` (its
 loss method); a bare unit means all its aspects. The source notebook declares each test
 cell's checks in the cell's metadata, `"kit": {"checks": [...]}`, so that a cell is
 never judged on more than it tests; a cell without that declaration gets every aspect of
@@ -41,6 +41,7 @@ LOSS_FUNCTIONS = {
 CLASSES = {"LinearSVM": reference.svm_loss, "Softmax": reference.softmax_loss}
 ASPECTS = {**{name: ("loss", "grad") for name in LOSS_FUNCTIONS},
            "svm_loss_vectorized": ("loss", "grad", "vectorized"),
+           "softmax_loss_naive": ("loss", "grad", "offset"),
            "softmax_loss_vectorized": ("loss", "grad", "offset", "vectorized"),
            "LinearClassifier": ("predict", "train"), "LinearSVM": ("loss",), "Softmax": ("loss",)}
 OFFSET = "softmax_loss_vectorized:offset"
@@ -64,11 +65,9 @@ def expand(names):
 
 
 def unit_of(check):
-    """What the sandbox runs for a check: the function or class, or the offset pair."""
-    if check == OFFSET:
-        return "offset"
+    """What the sandbox runs for a check: the function or class, or its offset pair or measurement."""
     unit, _, aspect = check.partition(":")
-    return f"{unit}/vectorized" if aspect == "vectorized" else unit
+    return f"{unit}/{aspect}" if aspect in NAMED_ONLY else unit
 
 
 # ---------------------------------------------------------------- which functions a cell uses
@@ -145,7 +144,7 @@ def classifier_cases(seed):
 def cases_for(unit, seed):
     if unit.endswith("/vectorized"):
         return {"work": {}}   # measured on data the kernel draws: nothing to compute in advance
-    if unit == "offset":
+    if unit.endswith("/offset"):
         return offset_cases(seed)
     if unit in LOSS_FUNCTIONS or unit in CLASSES:
         return loss_cases(unit, seed)
@@ -225,7 +224,7 @@ def encode_case(arrays):
 
 def call_for(unit, seed):
     """The cell source that runs one unit's cases in the sandbox, its inputs inside it."""
-    function = "softmax_loss_vectorized" if unit == "offset" else unit.split("/")[0]
+    function = unit.split("/")[0]
     if function in LOSS_FUNCTIONS:
         module = LOSS_FUNCTIONS[function][0]
         kind = "vectorized" if unit.endswith("/vectorized") else "loss"
@@ -364,7 +363,7 @@ def judge(outputs, checks, seed):
         unit = unit_of(check)
         sent = results_of(outputs.get(unit, []), unit)
         try:
-            if check == OFFSET:
+            if check.endswith(":offset"):
                 judge_offset(sent, seed)
                 continue
             for case, arrays in cases_for(unit, seed).items():
