@@ -298,13 +298,15 @@ def plot_hyperparameter_results(results, chance=0.1):
 
 
 def _weight_templates(W, num_classes=None):
-    """W (3073 or 3072, C) -> float64 templates (32, 32, 3, C), bias row dropped."""
+    """W (3073 or 3072, C) -> float64 templates (32, 32, 3, C), bias row dropped;
+    num_classes, if given, is the C that W must have."""
     W = np.asarray(W, dtype=np.float64)
-    C = W.shape[1] if W.ndim == 2 and num_classes is None else num_classes
-    if W.ndim != 2 or W.shape[0] not in (_NUM_PIXELS, _NUM_PIXELS + 1) or W.shape[1] != C:
+    classes = 'C' if num_classes is None else num_classes
+    if W.ndim != 2 or W.shape[0] not in (_NUM_PIXELS, _NUM_PIXELS + 1) \
+            or (num_classes is not None and W.shape[1] != num_classes):
         raise ValueError("expected W of shape (3073, %s) or (3072, %s), got %s instead; "
                          "pass the classifier's W (one column per class)"
-                         % (C if C is not None else 'C', C if C is not None else 'C', W.shape))
+                         % (classes, classes, W.shape))
     if not np.all(np.isfinite(W)):
         raise ValueError("expected finite weights, got nan or inf in W instead; training "
                          "diverged (try a smaller learning rate)")
