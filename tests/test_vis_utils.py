@@ -323,16 +323,24 @@ def test_show_weights_rejects_bad_input():
 # --- template_correlation -----------------------------------------------------------
 
 def direct_correlation(W, X, y):
-    """Each class's mean image and the Pearson formula, written out, no vis_utils code."""
+    """Each class's mean image minus the mean of all images, and the Pearson
+    formula, written out without vis_utils code."""
     X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    overall = sum(X) / len(X)
     out = []
     for c in range(W.shape[1]):
         rows = [X[i] for i in range(len(y)) if y[i] == c]
-        mean = sum(rows) / len(rows)
+        mean = sum(rows) / len(rows) - overall
         w = W[:3072, c]
         dw, dm = w - w.sum() / w.size, mean - mean.sum() / mean.size
         out.append((dw * dm).sum() / math.sqrt((dw * dw).sum() * (dm * dm).sum()))
     return np.array(out)
+
+
+def centred_class_means(X, y, num_classes):
+    X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+    return np.column_stack([X[y == c].mean(axis=0) - X.mean(axis=0)
+                            for c in range(num_classes)])
 
 
 def test_template_correlation_matches_direct_computation():
@@ -340,12 +348,11 @@ def test_template_correlation_matches_direct_computation():
     X = rng.integers(0, 256, size=(50, 32, 32, 3)).astype(np.uint8)
     y = np.arange(50) % 5
     W = rng.standard_normal((3073, 5))
-    mean_of = [X[y == c].mean(axis=0).ravel() for c in range(5)]
-    W[:3072] += np.column_stack(mean_of) * np.linspace(0.0, 0.05, 5)  # 0 .. strong
+    W[:3072] += centred_class_means(X, y, 5) * np.linspace(0.0, 0.1, 5)  # none .. strong
     corr = template_correlation(W, X, y)
     assert corr.shape == (5,) and corr.dtype == np.float64
     assert np.allclose(corr, direct_correlation(W, X, y), atol=1e-12)
-    assert np.all(np.diff(corr) > 0)  # more of the class mean: higher correlation
+    assert np.all(np.diff(corr) > 0)  # more of the class template: higher correlation
     # Rows instead of images, and W without its bias row: the same numbers.
     assert np.allclose(template_correlation(W[:3072], X.reshape(50, 3072), y), corr)
 
@@ -358,18 +365,30 @@ def real_batch(cifar10_dir):
 
 def test_template_correlation_planted_on_real_images(real_batch):
     X, y = real_batch
-    means = np.column_stack([X[y == c].mean(axis=0).ravel() for c in range(10)])
-    # Weights that ARE the class means (any positive scale and offset, any bias): 1.
-    W = np.vstack([means * np.linspace(1e-4, 1e-2, 10) - 0.3, np.arange(10.0)])
+    templates = centred_class_means(X, y, 10)
+    # Weights that ARE the class templates (any positive scale and offset, any bias): 1.
+    W = np.vstack([templates * np.linspace(1e-4, 1e-2, 10) - 0.3, np.arange(10.0)])
     assert np.allclose(template_correlation(W, X, y), 1.0, atol=1e-12)
-    # Each class paired with ITS mean: the same templates in the wrong columns fall
-    # below 1 for every class.
-    assert np.all(template_correlation(np.roll(means, 1, axis=1), X, y) < 0.999)
+    # Each class paired with ITS template: the same templates in the wrong columns
+    # are far from 1.
+    assert np.all(template_correlation(np.roll(templates, 1, axis=1), X, y) < 0.9)
     # Noise (what an untrained or barely trained model shows): about 0.
     noise = np.random.default_rng(0).standard_normal((3073, 10)) * 1e-3
     corr = template_correlation(noise, X, y)
     assert np.all(np.abs(corr) < 0.1) and abs(np.median(corr)) < 0.05
     assert np.allclose(corr, direct_correlation(noise, X, y), atol=1e-12)
+
+
+def test_template_correlation_same_for_raw_and_mean_subtracted_images(real_batch):
+    # The notebooks hold the mean-subtracted rows; the number must not depend on
+    # which of the two a caller passes.
+    X, y = real_batch
+    rows = X.reshape(len(X), -1)
+    W = np.vstack([centred_class_means(X, y, 10), np.zeros(10)])
+    W[:3072] += np.random.default_rng(1).standard_normal((3072, 10)) * W[:3072].std(axis=0)
+    raw = template_correlation(W, X, y)
+    assert np.allclose(raw, 1 / math.sqrt(2), atol=0.05)  # template + equal noise
+    assert np.allclose(template_correlation(W, rows - rows.mean(axis=0), y), raw, atol=1e-9)
 
 
 def test_template_correlation_constant_weights_give_nan():

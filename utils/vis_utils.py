@@ -379,16 +379,22 @@ def _class_labels(y, n, num_classes):
 def template_correlation(W, X_raw, y):
     """
     How much each learned weight image looks like its class: for each class c,
-    the Pearson correlation of the weight image W[:3072, c] with the mean of
-    the training images of class c. Near 1: the weights show a smooth class
-    template; near 0: they look like noise (e.g. still mostly the random start).
+    the Pearson correlation of the weight image W[:3072, c] with the mean
+    training image of class c, taken as the classifier sees it, i.e. relative
+    to the mean image of all N training images (the mean that get_CIFAR10_data
+    subtracts). Near 1: the weights show a smooth class template; near 0: they
+    look like noise (e.g. still mostly the random start).
+
+    The mean of all images is subtracted here, so raw images and mean-subtracted
+    ones give the same numbers. Without it every class mean would be mostly the
+    same average image (a grey blob), which the weights need not contain: a
+    score W.T x of mean-subtracted x only sees how a class differs from it.
 
     Inputs:
     - W: array (3073, C) with the bias row last, or (3072, C).
-    - X_raw: the raw training images (N, 32, 32, 3), pixel values 0..255, or
-      the same images flattened to rows (N, 3072) - not mean-subtracted and
-      without the bias column (for those, add data['mean_image'].ravel() back
-      to X[:, :3072]).
+    - X_raw: the training images (N, 32, 32, 3), or the same images flattened to
+      rows (N, 3072) - raw (0..255) or mean-subtracted, but without the bias
+      column (e.g. data['X_train'][:, :3072]).
     - y: int array (N,) of labels in [0, C); every class must have an image.
 
     Returns:
@@ -402,7 +408,7 @@ def template_correlation(W, X_raw, y):
         X = X.reshape(X.shape[0], _NUM_PIXELS)
     if X.ndim != 2 or X.shape[1] != _NUM_PIXELS:
         raise ValueError("expected X_raw of shape (N, 32, 32, 3) or (N, 3072), got %s "
-                         "instead; pass raw images, not the rows with the bias column"
+                         "instead; pass the images, not the rows with the bias column"
                          % (X.shape,))
     y = _class_labels(y, X.shape[0], num_classes)
     counts = np.bincount(y, minlength=num_classes)
@@ -410,12 +416,15 @@ def template_correlation(W, X_raw, y):
         raise ValueError("expected at least one image of each of the %d classes, got none "
                          "of class %d instead" % (num_classes, np.flatnonzero(counts == 0)[0]))
 
+    # One class at a time: a float64 copy of a whole uint8 training set would
+    # take 8 times its memory.
+    class_means = np.column_stack([X[y == c].mean(axis=0, dtype=np.float64)
+                                   for c in range(num_classes)])
+    overall_mean = class_means @ (counts / counts.sum())  # the mean of all N images
+    deviations = class_means - overall_mean[:, None]
     weights = templates.reshape(_NUM_PIXELS, num_classes)
     corr = np.empty(num_classes)
     for c in range(num_classes):
-        # One class at a time: the float64 copy of a whole uint8 training set
-        # would take 8 times its memory.
-        class_mean = X[y == c].mean(axis=0, dtype=np.float64)
         with np.errstate(invalid='ignore', divide='ignore'):  # constant image -> nan
-            corr[c] = np.corrcoef(weights[:, c], class_mean)[0, 1]
+            corr[c] = np.corrcoef(weights[:, c], deviations[:, c])[0, 1]
     return corr
