@@ -247,6 +247,7 @@ def test_hyperparameter_plot_all_runs_diverged():
     fig = plot_hyperparameter_results({(1e-3, 1e3): (float('nan'), float('nan'))})
     for ax in panels(fig):
         assert len(crosses(ax)) == 1 and len(ax.collections[0].get_offsets()) == 0
+        assert not [line for line in ax.lines if line.get_marker() == 'o']  # no best run
 
 
 def test_hyperparameter_plot_with_zero_reg():
@@ -399,7 +400,8 @@ def test_template_correlation_constant_weights_give_nan():
 
 @pytest.mark.parametrize('W_shape, X_shape, y, message', [
     ((10, 3073), (4, 3072), [0, 1, 0, 1], r'expected W of shape \(3073, C\) or \(3072, C\)'),
-    ((3073, 2), (4, 3073), [0, 1, 0, 1], r'expected X_raw of shape \(N, 32, 32, 3\) or \(N, 3072\)'),
+    ((3073, 2), (4, 3073), [0, 1, 0, 1],
+     r'expected X_raw of shape \(N, 32, 32, 3\) or \(N, 3072\)'),
     ((3073, 2), (4, 3072), [0, 1, 0], r'expected y of shape \(4,\)'),
     ((3073, 2), (4, 3072), [0, 1, 2, 1], r'expected labels in \[0, 2\)'),
     ((3073, 2), (4, 3072), [0.5, 1, 0, 1], r'expected integer class labels'),

@@ -8,6 +8,7 @@ explanation wherever it is shown.
 """
 
 import math
+import numbers
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -234,8 +235,8 @@ def plot_hyperparameter_results(results, chance=0.1):
     Both panels share ONE colour scale, from chance to the best accuracy in
     either panel, so colours compare across panels and a diverged run does not
     stretch the scale. Runs at or below chance, or with nan/inf accuracy
-    (diverged), are grey crosses instead of coloured dots. The best validation
-    accuracy is circled in both panels.
+    (diverged), are grey crosses instead of coloured dots. The run with the best
+    validation accuracy is circled in both panels.
 
     Inputs:
     - results: dict mapping (learning_rate, reg) -> (train_acc, val_acc), with
@@ -247,7 +248,7 @@ def plot_hyperparameter_results(results, chance=0.1):
     - the Figure, with three axes: training, validation, and their one colorbar.
     """
     lrs, regs, accs = _accuracies(results)
-    if isinstance(chance, bool) or not isinstance(chance, (int, float)) \
+    if isinstance(chance, bool) or not isinstance(chance, numbers.Real) \
             or not 0 <= chance < 1:
         raise ValueError("expected chance to be a number in [0, 1), got %r instead" % (chance,))
     x, _ = _log10_positions(lrs, 'learning rate', allow_zero=False)
@@ -258,8 +259,8 @@ def plot_hyperparameter_results(results, chance=0.1):
     norm = Normalize(vmin=chance, vmax=best_acc, clip=True)
     cmap = plt.get_cmap('viridis')
     val = accs[:, 1]
-    best = int(np.nanargmax(np.where(np.isfinite(val), val, np.nan))) \
-        if np.isfinite(val).any() else None
+    val_learned = ~_is_diverged(val, chance)
+    best = int(np.argmax(np.where(val_learned, val, -np.inf))) if val_learned.any() else None
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), layout='constrained')
     for ax, col, name in zip(axes, (0, 1), ('training', 'validation')):
@@ -289,8 +290,9 @@ def plot_hyperparameter_results(results, chance=0.1):
     for ax in axes:
         handles, labels = ax.get_legend_handles_labels()
         keys.update(zip(labels, handles))
-    fig.legend(list(keys.values()), list(keys), loc='outside lower center',
-               ncols=len(keys), fontsize=8)
+    if keys:
+        fig.legend(list(keys.values()), list(keys), loc='outside lower center',
+                   ncols=len(keys), fontsize=8)
     fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes,
                  label='accuracy (one scale for both panels: chance %g to best %.3f)'
                  % (chance, best_acc))
