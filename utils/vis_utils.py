@@ -1,11 +1,23 @@
-"""Plots for the assignment: sample images, loss curves, hyperparameter
-search results and learned weights. Each function returns its matplotlib
-Figure (the notebook shows it; tests inspect it)."""
+"""Plots for the assignment: sample images, the mean image, training curves,
+hyperparameter search results and the learned weights, plus one number that
+says whether the weight pictures show class templates (template_correlation).
+
+Each plotting function returns its matplotlib Figure (the notebook shows it;
+tests inspect it). Captions are part of the figure, so a picture keeps its
+explanation wherever it is shown.
+"""
+
+import math
+import numbers
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.colors import Normalize
+from matplotlib.ticker import MaxNLocator
 
+_IMAGE_SHAPE = (32, 32, 3)
 _NUM_PIXELS = 32 * 32 * 3
+_WEIGHT_COLUMNS = 5  # templates per row in show_weights (10 classes: 2 x 5)
 
 
 def show_samples(X, y, class_names, samples_per_class=7, seed=0):
@@ -24,7 +36,7 @@ def show_samples(X, y, class_names, samples_per_class=7, seed=0):
     """
     X = np.asarray(X)
     y = np.asarray(y)
-    if X.ndim != 4 or X.shape[1:] != (32, 32, 3):
+    if X.ndim != 4 or X.shape[1:] != _IMAGE_SHAPE:
         raise ValueError("expected X of shape (N, 32, 32, 3), got %s instead; pass the "
                          "raw images, not the flattened rows" % (X.shape,))
     if y.shape != (X.shape[0],):
@@ -49,6 +61,40 @@ def show_samples(X, y, class_names, samples_per_class=7, seed=0):
     return fig
 
 
+MEAN_IMAGE_CAPTION = ("The mean image: the average of all training images,\n"
+                      "taken separately for every pixel and colour channel.\n"
+                      "It is subtracted from every image (training, validation\n"
+                      "and test) before the classifiers see it.")
+
+
+def show_mean_image(mean_image):
+    """
+    Show the mean training image with a caption saying what it is.
+
+    Inputs:
+    - mean_image: array (32, 32, 3) or (3072,) of pixel values 0..255, as
+      get_CIFAR10_data returns in data['mean_image'].
+
+    Returns:
+    - the Figure, with one axes holding the image and the caption as figure text.
+    """
+    image = np.asarray(mean_image, dtype=np.float64)
+    if image.shape not in (_IMAGE_SHAPE, (_NUM_PIXELS,)):
+        raise ValueError("expected mean_image of shape (32, 32, 3) or (3072,), got %s "
+                         "instead; pass data['mean_image']" % (image.shape,))
+    if not np.all(np.isfinite(image)):
+        raise ValueError("expected finite pixel values in mean_image, got nan or inf instead")
+    image = image.reshape(_IMAGE_SHAPE)
+
+    fig = plt.figure(figsize=(4.5, 5))
+    ax = fig.add_axes((0.15, 0.27, 0.7, 0.63))
+    ax.imshow(np.clip(np.rint(image), 0, 255).astype(np.uint8))
+    ax.axis('off')
+    ax.set_title('mean training image')
+    fig.text(0.5, 0.03, MEAN_IMAGE_CAPTION, ha='center', va='bottom', fontsize=9)
+    return fig
+
+
 def plot_loss(loss_history, title=None):
     """
     Plot the loss at each training iteration.
@@ -70,40 +116,62 @@ def plot_loss(loss_history, title=None):
     return fig
 
 
-def _log_scale(ax, axis, values):
-    # A log axis cannot show 0 (reg = 0 is a common grid value); symlog can.
+def _curve(values, name, length):
     values = np.asarray(values, dtype=np.float64)
-    set_scale = ax.set_xscale if axis == 'x' else ax.set_yscale
-    positive = values[values > 0]
-    if positive.size == values.size:
-        set_scale('log')
-    else:
-        linthresh = positive.min() if positive.size else 1.0
-        top = positive.max() if positive.size else 1.0
-        set_scale('symlog', linthresh=linthresh)
-        if values.min() == 0:
-            # No negative half: put 0 at the bottom edge, then one tick per
-            # decade (the default ticks crowd into the linear part near 0).
-            set_lim = ax.set_xlim if axis == 'x' else ax.set_ylim
-            set_ticks = ax.set_xticks if axis == 'x' else ax.set_yticks
-            set_lim(-0.3 * linthresh, top * 2)
-            decades = np.arange(np.ceil(np.log10(linthresh)), np.floor(np.log10(top * 2)) + 1)
-            set_ticks([0.0] + list(10.0 ** decades))
+    if values.shape != (length,):
+        raise ValueError("expected %s to be a sequence of %d values (one per step), got "
+                         "shape %s instead" % (name, length, values.shape))
+    return values
 
 
-def plot_hyperparameter_results(results):
+def plot_training(steps, data_loss, reg_loss, val_acc=None, title=None):
     """
-    Show training and validation accuracy of a hyperparameter search, one
-    dot per (learning rate, regularization strength), colored by accuracy,
-    on log axes. The best validation accuracy is circled.
+    Plot how training went: the data loss and the regularization loss as
+    separate panels, each with its own vertical scale, and optionally the
+    validation accuracy in a third panel.
+
+    The total loss is their sum, but early on it is mostly the regularization
+    term of the random start decaying; on one shared scale the data loss would
+    look flat even while the classifier learns.
 
     Inputs:
-    - results: dict mapping (learning_rate, reg) -> (train_acc, val_acc).
+    - steps: sequence (T,) of iteration numbers at which the values were taken.
+    - data_loss: sequence (T,), the average data loss (hinge or cross-entropy).
+    - reg_loss: sequence (T,), the regularization loss reg * sum(W * W).
+    - val_acc: optional sequence (T,) of validation accuracies; nan where it was
+      not measured (those steps are skipped).
+    - title: optional title over the panels (put the learning rate and
+      regularization strength in it).
 
     Returns:
-    - the Figure, with two plots (training, validation) and their colorbars.
+    - the Figure, with two axes (three with val_acc): data loss, regularization
+      loss, validation accuracy.
     """
-    if not results:
+    steps = np.asarray(steps, dtype=np.float64)
+    if steps.ndim != 1 or steps.size == 0:
+        raise ValueError("expected steps to be a non-empty sequence of iteration numbers, "
+                         "got shape %s instead" % (steps.shape,))
+    curves = [('data loss', _curve(data_loss, 'data_loss', steps.size)),
+              ('regularization loss', _curve(reg_loss, 'reg_loss', steps.size))]
+    if val_acc is not None:
+        curves.append(('validation accuracy', _curve(val_acc, 'val_acc', steps.size)))
+
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.2 * len(curves), 3.8),
+                             sharex=True, squeeze=False, layout='constrained')
+    for ax, (name, values), color in zip(axes[0], curves, ('C0', 'C1', 'C2')):
+        measured = np.isfinite(values) if name == 'validation accuracy' else slice(None)
+        marker = 'o' if name == 'validation accuracy' else None
+        ax.plot(steps[measured], values[measured], color=color, marker=marker)
+        ax.set_xlabel('iteration')
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+    if title is not None:
+        fig.suptitle(title)
+    return fig
+
+
+def _accuracies(results):
+    if not isinstance(results, dict) or not results:
         raise ValueError("expected a non-empty dict (learning_rate, reg) -> "
                          "(train_acc, val_acc), got %r instead" % (results,))
     try:
@@ -114,55 +182,251 @@ def plot_hyperparameter_results(results):
     except (TypeError, IndexError, ValueError):
         raise ValueError("expected results to map (learning_rate, reg) -> (train_acc, "
                          "val_acc), got %r instead" % (results,)) from None
-    if accs.shape != (len(keys), 2):
-        raise ValueError("expected each result to be (train_acc, val_acc), got values of "
-                         "shape %s instead" % (accs.shape[1:],))
+    if lrs.shape != (len(keys),) or accs.shape != (len(keys), 2):
+        raise ValueError("expected each entry to be (learning_rate, reg) -> (train_acc, "
+                         "val_acc), got %r instead" % (next(iter(results.items())),))
+    finite = accs[np.isfinite(accs)]
+    if finite.size and (finite.min() < 0 or finite.max() > 1):
+        raise ValueError("expected accuracies between 0 and 1 (fractions, not percent), got "
+                         "values from %g to %g instead" % (finite.min(), finite.max()))
+    return lrs, regs, accs
 
-    best = int(np.argmax(accs[:, 1]))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+
+def _log10_positions(values, name, allow_zero):
+    """log10 of each value; zeros (allowed for reg) go one decade below the
+    smallest positive value. Returns (positions, position of zero or None)."""
+    bad = ~np.isfinite(values) | (values < 0) | ((values == 0) & (not allow_zero))
+    if bad.any():
+        raise ValueError("expected every %s to be %s, got %r instead"
+                         % (name, 'positive or 0' if allow_zero else 'positive',
+                            values[bad][0]))
+    positive = values > 0
+    logs = np.zeros_like(values)
+    logs[positive] = np.log10(values[positive])
+    if positive.all():
+        return logs, None
+    zero_at = math.floor(logs[positive].min()) - 1.0 if positive.any() else 0.0
+    logs[~positive] = zero_at
+    return logs, zero_at
+
+
+def _label_zero_tick(ax, logs, zero_at):
+    # log10(0) does not exist: reg = 0 sits one decade below the rest with its
+    # own tick, and the other ticks stay log10 values.
+    positive = logs[logs != zero_at]
+    ticks = []
+    if positive.size:
+        lo, hi = positive.min(), positive.max()
+        ticks = [t for t in MaxNLocator(nbins=4).tick_values(lo, hi)
+                 if lo - 0.5 <= t <= hi + 0.5 and t > zero_at + 0.5]
+    ax.set_yticks([zero_at] + ticks, ['reg = 0'] + ['%g' % t for t in ticks])
+
+
+def _is_diverged(acc, chance):
+    return ~np.isfinite(acc) | (acc <= chance)
+
+
+def plot_hyperparameter_results(results, chance=0.1):
+    """
+    Show the training and validation accuracy of a hyperparameter search:
+    one point per (learning rate, regularization strength), at (log10 lr,
+    log10 reg), with its accuracy written beside it.
+
+    Both panels share ONE colour scale, from chance to the best accuracy in
+    either panel, so colours compare across panels and a diverged run does not
+    stretch the scale. Runs at or below chance, or with nan/inf accuracy
+    (diverged), are grey crosses instead of coloured dots. The run with the best
+    validation accuracy is circled in both panels.
+
+    Inputs:
+    - results: dict mapping (learning_rate, reg) -> (train_acc, val_acc), with
+      accuracies as fractions in [0, 1]; learning rates > 0, reg >= 0.
+    - chance: the accuracy of guessing (0.1 for 10 classes); the bottom of the
+      colour scale.
+
+    Returns:
+    - the Figure, with three axes: training, validation, and their one colorbar.
+    """
+    lrs, regs, accs = _accuracies(results)
+    if isinstance(chance, bool) or not isinstance(chance, numbers.Real) \
+            or not 0 <= chance < 1:
+        raise ValueError("expected chance to be a number in [0, 1), got %r instead" % (chance,))
+    x, _ = _log10_positions(lrs, 'learning rate', allow_zero=False)
+    y, reg_zero_at = _log10_positions(regs, 'regularization strength', allow_zero=True)
+
+    learned = accs[~_is_diverged(accs, chance)]
+    best_acc = learned.max() if learned.size else chance + 0.1
+    norm = Normalize(vmin=chance, vmax=best_acc, clip=True)
+    cmap = plt.get_cmap('viridis')
+    val = accs[:, 1]
+    val_learned = ~_is_diverged(val, chance)
+    best = int(np.argmax(np.where(val_learned, val, -np.inf))) if val_learned.any() else None
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5), layout='constrained')
     for ax, col, name in zip(axes, (0, 1), ('training', 'validation')):
-        points = ax.scatter(lrs, regs, c=accs[:, col], s=120, cmap='viridis')
-        fig.colorbar(points, ax=ax, label='%s accuracy' % name)
-        ax.scatter(lrs[best], regs[best], s=300, facecolors='none', edgecolors='red')
-        ax.margins(0.15)  # keep edge dots whole
-        _log_scale(ax, 'x', lrs)
-        _log_scale(ax, 'y', regs)
-        ax.set_xlabel('learning rate')
-        ax.set_ylabel('regularization strength')
+        acc = accs[:, col]
+        diverged = _is_diverged(acc, chance)
+        ok = ~diverged
+        ax.scatter(x[ok], y[ok], c=acc[ok], norm=norm, cmap=cmap, s=120, zorder=2)
+        ax.plot(x[diverged], y[diverged], linestyle='none', marker='x', color='grey',
+                markersize=9, markeredgewidth=2, zorder=2,
+                label='diverged or at chance (<= %g)' % chance if diverged.any() else None)
+        if best is not None:
+            ax.plot(x[best], y[best], linestyle='none', marker='o', markersize=19,
+                    markerfacecolor='none', markeredgecolor='red', markeredgewidth=1.5,
+                    zorder=3, label='best validation accuracy')
+        for xi, yi, a, div in zip(x, y, acc, diverged):
+            ax.annotate('%.3f' % a, (xi, yi), xytext=(0, 9), textcoords='offset points',
+                        ha='center', va='bottom', fontsize=7,
+                        color='grey' if div else 'black')
+        ax.margins(0.15)  # keep edge points and their labels whole
+        if reg_zero_at is not None:
+            _label_zero_tick(ax, y, reg_zero_at)
+        ax.set_xlabel('log10 learning rate')
+        ax.set_ylabel('log10 regularization strength')
         ax.set_title('CIFAR-10 %s accuracy' % name)
-    fig.tight_layout()
+    # One key for both panels, outside them so it hides no point.
+    keys = {}
+    for ax in axes:
+        handles, labels = ax.get_legend_handles_labels()
+        keys.update(zip(labels, handles))
+    if keys:
+        fig.legend(list(keys.values()), list(keys), loc='outside lower center',
+                   ncols=len(keys), fontsize=8)
+    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes,
+                 label='accuracy (one scale for both panels: chance %g to best %.3f)'
+                 % (chance, best_acc))
     return fig
 
 
-def show_weights(W, class_names):
+def _weight_templates(W, num_classes=None):
+    """W (3073 or 3072, C) -> float64 templates (32, 32, 3, C), bias row dropped;
+    num_classes, if given, is the C that W must have."""
+    W = np.asarray(W, dtype=np.float64)
+    classes = 'C' if num_classes is None else num_classes
+    if W.ndim != 2 or W.shape[0] not in (_NUM_PIXELS, _NUM_PIXELS + 1) \
+            or (num_classes is not None and W.shape[1] != num_classes):
+        raise ValueError("expected W of shape (3073, %s) or (3072, %s), got %s instead; "
+                         "pass the classifier's W (one column per class)"
+                         % (classes, classes, W.shape))
+    if not np.all(np.isfinite(W)):
+        raise ValueError("expected finite weights, got nan or inf in W instead; training "
+                         "diverged (try a smaller learning rate)")
+    # Rows are flattened (32, 32, 3) images; the bias row is not a pixel.
+    return W[:_NUM_PIXELS].reshape(_IMAGE_SHAPE + (W.shape[1],))
+
+
+WEIGHTS_CAPTION = ("Each template is scaled to its own range (its smallest weight to 0, its "
+                   "largest to 255):\ncompare the patterns within a template, not the "
+                   "brightness between templates. The bias is not shown.")
+
+
+def show_weights(W, class_names, caption=True):
     """
-    Show the learned weights of each class as a 32x32 color image (the
-    class "template"), each rescaled to the full 0..255 range.
+    Show the learned weights of each class as a 32x32 colour image (the
+    class "template") in a grid of 5 columns (10 classes: 2 x 5). Each
+    template is min-max scaled to 0..255 separately.
 
     Inputs:
     - W: array (3073, C) with the bias row last, or (3072, C).
-    - class_names: list of C class names.
+    - class_names: list of C class names (the titles).
+    - caption: write under the grid that each template has its own scale.
 
     Returns:
-    - the Figure, with C axes.
+    - the Figure, with C axes in a ceil(C / 5) x min(C, 5) grid.
     """
-    W = np.asarray(W, dtype=np.float64)
     num_classes = len(class_names)
-    if W.ndim != 2 or W.shape[0] not in (_NUM_PIXELS, _NUM_PIXELS + 1) \
-            or W.shape[1] != num_classes:
-        raise ValueError("expected W of shape (3073, %d) or (3072, %d), got %s instead"
-                         % (num_classes, num_classes, W.shape))
-    # Rows are flattened (32, 32, 3) images; the bias row is not a pixel.
-    templates = W[:_NUM_PIXELS].reshape(32, 32, 3, num_classes)
+    templates = _weight_templates(W, num_classes)
+    ncols = min(num_classes, _WEIGHT_COLUMNS)
+    nrows = math.ceil(num_classes / _WEIGHT_COLUMNS)
 
-    fig, axes = plt.subplots(1, num_classes, squeeze=False,
-                             figsize=(1.3 * num_classes, 1.8))
-    for c, name in enumerate(class_names):
+    bottom = 0.65 if caption else 0.1  # inches under the grid, for the caption
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False,
+                             figsize=(1.7 * ncols + 0.2, 1.95 * nrows + bottom + 0.35))
+    fig.subplots_adjust(left=0.1 / fig.get_figwidth(), right=1 - 0.1 / fig.get_figwidth(),
+                        bottom=bottom / fig.get_figheight(), top=1 - 0.35 / fig.get_figheight(),
+                        wspace=0.08, hspace=0.25)
+    for c, ax in enumerate(axes.flat):
+        if c >= num_classes:
+            fig.delaxes(ax)  # the last row may be short
+            continue
         w = templates[:, :, :, c]
         span = w.max() - w.min()
         img = 255.0 * (w - w.min()) / span if span > 0 else np.zeros_like(w)
-        ax = axes[0, c]
         ax.imshow(img.astype(np.uint8))
         ax.axis('off')
-        ax.set_title(name, fontsize=9)
+        ax.set_title(class_names[c], fontsize=9)
+    if caption:
+        fig.text(0.5, 0.1 / fig.get_figheight(), WEIGHTS_CAPTION, ha='center',
+                 va='bottom', fontsize=7.5)
     return fig
+
+
+def _class_labels(y, n, num_classes):
+    y = np.asarray(y)
+    if y.shape != (n,):
+        raise ValueError("expected y of shape (%d,) (one label per image), got %s instead"
+                         % (n, y.shape))
+    if y.dtype.kind not in 'iu':
+        if y.dtype.kind != 'f' or not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
+            raise ValueError("expected integer class labels in y, got dtype %s instead"
+                             % y.dtype)
+        y = y.astype(np.int64)
+    if n and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError("expected labels in [0, %d) (one per column of W), got labels from "
+                         "%d to %d instead" % (num_classes, y.min(), y.max()))
+    return y
+
+
+def template_correlation(W, X_raw, y):
+    """
+    How much each learned weight image looks like its class: for each class c,
+    the Pearson correlation of the weight image W[:3072, c] with the mean
+    training image of class c, taken as the classifier sees it, i.e. relative
+    to the mean image of all N training images (the mean that get_CIFAR10_data
+    subtracts). Near 1: the weights show a smooth class template; near 0: they
+    look like noise (e.g. still mostly the random start).
+
+    The mean of all images is subtracted here, so raw images and mean-subtracted
+    ones give the same numbers. Without it every class mean would be mostly the
+    same average image (a grey blob), which the weights need not contain: a
+    score W.T x of mean-subtracted x only sees how a class differs from it.
+
+    Inputs:
+    - W: array (3073, C) with the bias row last, or (3072, C).
+    - X_raw: the training images (N, 32, 32, 3), or the same images flattened to
+      rows (N, 3072) - raw (0..255) or mean-subtracted, but without the bias
+      column (e.g. data['X_train'][:, :3072]).
+    - y: int array (N,) of labels in [0, C); every class must have an image.
+
+    Returns:
+    - float64 array (C,) of correlations in [-1, 1]; nan for a class whose
+      weight image is constant (e.g. all zeros).
+    """
+    templates = _weight_templates(W)
+    num_classes = templates.shape[-1]
+    X = np.asarray(X_raw)
+    if X.ndim == 4 and X.shape[1:] == _IMAGE_SHAPE:
+        X = X.reshape(X.shape[0], _NUM_PIXELS)
+    if X.ndim != 2 or X.shape[1] != _NUM_PIXELS:
+        raise ValueError("expected X_raw of shape (N, 32, 32, 3) or (N, 3072), got %s "
+                         "instead; pass the images, not the rows with the bias column"
+                         % (X.shape,))
+    y = _class_labels(y, X.shape[0], num_classes)
+    counts = np.bincount(y, minlength=num_classes)
+    if np.any(counts == 0):
+        raise ValueError("expected at least one image of each of the %d classes, got none "
+                         "of class %d instead" % (num_classes, np.flatnonzero(counts == 0)[0]))
+
+    # One class at a time: a float64 copy of a whole uint8 training set would
+    # take 8 times its memory.
+    class_means = np.column_stack([X[y == c].mean(axis=0, dtype=np.float64)
+                                   for c in range(num_classes)])
+    overall_mean = class_means @ (counts / counts.sum())  # the mean of all N images
+    deviations = class_means - overall_mean[:, None]
+    weights = templates.reshape(_NUM_PIXELS, num_classes)
+    corr = np.empty(num_classes)
+    for c in range(num_classes):
+        with np.errstate(invalid='ignore', divide='ignore'):  # constant image -> nan
+            corr[c] = np.corrcoef(weights[:, c], deviations[:, c])[0, 1]
+    return corr
