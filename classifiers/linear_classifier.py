@@ -69,7 +69,7 @@ class LinearClassifier(object):
             #########################################################################
             # TODO:                                                                 #
             # Update the weights using the gradient and the learning rate: one step #
-            # of plain gradient descent, against the gradient.                      #
+            # of plain gradient descent.                                            #
             #########################################################################
             ### BEGIN SOLUTION
             self.W -= learning_rate * grad

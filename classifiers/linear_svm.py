@@ -28,12 +28,12 @@ def svm_loss_naive(W, X, y, reg):
     loss = 0.0
     #############################################################################
     # TODO:                                                                     #
-    # For every example i and every wrong class j != y[i], add the margin       #
-    # max(0, s_j - s_{y_i} + 1) to the loss, where s = X[i].dot(W). Compute the #
-    # gradient in the same loop: a positive margin pushes column j of dW up by  #
-    # X[i] and column y[i] down by X[i]. Then average loss and gradient over    #
-    # the N examples and add the regularization reg * sum(W * W), whose         #
-    # gradient is 2 * reg * W. Use explicit loops here: that is the lesson.     #
+    # Compute the SVM loss and its gradient with explicit loops over the        #
+    # examples and the classes: the loss is the average of the hinge terms of   #
+    # every example plus the regularization reg * sum(W * W), and dW is its     #
+    # gradient with respect to W, which you derived in the notebook. Compute    #
+    # the gradient in the same loops as the loss: the same comparisons decide   #
+    # both. Loops are the point here; the vectorized version comes next.        #
     #############################################################################
     ### BEGIN SOLUTION
     for i in range(num_train):
@@ -68,13 +68,10 @@ def svm_loss_vectorized(W, X, y, reg):
 
     #############################################################################
     # TODO:                                                                     #
-    # Implement a vectorized version of the structured SVM loss and gradient,   #
-    # with no Python loop: compute all scores X.dot(W) at once, pick the        #
-    # correct-class scores with integer indexing, and build the (N, C) matrix   #
-    # of margins (zero for the correct class). The gradient is then one more    #
-    # matrix product: X.T times a coefficient matrix that holds 1 where a       #
-    # margin is positive and minus the count of positive margins in the         #
-    # correct-class column. Store the loss in `loss` and the gradient in `dW`.  #
+    # Compute the same loss and gradient as svm_loss_naive without any          #
+    # explicit loop over the examples: whole-array numpy operations only, so    #
+    # that the work runs in compiled code instead of the Python interpreter.    #
+    # Store the loss in `loss` and the gradient in `dW`.                        #
     #############################################################################
     ### BEGIN SOLUTION
     num_train = X.shape[0]

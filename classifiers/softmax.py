@@ -26,13 +26,12 @@ def softmax_loss_naive(W, X, y, reg):
 
     #############################################################################
     # TODO: Compute the softmax loss and its gradient using explicit loops.     #
-    # For example i the loss is -log(p[y[i]]) with p = exp(s) / sum(exp(s)) and #
-    # s = X[i].dot(W); the gradient of that loss with respect to column j of W  #
-    # is (p[j] - 1{j == y[i]}) * X[i]. Average over the N examples and add the  #
-    # regularization reg * sum(W * W) (gradient 2 * reg * W).                   #
-    # Numeric stability: exp overflows for scores above ~709. Subtracting the   #
-    # largest score from every score leaves p unchanged and keeps exp <= 1.     #
-    # Store the loss in `loss` and the gradient in `dW`.                        #
+    # The loss is the average over the examples of -log of the probability      #
+    # given to the correct class, plus the regularization reg * sum(W * W);     #
+    # dW is its gradient with respect to W, which you derived in the notebook.  #
+    # Make it numerically stable: np.exp overflows for scores above about 709,  #
+    # so compute the probabilities in a way that cannot overflow (the notebook  #
+    # explains how). Store the loss in `loss` and the gradient in `dW`.         #
     #############################################################################
     ### BEGIN SOLUTION
     num_train, num_classes = X.shape[0], W.shape[1]
@@ -67,12 +66,9 @@ def softmax_loss_vectorized(W, X, y, reg):
 
     #############################################################################
     # TODO: Compute the softmax loss and its gradient using no explicit loops.  #
-    # Compute all scores X.dot(W) at once, shift each row by its maximum (for   #
-    # the same numeric-stability reason as in the naive version), turn them     #
-    # into probabilities, and pick the correct-class entries with integer       #
-    # indexing. The gradient is X.T times (probabilities minus the one-hot      #
-    # labels), averaged over N, plus the regularization gradient.               #
-    # Store the loss in `loss` and the gradient in `dW`.                        #
+    # The same loss and gradient as softmax_loss_naive, numerically stable in   #
+    # the same way, with whole-array numpy operations instead of a loop over    #
+    # the examples. Store the loss in `loss` and the gradient in `dW`.          #
     #############################################################################
     ### BEGIN SOLUTION
     num_train = X.shape[0]

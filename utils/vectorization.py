@@ -341,6 +341,29 @@ def check_vectorized(fn, make_args, *, what=None, sizes=DEFAULT_SIZES,
     return work
 
 
+
+def best_time(fn, repeats=7):
+    """
+    Seconds one call of fn() takes, measured so that a busy machine distorts it least.
+
+    timeit's autorange picks how many calls make one run last at least 0.2 s (a single fast
+    call is too short to time), and the fastest of `repeats` runs counts: other work on the
+    machine can only ever add time, never take it away. Compare two functions measured
+    one right after the other, not numbers from different moments.
+
+    Inputs:
+    - fn: a function of no arguments, e.g. lambda: svm_loss_naive(W, X, y, 0.0).
+    - repeats: how many runs to take the fastest of.
+
+    Returns:
+    - seconds per call (float).
+    """
+    import timeit
+    timer = timeit.Timer(fn)
+    number, _ = timer.autorange()
+    return min(timer.repeat(repeat=repeats, number=number)) / number
+
+
 def _main():
     """Measure the vectorized losses of classifiers/ in the current folder and print them."""
     sys.path.insert(0, os.getcwd())
