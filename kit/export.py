@@ -1,0 +1,3 @@
+"""placeholder"""
+def add_arguments(parser):
+    return parser
