@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from .course import ASSIGNMENT, KitError, coursedir, gradebook_url
-from .grades import fmt, load_summaries, spreadsheet_safe, totals
+from .grades import fmt, load_summaries, printable, spreadsheet_safe, totals
 
 FORMATS = ("canvas", "moodle", "csv")
 # The roster's columns: nbgrader's own student fields (so a file made for
@@ -208,11 +208,6 @@ def write(path, format, rows, title, lms_assignment_id):
             for r in rows:
                 put([r["id"], *(r[k] for k in ROSTER_FIELDS[1:]),
                      *(fmt(r[k]) for k in ("auto", "manual", "late_penalty", "total", "max")), r["status"]])
-
-
-def printable(text):
-    """An id as the terminal may show it: control characters (escape sequences) become '?'."""
-    return "".join(c if c.isprintable() else "?" for c in str(text))
 
 
 def report(result, format):

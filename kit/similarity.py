@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .cells import is_instructor_cell
 from .course import ASSIGNMENT, NOTEBOOKS, KitError, release_dir, student_owned
-from .grades import spreadsheet_safe
+from .grades import printable, spreadsheet_safe
 
 # copydetect's defaults: a match must cover 25 characters of the token string (names are
 # one letter there, so about a statement), and every such match is guaranteed found.
@@ -37,8 +37,10 @@ MAX_FILE_BYTES = 256 * 1024
 MAX_NOTEBOOK_BYTES = 16 * 1024 * 1024
 MAX_DOCUMENT_CHARS = 1024 * 1024
 MAX_KNOWN_FILES = 2000
-# Lines of context shown around each matching region in the side-by-side view.
+# Lines of context shown around each matching region in the side-by-side view, and the
+# most pairs the page's table lists (the CSV has them all).
 CONTEXT = 3
+MAX_TABLE_ROWS = 500
 
 
 @dataclass
@@ -365,7 +367,7 @@ def print_top(pairs, documents, count=10):
           f"{sum(d.kind == 'known' for d in documents)} known solutions; "
           f"{len(pairs)} pairs share code beyond the release's")
     for p in pairs[:count]:
-        print(f"  {100 * p.score:5.1f}%  {p.a.name}  ~  {p.b.name}  ({p.tokens} tokens)")
+        print(f"  {100 * p.score:5.1f}%  {printable(p.a.name)}  ~  {printable(p.b.name)}  ({p.tokens} tokens)")
 
 
 STYLE = """
@@ -425,7 +427,9 @@ def render_html(pairs, documents, show):
         f"<tr><td>{rank}</td><td>{link(rank, show)}{esc(p.a.name)}{'</a>' if rank <= show else ''}</td>"
         f"<td>{esc(p.b.name)}</td><td>{100 * p.similarity_a:.1f}%</td><td>{100 * p.similarity_b:.1f}%</td>"
         f"<td>{p.tokens}</td></tr>\n"
-        for rank, p in enumerate(pairs, 1))
+        for rank, p in enumerate(pairs[:MAX_TABLE_ROWS], 1))
+    if len(pairs) > MAX_TABLE_ROWS:
+        rows += f"<tr><td colspan=\"6\">... and {len(pairs) - MAX_TABLE_ROWS} more pairs in the CSV</td></tr>\n"
     sections = "".join(
         f'<h2 id="pair-{rank}">{rank}. {esc(p.a.name)} ({100 * p.similarity_a:.1f}%) and '
         f"{esc(p.b.name)} ({100 * p.similarity_b:.1f}%)</h2>\n"

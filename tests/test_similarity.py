@@ -166,6 +166,7 @@ def batch(released_course, tmp_path_factory):
     known = root / "known"
     (known / HOSTILE_NAME / "classifiers").mkdir(parents=True)
     shutil.copy(subs / "carol" / "classifiers" / "linear_svm.py", known / HOSTILE_NAME / "classifiers")
+    shutil.copy(subs / "alice" / "svm.ipynb", known / "solved-svm.ipynb")   # a solved notebook
     result = similarity.run(course=course, known=known, verbose=False)
     return {"course": course, "subs": subs, "known": known, "result": result}
 
@@ -218,6 +219,10 @@ def test_a_known_solution_is_matched(batch):
     known = f"known:{HOSTILE_NAME}/classifiers/linear_svm.py"
     assert score(result, "carol", known) > 0.9
     assert score(result, "alice", known) < 0.2
+    # a known notebook: alice's answer cells are in it (most of its own code, given cells
+    # aside), and carol wrote no answer cell
+    pair = next(p for p in result["pairs"] if {p.a.name, p.b.name} == {"alice", "known:solved-svm.ipynb"})
+    assert pair.similarity_b > 0.6 and score(result, "carol", "known:solved-svm.ipynb") == 0
     with open(result["csv"], newline="") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == similarity.CSV_HEADER
