@@ -96,6 +96,10 @@ def build_parser():
     bench.add_argument("--repeats", type=positive_int, default=5)
     bench.add_argument("--items", type=item_list, default=tuple(range(1, 8)), metavar="N,N,...",
                        help="only these items, e.g. 6,7 (default: all of 1-7; 1 and 2 run together)")
+    from . import export, similarity
+    similarity.add_arguments(commands.add_parser(
+        "similarity", help="compare the submissions' code with each other and with known solutions"))
+    export.add_arguments(commands.add_parser("export", help="grades as Canvas or Moodle import (or plain CSV)"))
     return parser
 
 
@@ -133,6 +137,12 @@ def dispatch(args):
     if args.command == "bench":
         from . import bench
         return bench.run(json_path=args.json, smoke=args.smoke, repeats=args.repeats, items=args.items)
+    if args.command == "similarity":
+        from . import similarity
+        return similarity.main(args)
+    if args.command == "export":
+        from . import export
+        return export.main(args)
     raise AssertionError(args.command)
 
 

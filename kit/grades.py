@@ -182,6 +182,11 @@ def spreadsheet_safe(text):
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def printable(text):
+    """`text` as a terminal may show it: control characters (escape sequences) become '?'."""
+    return "".join(c if c.isprintable() else "?" for c in str(text))
+
+
 def fmt(value):
     return "" if value is None else f"{value:g}"
 

@@ -1,0 +1,222 @@
+"""`python -m kit export`: the gradebook's grades as a file an LMS imports (Canvas, Moodle) or plain CSV.
+
+Scores come from the gradebook, the one score store (`grades.load_summaries`: auto and
+manual points, hand grading included), with nbgrader's late penalty
+(`late_submission_penalty`, written by its late-submission plugin) taken off the total.
+Who a student is in the LMS comes from a roster file and, where it says nothing, from
+nbgrader's own student records (`nbgrader db student import` fills `lms_user_id`, email
+and names). Students on only one side (graded but not on the roster, on the roster but
+with no graded submission) and students the LMS could not match (no id for it) are
+listed on the terminal and in the result, never dropped: each still gets a row.
+
+Every cell goes through the `csv` module and `grades.spreadsheet_safe`, so a value a
+spreadsheet would read as a formula (an id like `=HYPERLINK("x")`) arrives as text.
+"""
+import csv
+import sys
+from pathlib import Path
+
+from .course import ASSIGNMENT, KitError, coursedir, gradebook_url
+from .grades import fmt, load_summaries, printable, spreadsheet_safe, totals
+
+FORMATS = ("canvas", "moodle", "csv")
+# The roster's columns: nbgrader's own student fields (so a file made for
+# `nbgrader db student import` works as is), then the LMS identities only a roster knows.
+ROSTER_FIELDS = ("id", "first_name", "last_name", "email", "lms_user_id",
+                 "sis_user_id", "sis_login_id", "section", "id_number")
+CANVAS_HEADER = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+# Canvas's own exports start their second row so; its import reads the row as the points possible.
+CANVAS_POINTS = "    Points Possible"
+MOODLE_HEADER = ["First name", "Last name", "ID number", "Email address"]
+CSV_HEADER = ["student", "first_name", "last_name", "email", "lms_user_id", "sis_user_id",
+              "sis_login_id", "section", "id_number", "auto", "manual", "late_penalty", "total",
+              "max", "status"]
+
+
+def add_arguments(parser):
+    """Add the `export` arguments (--format, --roster, --out, --course, --title, --lms-assignment-id)."""
+    from .course import DEFAULT_COURSE
+    parser.add_argument("--format", choices=FORMATS, required=True,
+                        help="canvas: Canvas gradebook import; moodle: Moodle grade import; csv: every column")
+    parser.add_argument("--roster", type=Path, default=None, metavar="FILE",
+                        help="CSV with a column `id` (the nbgrader student id) and any of "
+                             + ", ".join(ROSTER_FIELDS[1:]))
+    parser.add_argument("--out", type=Path, default=None, metavar="FILE",
+                        help="where to write (default: <course>/export-<format>.csv)")
+    parser.add_argument("--course", type=Path, default=DEFAULT_COURSE,
+                        help=f"the nbgrader course directory (default {DEFAULT_COURSE})")
+    parser.add_argument("--title", default=ASSIGNMENT,
+                        help=f"the assignment's name in the LMS (default {ASSIGNMENT})")
+    parser.add_argument("--lms-assignment-id", default=None, metavar="ID",
+                        help="Canvas: the assignment's id, so the column is `TITLE (ID)` and Canvas "
+                             "updates that assignment instead of creating one")
+    return parser
+
+
+def main(args):
+    result = run(course=args.course, format=args.format, roster=args.roster, out=args.out,
+                 title=args.title, lms_assignment_id=args.lms_assignment_id)
+    return 1 if result["not_on_roster"] or result["not_graded"] or result["unmatched"] else 0
+
+
+def run(*, course, format, roster=None, out=None, title=ASSIGNMENT, lms_assignment_id=None, verbose=True):
+    """
+    Write the grades of every graded submission in an LMS's import layout.
+
+    Inputs:
+    - course: the nbgrader course folder (its gradebook.db).
+    - format: "canvas", "moodle" or "csv".
+    - roster: a CSV file (columns ROSTER_FIELDS, `id` required) or None.
+    - out: the file to write (default course/export-<format>.csv).
+    - title: the assignment's name in the LMS; lms_assignment_id: Canvas's id of it, or None.
+    - verbose: print where the file went and every student listed below.
+
+    Returns:
+    - dict with "path"; "rows" (one dict per student written: ROSTER_FIELDS plus auto,
+      manual, late_penalty, total, max, status; total is after the late penalty, None
+      when not graded); "not_on_roster" (graded ids the roster lacks), "not_graded"
+      (roster ids with no graded submission), "unmatched" (ids with nothing the LMS can
+      match them by), "incomplete" (ids with written answers still ungraded).
+
+    Raises KitError for an unknown format or a roster that cannot be read.
+    """
+    if format not in FORMATS:
+        raise KitError(f"expected a format among {', '.join(FORMATS)}, got {format!r} instead")
+    course = Path(course)
+    if not (course / "gradebook.db").is_file():
+        raise KitError(f"expected a gradebook at {course / 'gradebook.db'}, found none; "
+                       f"run `python -m kit autograde` first")
+    people = read_roster(Path(roster)) if roster is not None else None
+    rows, not_on_roster, not_graded, incomplete = merge(load_summaries(course), gradebook_people(course), people)
+    unmatched = [r["id"] for r in rows if not identified(r, format)]
+    path = Path(out) if out is not None else course / f"export-{format}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write(path, format, rows, title, lms_assignment_id)
+    result = {"path": path, "rows": rows, "not_on_roster": not_on_roster, "not_graded": not_graded,
+              "unmatched": unmatched, "incomplete": incomplete}
+    if verbose:
+        report(result, format)
+    return result
+
+
+def read_roster(path):
+    """{student id: {field: value}} from a roster CSV (header names as ROSTER_FIELDS, any case;
+    other columns ignored), in the file's order."""
+    if not path.is_file():
+        raise KitError(f"expected --roster to be a CSV file, got {path} instead")
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        header = [h.strip().lower() for h in next(reader, [])]
+        if "id" not in header:
+            raise KitError(f"{path}: expected a header row with a column `id` (the nbgrader student id) "
+                           f"and any of {', '.join(ROSTER_FIELDS[1:])}, got {header} instead")
+        people = {}
+        for line, values in enumerate(reader, 2):
+            if not any(v.strip() for v in values):
+                continue
+            row = {name: value.strip() for name, value in zip(header, values) if name in ROSTER_FIELDS}
+            student = row.get("id", "")
+            if not student:
+                raise KitError(f"{path}, line {line}: expected a student id in column `id`, got nothing; "
+                               f"fill it in or delete the line")
+            if student in people:
+                raise KitError(f"{path}, line {line}: student {student!r} is listed twice; keep one line")
+            people[student] = row
+    return people
+
+
+def gradebook_people(course):
+    """{student id: nbgrader's fields of the student (ROSTER_FIELDS it has) and late_penalty}."""
+    from nbgrader.api import Gradebook, MissingEntry
+    people = {}
+    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+        for student in gb.students:
+            people[student.id] = {"id": student.id, "first_name": student.first_name or "",
+                                  "last_name": student.last_name or "", "email": student.email or "",
+                                  "lms_user_id": student.lms_user_id or "", "late_penalty": 0.0}
+        try:
+            submissions = gb.find_assignment(ASSIGNMENT).submissions
+        except MissingEntry:
+            submissions = []
+        for submission in submissions:
+            people[submission.student.id]["late_penalty"] = float(submission.late_submission_penalty or 0)
+    return people
+
+
+def merge(summaries, known, roster):
+    """The rows to write (graded students in id order, then roster students with no graded
+    submission), and the ids on one side only and those not fully graded."""
+    rows, graded = [], set()
+    incomplete = []
+    for summary in summaries:
+        student = summary["student"]
+        graded.add(student)
+        (auto, auto_max), (by_hand, hand_max) = totals(summary), totals(summary, "manual")
+        if any(s["score"] is None for nb in summary["scores"].values() for s in nb.values()):
+            incomplete.append(student)
+        fields = identity(student, known.get(student, {}), (roster or {}).get(student, {}))
+        penalty = known.get(student, {}).get("late_penalty", 0.0)
+        rows.append({**fields, "auto": auto, "manual": by_hand, "late_penalty": penalty,
+                     # nbgrader caps a penalty at the score; the floor only guards odd gradebooks
+                     "total": max(0.0, auto + by_hand - penalty), "max": auto_max + hand_max,
+                     "status": summary["status"]})
+    not_on_roster = [s for s in sorted(graded) if roster is not None and s not in roster]
+    not_graded = [s for s in (roster or {}) if s not in graded]
+    most = max((r["max"] for r in rows), default=None)
+    for student in not_graded:
+        rows.append({**identity(student, known.get(student, {}), roster[student]), "auto": None,
+                     "manual": None, "late_penalty": None, "total": None, "max": most,
+                     "status": "no graded submission"})
+    return rows, not_on_roster, not_graded, incomplete
+
+
+def identity(student, from_gradebook, from_roster):
+    """ROSTER_FIELDS of a student: the roster's value where it has one, else nbgrader's."""
+    return {name: from_roster.get(name) or from_gradebook.get(name) or "" for name in ROSTER_FIELDS} | {"id": student}
+
+
+def identified(row, format):
+    """Whether the LMS can match the row to a student."""
+    if format == "canvas":
+        return any(row[k] for k in ("lms_user_id", "sis_user_id", "sis_login_id"))
+    if format == "moodle":
+        return any(row[k] for k in ("email", "id_number"))
+    return True
+
+
+def write(path, format, rows, title, lms_assignment_id):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+
+        def put(cells):
+            writer.writerow([spreadsheet_safe("" if c is None else c) for c in cells])
+
+        if format == "canvas":
+            column = f"{title} ({lms_assignment_id})" if lms_assignment_id else title
+            most = max((r["max"] for r in rows if r["max"] is not None), default=None)
+            put(CANVAS_HEADER + [column])
+            put([CANVAS_POINTS, "", "", "", "", fmt(most)])
+            for r in rows:
+                name = ", ".join(n for n in (r["last_name"], r["first_name"]) if n) or r["id"]
+                put([name, r["lms_user_id"], r["sis_user_id"], r["sis_login_id"], r["section"], fmt(r["total"])])
+        elif format == "moodle":
+            put(MOODLE_HEADER + [title])
+            for r in rows:
+                put([r["first_name"], r["last_name"], r["id_number"], r["email"], fmt(r["total"])])
+        else:
+            put(CSV_HEADER)
+            for r in rows:
+                put([r["id"], *(r[k] for k in ROSTER_FIELDS[1:]),
+                     *(fmt(r[k]) for k in ("auto", "manual", "late_penalty", "total", "max")), r["status"]])
+
+
+def report(result, format):
+    print(f"Grades for {format}: {result['path']} ({len(result['rows'])} students)")
+    lists = [("graded, but not on the roster (their rows carry nbgrader's ids only)", result["not_on_roster"]),
+             ("on the roster, but no graded submission (their grade is left empty)", result["not_graded"]),
+             (f"nothing {format} can match them by (add their LMS ids to the roster)", result["unmatched"]),
+             ("written answers not graded yet (counted as 0; grade them in formgrader)", result["incomplete"])]
+    for what, students in lists:
+        if students:
+            print(f"warning: {len(students)} {what}: {', '.join(map(printable, students))}",
+                  file=sys.stderr)

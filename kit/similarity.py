@@ -1,0 +1,457 @@
+"""`python -m kit similarity`: which submissions share code, with each other or with known solutions.
+
+Every submission's own code (its student-owned `classifiers/*.py` and the code cells it
+wrote in the notebooks) is compared with every other submission's and with an optional
+folder of known solutions (say, the public solution repositories of this assignment) by
+copydetect: winnowed fingerprints of pygments tokens with every name replaced by one
+letter, so renamed variables, reformatting and reordered functions change nothing. The
+release's code never counts: only the lines a submission added to or changed in the
+release's files and answer cells are compared (locked and test cells not at all), and
+any fingerprint of the release's code found there is boilerplate, so an untouched release
+is similar to nothing and two students are not similar for filling in the same stubs.
+
+Student code is untrusted text here: read with a size bound, never executed, imported or
+rendered. The report is a static HTML page (no script; everything escaped; a content
+security policy that allows no script, image or remote resource) with the pairs ranked
+and the matching regions side by side, plus the same ranking as CSV. Nothing leaves the
+machine.
+"""
+import csv
+import html
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .cells import is_instructor_cell
+from .course import ASSIGNMENT, NOTEBOOKS, KitError, release_dir, student_owned
+from .grades import printable, spreadsheet_safe
+
+# copydetect's defaults: a match must cover 25 characters of the token string (names are
+# one letter there, so about a statement), and every such match is guaranteed found.
+NOISE = 25
+GUARANTEE = 25
+# Bounds on what is read from a student (or a known-solutions folder): more is cut, and
+# the cut is noted in the report.
+MAX_FILE_BYTES = 256 * 1024
+MAX_NOTEBOOK_BYTES = 16 * 1024 * 1024
+MAX_DOCUMENT_CHARS = 1024 * 1024
+MAX_KNOWN_FILES = 2000
+# Lines of context shown around each matching region in the side-by-side view, and the
+# most pairs the page's table lists (the CSV has them all).
+CONTEXT = 3
+MAX_TABLE_ROWS = 500
+
+
+@dataclass
+class Document:
+    """One side of a comparison: a student's code or one known solution file."""
+    name: str            # the student id, or "known:<path inside the known folder>"
+    kind: str            # "student" or "known"
+    text: str = ""
+    notes: list = field(default_factory=list)
+
+
+@dataclass
+class Pair:
+    a: Document
+    b: Document
+    similarity_a: float  # share of a's own (non-boilerplate) code found in b
+    similarity_b: float
+    tokens: int          # matching tokens
+    slices_a: list       # [(start, end)] character ranges of a.text that match b
+    slices_b: list
+
+    @property
+    def score(self):
+        return max(self.similarity_a, self.similarity_b)
+
+
+def add_arguments(parser):
+    """Add the `similarity` arguments (--course, --known, --out, --show) to an argparse parser."""
+    from .course import DEFAULT_COURSE
+    parser.add_argument("--course", type=Path, default=DEFAULT_COURSE,
+                        help=f"the nbgrader course directory (default {DEFAULT_COURSE})")
+    parser.add_argument("--known", type=Path, default=None, metavar="FOLDER",
+                        help="a folder of known solutions (.py files, notebooks) to compare with too")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="where similarity.html and similarity.csv go (default: <course>/similarity)")
+    parser.add_argument("--show", type=int, default=50, metavar="N",
+                        help="pairs shown side by side in the HTML report (default 50)")
+    return parser
+
+
+def main(args):
+    run(course=args.course, known=args.known, out=args.out, show=args.show)
+    return 0
+
+
+def run(*, course, known=None, out=None, show=50, noise=NOISE, guarantee=GUARANTEE, verbose=True):
+    """
+    Compare every submission with every other and with the known solutions.
+
+    Inputs:
+    - course: the nbgrader course folder; submissions are read from submitted/ (else
+      autograded/), the boilerplate from release/.
+    - known: a folder of known solutions (every .py and .ipynb under it), or None.
+    - out: the folder for similarity.html and similarity.csv (default course/similarity).
+    - show: how many of the top pairs the HTML shows side by side (all are in the CSV).
+    - noise, guarantee: copydetect's thresholds, in characters of the token string.
+    - verbose: print the top pairs.
+
+    Returns:
+    - dict with "pairs" (every compared Pair with a match, best first), "documents"
+      (every Document read), "html" and "csv" (the paths written).
+
+    Raises KitError when the course has no release or no submissions, or `known` is not a folder.
+    """
+    course = Path(course)
+    if not isinstance(show, int) or show < 0:
+        raise KitError(f"expected --show to be a whole number of at least 0, got {show!r} instead")
+    release = release_dir(course)
+    if not release.is_dir():
+        raise KitError(f"expected the release in {release}, found none; run `python -m kit release` first")
+    if known is not None and not Path(known).is_dir():
+        raise KitError(f"expected --known to be a folder of known solutions, got {known} instead")
+    students = submission_folders(course)
+    if not students:
+        raise KitError(f"no submissions under {course / 'submitted'} or {course / 'autograded'}; "
+                       f"run `python -m kit collect` first")
+    given = read_release(release)
+    documents = [student_document(name, folder, given) for name, folder in students.items()]
+    known_documents = known_solutions(Path(known), given) if known is not None else []
+    boilerplate = boilerplate_hashes(given.text, noise)
+    pairs = compare(documents, known_documents, boilerplate, noise, guarantee)
+
+    out = Path(out) if out is not None else course / "similarity"
+    out.mkdir(parents=True, exist_ok=True)
+    html_path, csv_path = out / "similarity.html", out / "similarity.csv"
+    everything = documents + known_documents
+    write_csv(csv_path, pairs)
+    html_path.write_text(render_html(pairs, everything, show), encoding="utf-8")
+    if verbose:
+        print_top(pairs, everything)
+        print(f"Similarity: {html_path} and {csv_path}")
+    return {"pairs": pairs, "documents": everything, "html": html_path, "csv": csv_path}
+
+
+# -- reading ---------------------------------------------------------------------------
+
+def submission_folders(course):
+    """{student: assignment folder}: what they handed in (submitted/), else what was graded."""
+    found = {}
+    for root in (course / "autograded", course / "submitted"):   # submitted/ wins
+        if not root.is_dir():
+            continue
+        for folder in sorted(root.glob(f"*/{ASSIGNMENT}")):
+            if folder.is_dir() and not folder.is_symlink() and not folder.parent.is_symlink():
+                found[folder.parent.name] = folder
+    return dict(sorted(found.items()))
+
+
+def read_text(path, limit, notes, label):
+    """The file's text, at most `limit` bytes of it (decoded leniently); '' for a link or
+    anything but a regular file. Each refusal or cut is added to `notes`."""
+    path = Path(path)
+    if path.is_symlink() or not path.is_file():
+        notes.append(f"{label}: not a regular file, skipped")
+        return ""
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        notes.append(f"{label}: larger than {limit} bytes, only the first {limit} compared")
+        data = data[:limit]
+    return data.decode("utf-8", errors="replace").replace("\x00", "")
+
+
+def notebook_code_cells(path, notes, label, skip_ids=frozenset()):
+    """[(index, grade_id or None, source)] of a notebook's code cells but those whose
+    grade_id is in `skip_ids`; [] (with a note) for a notebook that is not readable JSON of
+    the right shape."""
+    text = read_text(path, MAX_NOTEBOOK_BYTES, notes, label)
+    if not text:
+        return []
+    try:
+        nb = json.loads(text)
+    except (ValueError, RecursionError):
+        notes.append(f"{label}: not a readable notebook, skipped")
+        return []
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list):
+        notes.append(f"{label}: no list of cells, skipped")
+        return []
+    found = []
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        meta = cell.get("metadata")
+        grading = meta.get("nbgrader") if isinstance(meta, dict) else None
+        grade_id = grading.get("grade_id") if isinstance(grading, dict) else None
+        if not isinstance(grade_id, str):
+            grade_id = None
+        if grade_id in skip_ids:
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(s for s in source if isinstance(s, str))
+        if isinstance(source, str) and source.strip():
+            found.append((index, grade_id, source))
+    return found
+
+
+@dataclass
+class Release:
+    """What the course gave: each starter file's text, each notebook's answer cells (by
+    grade_id) and the ids of its locked and test cells, and all of it as one text whose
+    fingerprints are boilerplate."""
+    files: dict
+    answers: dict
+    instructor_cells: frozenset
+    text: str
+
+
+def read_release(release):
+    files = {rel: (release / rel).read_text() for rel in student_owned(release)}
+    answers, instructor, everything = {}, set(), list(files.values())
+    for nb in NOTEBOOKS:
+        if not (release / nb).is_file():
+            continue
+        for cell in json.loads((release / nb).read_text()).get("cells", []):
+            grade_id = (cell.get("metadata", {}).get("nbgrader") or {}).get("grade_id")
+            source = "".join(cell.get("source", ""))
+            if cell.get("cell_type") != "code":
+                continue
+            everything.append(source)
+            if grade_id and is_instructor_cell(cell):
+                # the course wrote those: a submission's copy is never its own code,
+                # whatever metadata it gives the cell
+                instructor.add(grade_id)
+            elif grade_id:
+                answers[(nb, grade_id)] = source
+    return Release(files, answers, frozenset(instructor), "\n\n".join(everything))
+
+
+def own_code(label, text, given):
+    """[(label, code)]: the runs of lines of `text` that are not lines of `given` (the
+    release's version), each labelled with its line numbers. Removing what the release
+    wrote before fingerprinting keeps fingerprints that straddle given and written code
+    (the same for every student) from counting as similarity."""
+    import difflib
+    lines = text.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(None, given.splitlines(keepends=True), lines)
+    runs = []
+    for op, _, _, lo, hi in matcher.get_opcodes():
+        chunk = "".join(lines[lo:hi])
+        if op in ("replace", "insert") and chunk.strip():
+            runs.append((f"{label}, lines {lo + 1}-{hi}", chunk))
+    return runs
+
+
+def join_parts(parts, notes):
+    """One text from [(label, code)]: each part after a comment line naming it (comments
+    are not tokens to the detector, so the labels never match anything)."""
+    text = "".join(f"# ==== {label} ====\n{code.rstrip()}\n\n" for label, code in parts)
+    if len(text) > MAX_DOCUMENT_CHARS:
+        notes.append(f"more than {MAX_DOCUMENT_CHARS} characters of code, only the first compared")
+        text = text[:MAX_DOCUMENT_CHARS]
+    return text
+
+
+def student_document(student, folder, release):
+    """A submission's own code: what it added to or changed in its student-owned .py files,
+    then in the notebooks' code cells but the course's locked and test cells (answer cells
+    compared with the release's, cells the student added whole)."""
+    doc = Document(name=student, kind="student")
+    parts = []
+    for rel in student_owned(folder):
+        text = read_text(folder / rel, MAX_FILE_BYTES, doc.notes, rel)
+        parts += own_code(rel, text, release.files.get(rel, ""))
+    for nb in NOTEBOOKS:
+        if (folder / nb).exists():
+            for index, grade_id, source in notebook_code_cells(folder / nb, doc.notes, nb,
+                                                               release.instructor_cells):
+                parts += own_code(f"{nb}, cell {index + 1}", source, release.answers.get((nb, grade_id), ""))
+    doc.text = join_parts(parts, doc.notes)
+    return doc
+
+
+def known_solutions(folder, release):
+    """One Document per .py file or notebook under `folder` (links skipped), at most
+    MAX_KNOWN_FILES; a .py file named like a starter file is compared with it as a
+    submission's is (only what it changed counts)."""
+    paths = sorted(p for p in folder.rglob("*") if p.suffix in (".py", ".ipynb")
+                   and not p.is_symlink() and p.is_file())
+    documents = []
+    for path in paths[:MAX_KNOWN_FILES]:
+        rel = path.relative_to(folder).as_posix()
+        doc = Document(name=f"known:{rel}", kind="known")
+        if path.suffix == ".py":
+            text = read_text(path, MAX_FILE_BYTES, doc.notes, rel)
+            parts = own_code(rel, text, release.files.get(f"classifiers/{path.name}", ""))
+        else:
+            parts = [(f"{rel}, cell {i + 1}", s) for i, _, s in notebook_code_cells(path, doc.notes, rel)]
+        doc.text = join_parts(parts, doc.notes)
+        documents.append(doc)
+    if len(paths) > MAX_KNOWN_FILES:
+        print(f"warning: {folder} holds {len(paths)} code files; only the first {MAX_KNOWN_FILES} compared")
+    return documents
+
+
+# -- comparing -------------------------------------------------------------------------
+
+def fingerprint(text, noise, guarantee, boilerplate=None):
+    """copydetect's fingerprint of `text`, without the `boilerplate` hashes."""
+    from copydetect import CodeFingerprint
+    # The text is handed over as a stream: copydetect opens no file; "code.py" only picks the lexer.
+    return CodeFingerprint("code.py", k=noise, win_size=guarantee - noise + 1, boilerplate=boilerplate,
+                           language="python", fp=io.StringIO(text))
+
+
+def boilerplate_hashes(text, noise):
+    """Every fingerprint of the release's code (all of them: a window of 1), as copydetect takes them."""
+    import numpy as np
+    return np.unique(np.array(sorted(fingerprint(text, noise, noise).hashes), dtype=np.int64))
+
+
+def compare(documents, known_documents, boilerplate, noise, guarantee):
+    """Every student with every other student and with every known solution; the pairs
+    with any match, best first."""
+    from copydetect import compare_files
+    if guarantee < noise:
+        raise KitError(f"expected the guarantee threshold to be at least the noise threshold "
+                       f"({noise}), got {guarantee} instead")
+    prints = {id(d): fingerprint(d.text, noise, guarantee, boilerplate) for d in documents + known_documents}
+    candidates = [(a, b) for i, a in enumerate(documents) for b in documents[i + 1:]]
+    candidates += [(a, b) for a in documents for b in known_documents]
+    pairs = []
+    for a, b in candidates:
+        tokens, (sim_a, sim_b), (slices_a, slices_b) = compare_files(prints[id(a)], prints[id(b)])
+        if tokens > 0:
+            pairs.append(Pair(a, b, float(sim_a), float(sim_b), int(tokens),
+                              ranges(slices_a), ranges(slices_b)))
+    pairs.sort(key=lambda p: (-p.score, -p.tokens, p.a.name, p.b.name))
+    return pairs
+
+
+def ranges(slices):
+    """copydetect's 2xN array of slice starts and ends as sorted [(start, end)]."""
+    return sorted((int(s), int(e)) for s, e in zip(slices[0], slices[1]))
+
+
+def line_ranges(text, slices):
+    """Matching regions as 1-based line ranges, e.g. "12-30 41-41"."""
+    def line(pos):
+        return text.count("\n", 0, pos) + 1
+    return " ".join(f"{line(s)}-{line(max(s, e - 1))}" for s, e in slices)
+
+
+# -- reporting -------------------------------------------------------------------------
+
+CSV_HEADER = ["rank", "a", "b", "kind", "similarity_a_percent", "similarity_b_percent",
+              "matching_tokens", "a_lines", "b_lines"]
+
+
+def write_csv(path, pairs):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(CSV_HEADER)
+        for rank, p in enumerate(pairs, 1):
+            writer.writerow([spreadsheet_safe(v) for v in [
+                rank, p.a.name, p.b.name, p.b.kind, f"{100 * p.similarity_a:.1f}",
+                f"{100 * p.similarity_b:.1f}", p.tokens,
+                line_ranges(p.a.text, p.slices_a), line_ranges(p.b.text, p.slices_b)]])
+
+
+def print_top(pairs, documents, count=10):
+    print(f"Compared {sum(d.kind == 'student' for d in documents)} submissions and "
+          f"{sum(d.kind == 'known' for d in documents)} known solutions; "
+          f"{len(pairs)} pairs share code beyond the release's")
+    for p in pairs[:count]:
+        print(f"  {100 * p.score:5.1f}%  {printable(p.a.name)}  ~  {printable(p.b.name)}  ({p.tokens} tokens)")
+
+
+STYLE = """
+body { font-family: sans-serif; margin: 1.5em; }
+table { border-collapse: collapse; }
+td, th { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: left; }
+.sides { display: flex; gap: 1em; }
+.side { flex: 1; min-width: 0; overflow-x: auto; }
+pre { background: #f7f7f7; padding: 0.5em; font-size: 85%; }
+mark { background: #ffd27f; }
+.gap { color: #888; }
+"""
+# No script may run, nothing may load: the page is student text shown to an instructor.
+POLICY = "default-src 'none'; style-src 'unsafe-inline'"
+
+
+def esc(text):
+    return html.escape(str(text), quote=True)
+
+
+def render_side(text, slices):
+    """The lines of `text` around its matching regions, numbered, the regions marked;
+    other lines become one "..." line. Everything escaped."""
+    lines = text.splitlines(keepends=True)
+    starts, pos = [], 0
+    for line in lines:
+        starts.append(pos)
+        pos += len(line)
+    touched = set()
+    for s, e in slices:
+        first = text.count("\n", 0, s)
+        last = text.count("\n", 0, max(s, e - 1))
+        touched.update(range(max(0, first - CONTEXT), min(len(lines), last + CONTEXT + 1)))
+    out, skipped = [], False
+    for number, line in enumerate(lines):
+        if number not in touched:
+            skipped = True
+            continue
+        if skipped:
+            out.append('<span class="gap">...</span>\n')
+            skipped = False
+        start, end = starts[number], starts[number] + len(line)
+        cuts = sorted({start, end} | {min(max(x, start), end) for s, e in slices for x in (s, e)})
+        pieces = []
+        for lo, hi in zip(cuts, cuts[1:]):
+            piece = esc(text[lo:hi].rstrip("\n"))
+            inside = any(s <= lo and hi <= e for s, e in slices)
+            pieces.append(f"<mark>{piece}</mark>" if inside and piece else piece)
+        out.append(f"{number + 1:5d}  {''.join(pieces)}\n")
+    if skipped:
+        out.append('<span class="gap">...</span>\n')
+    return "".join(out)
+
+
+def render_html(pairs, documents, show):
+    rows = "".join(
+        f"<tr><td>{rank}</td><td>{link(rank, show)}{esc(p.a.name)}{'</a>' if rank <= show else ''}</td>"
+        f"<td>{esc(p.b.name)}</td><td>{100 * p.similarity_a:.1f}%</td><td>{100 * p.similarity_b:.1f}%</td>"
+        f"<td>{p.tokens}</td></tr>\n"
+        for rank, p in enumerate(pairs[:MAX_TABLE_ROWS], 1))
+    if len(pairs) > MAX_TABLE_ROWS:
+        rows += f"<tr><td colspan=\"6\">... and {len(pairs) - MAX_TABLE_ROWS} more pairs in the CSV</td></tr>\n"
+    sections = "".join(
+        f'<h2 id="pair-{rank}">{rank}. {esc(p.a.name)} ({100 * p.similarity_a:.1f}%) and '
+        f"{esc(p.b.name)} ({100 * p.similarity_b:.1f}%)</h2>\n"
+        f'<div class="sides"><div class="side"><h3>{esc(p.a.name)}</h3><pre>{render_side(p.a.text, p.slices_a)}</pre></div>'
+        f'<div class="side"><h3>{esc(p.b.name)}</h3><pre>{render_side(p.b.text, p.slices_b)}</pre></div></div>\n'
+        for rank, p in enumerate(pairs[:show], 1))
+    notes = "".join(f"<li>{esc(d.name)}: {esc(note)}</li>\n" for d in documents for note in d.notes)
+    students = sum(d.kind == "student" for d in documents)
+    return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8">\n'
+            f'<meta http-equiv="Content-Security-Policy" content="{POLICY}">\n'
+            f"<title>Similarity: {esc(ASSIGNMENT)}</title><style>{STYLE}</style></head><body>\n"
+            f"<h1>Similarity of the submissions of {esc(ASSIGNMENT)}</h1>\n"
+            f"<p>{students} submissions compared with each other and with "
+            f"{len(documents) - students} known solutions; code from the release never counts. "
+            f"A percentage is the share of that side's own code found in the other. "
+            f"Similar code is a reason to look, not proof of copying.</p>\n"
+            + (f"<h2>Read with care</h2><ul>{notes}</ul>\n" if notes else "")
+            + f"<table><tr><th>rank</th><th>a</th><th>b</th><th>a in b</th><th>b in a</th>"
+              f"<th>matching tokens</th></tr>\n{rows}</table>\n"
+            + (sections or "<p>No two submissions share code beyond the release's.</p>\n")
+            + "</body></html>\n")
+
+
+def link(rank, show):
+    return f'<a href="#pair-{rank}">' if rank <= show else ""
