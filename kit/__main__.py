@@ -47,8 +47,6 @@ def add_grading_options(parser, course_default=DEFAULT_COURSE):
                         help="seconds one cell may run (default: the course's c.KitGrading.cell_timeout, 120)")
     parser.add_argument("--submission-timeout", type=positive_float, default=None,
                         help="seconds one whole submission may take (default: the course's setting, 1200)")
-    parser.add_argument("--full", action="store_true",
-                        help="run the notebooks' normal setting instead of the quick one while grading")
     parser.add_argument("--tests-only", action="store_true",
                         help="run only the setup and test cells, not the whole notebooks (same scores)")
     parser.add_argument("--allow-unisolated", action="store_true",
@@ -60,7 +58,7 @@ def add_grading_options(parser, course_default=DEFAULT_COURSE):
 
 def grading_kwargs(args):
     """Only what the command line says: the rest comes from the course's configuration."""
-    return dict(jobs=args.jobs, scheduler=args.scheduler, quick=False if args.full else None,
+    return dict(jobs=args.jobs, scheduler=args.scheduler,
                 cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout,
                 run_notebooks=False if args.tests_only else None,
                 allow_unisolated=True if args.allow_unisolated else None, data_dir=args.data)

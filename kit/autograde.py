@@ -82,7 +82,6 @@ class GradingTask:
     data_dir: str = None         # CIFAR-10 folder, bound read-only into the sandbox
     cell_timeout: float = DEFAULT_CELL_TIMEOUT
     submission_timeout: float = DEFAULT_SUBMISSION_TIMEOUT
-    quick: bool = True
     run_notebooks: bool = True   # False: only the setup and test cells run (scores are the same)
     blas_threads: int = None     # BLAS threads per kernel; None: see kernel_blas_threads
     require_isolation: bool = True   # False only with --allow-unisolated
@@ -301,11 +300,10 @@ def finish_notebook(task, name, graded):
 
 
 def grading_runner(task, workdir, environment=None):
-    """Kernels for grading: sandboxed, with the data folder and the quick setting in their env;
-    a kernel that cannot start is the grader's problem (appended to `environment`)."""
-    env = {"KIT_QUICK": "1" if task.quick else "0"}
+    """Kernels for grading: sandboxed, with the data folder in their env; a kernel that
+    cannot start is the grader's problem (appended to `environment`)."""
     # Set always: kernels graded side by side would otherwise each start one BLAS thread per core.
-    env.update({var: str(kernel_blas_threads(task)) for var in BLAS_THREAD_VARIABLES})
+    env = {var: str(kernel_blas_threads(task)) for var in BLAS_THREAD_VARIABLES}
     readonly = []
     if task.data_dir:
         env["CIFAR10_DIR"] = task.data_dir
@@ -504,7 +502,7 @@ def summarize_status(result):
 
 
 def run(*, course, students=None, jobs=1, scheduler=None, cell_timeout=None, submission_timeout=None,
-        data_dir=None, quick=None, run_notebooks=None, allow_unisolated=None, progress=True):
+        data_dir=None, run_notebooks=None, allow_unisolated=None, progress=True):
     """Grade the named (or all) submitted students; write gradebook, autograded/ and grades.csv.
 
     Settings left None come from the course's configuration (`c.KitGrading` in its
@@ -520,7 +518,6 @@ def run(*, course, students=None, jobs=1, scheduler=None, cell_timeout=None, sub
     check_course(course)
     configured = KitGrading(config=course_config(course))
     overrides = {"cell_timeout": cell_timeout, "submission_timeout": submission_timeout,
-                 "full": None if quick is None else not quick,
                  "tests_only": None if run_notebooks is None else not run_notebooks,
                  "allow_unisolated": allow_unisolated, "data_dir": str(data_dir) if data_dir else None}
     for name, value in overrides.items():
@@ -554,7 +551,7 @@ def task_settings(configured, *, check_here=True):
         check_isolation()
     return dict(data_dir=resolve_data_dir(configured.data_dir or None),
                 cell_timeout=configured.cell_timeout, submission_timeout=configured.submission_timeout,
-                quick=not configured.full, run_notebooks=not configured.tests_only,
+                run_notebooks=not configured.tests_only,
                 require_isolation=not configured.allow_unisolated)
 
 

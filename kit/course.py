@@ -124,7 +124,6 @@ c.Autograde.exclude_overwriting = {{{assignment!r}: {student_files!r}}}
 # Grading settings (kit/nbgrader_hooks.py, KitGrading).
 c.KitGrading.cell_timeout = {cell_timeout!r}
 c.KitGrading.submission_timeout = {submission_timeout!r}
-c.KitGrading.full = False             # True: the notebooks' normal setting, not the quick one
 c.KitGrading.tests_only = False       # True: only setup and test cells run (same scores)
 c.KitGrading.allow_unisolated = False # True: grade without bubblewrap (limits only)
 c.KitGrading.data_dir = ""            # CIFAR-10 folder; "": $CIFAR10_DIR, else the kit's data/

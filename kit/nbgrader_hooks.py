@@ -32,7 +32,6 @@ class KitGrading(Configurable):
     cell_timeout = Float(DEFAULT_CELL_TIMEOUT, help="Seconds one cell may run.").tag(config=True)
     submission_timeout = Float(DEFAULT_SUBMISSION_TIMEOUT,
                                help="Seconds one whole submission may take.").tag(config=True)
-    full = Bool(False, help="Run the notebooks' normal setting instead of the quick one.").tag(config=True)
     tests_only = Bool(False, help="Run only setup and test cells (same scores, faster).").tag(config=True)
     allow_unisolated = Bool(False, help="Grade even where bubblewrap cannot isolate student "
                                         "code (resource limits only).").tag(config=True)

@@ -20,7 +20,7 @@ DOWNLOAD_COMMAND = 'python -m utils.download_cifar10'
 
 _IMAGE_SHAPE = (32, 32, 3)
 _NUM_PIXELS = 32 * 32 * 3
-# Fixed seed so that the dev subset is the same on every run.
+# Fixed seed so that the dev sample is the same on every run.
 _DEV_SEED = 0
 
 
