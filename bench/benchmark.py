@@ -1,9 +1,9 @@
-"""`python -m kit bench`: how fast the kit is, against what the machine can do.
+"""`python -m bench`: how fast the kit is, against what the machine can do.
 
 Every figure is a ratio of two timings taken side by side in one run (the candidates
 take turns, repeat after repeat; each figure is the median), because the machine is
 shared and absolute seconds drift with the load. Items:
-1. vectorized losses (and the blocked one-pass losses of kit/blocked.py) against the
+1. vectorized losses (and the blocked one-pass losses of bench/blocked.py) against the
    two-pass floor: `X @ W` plus `X.T @ G` alone on the same arrays;
 2. the same losses against the one-pass memory floor: reading X once (`X.sum()`);
 3. naive against vectorized losses on the 500-example dev shape;
@@ -33,8 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kit.course import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError
+
 from . import blocked
-from .course import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError
 
 
 @dataclass(frozen=True)
@@ -476,7 +477,7 @@ def bench_notebooks(report, data_dir, repeats):
 
 def build_course(root, count):
     """Release the kit into root/course and collect `count` demo submissions (mixed kinds)."""
-    from . import collect, demo, release
+    from kit import collect, demo, release
     progress(f"item 6: releasing the kit and collecting {count} submissions")
     course = root / "course"
     with contextlib.redirect_stdout(io.StringIO()):
@@ -508,7 +509,7 @@ def kit_grades(results):
 
 
 def kit_autograde(course, students, data_dir, run_notebooks, **mode):
-    from . import autograde
+    from kit import autograde
     with contextlib.redirect_stdout(io.StringIO()):
         return autograde.run(course=course, students=students, data_dir=data_dir,
                              run_notebooks=run_notebooks, progress=False, **mode)
@@ -670,7 +671,7 @@ def plain_nbgrader(course, data_dir, students):
     """`nbgrader autograde` as an instructor would run it in the course folder, with the
     configuration `kit release` wrote there (the kit's grading inside nbgrader); its grades."""
     from nbgrader.api import Gradebook
-    from .course import coursedir, gradebook_url
+    from kit.course import coursedir, gradebook_url
     # Every submission in the (private) course: nbgrader's --student takes one id or a glob.
     command = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force", "--log-level=ERROR"]
     proc = subprocess.run(command, cwd=course, env=quick_env(data_dir), capture_output=True, text=True)
@@ -689,7 +690,7 @@ def plain_nbgrader(course, data_dir, students):
 
 
 def bench_one_submission(report, course, student, data_dir, repeats, root):
-    from .course import submitted_dir
+    from kit.course import submitted_dir
     progress(f"item 7: grading {student} against the bare run of its notebooks ({repeats} repeats)")
     env = quick_env(data_dir)
 
@@ -749,7 +750,7 @@ def format_value(row):
 def format_table(report, machine):
     blas = ", ".join(f"{b.get('internal_api')} {b.get('version')} ({b.get('architecture')}, "
                      f"{b.get('num_threads')} threads)" for b in machine["blas"] if b.get("user_api") == "blas")
-    lines = [f"kit bench{' --smoke (tiny sizes: the ratios mean nothing)' if report.smoke else ''}, "
+    lines = [f"python -m bench{' --smoke (tiny sizes: the ratios mean nothing)' if report.smoke else ''}, "
              f"median of {report.repeats} (grading: of at most "
              f"{(SMOKE if report.smoke else FULL).max_grading_repeats})",
              f"machine: {machine['cpu']}, {machine['cpus']} CPUs; numpy {machine['numpy']}; {blas}; "
