@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 
@@ -251,6 +252,30 @@ def test_sandbox_hides_host_blocks_network_and_clears_env(workdir, tmp_path, mon
     run_dir = os.path.dirname(os.path.dirname(km.connection_file))
     assert run_dir.startswith("/tmp/kitsb-") and not os.path.exists(run_dir)
 
+
+LEAVE_RUNNING = r"""
+import json, sys
+from kit import sandbox
+km = sandbox.SandboxedKernelManager(workdir=sys.argv[1], kernel_name="python3")
+km.start_kernel()
+print(json.dumps({"connection_file": km.connection_file, "cgroups": km.cgroup_folders,
+                  "pid": km.provisioner.process.pid}), flush=True)
+"""  # and exits with the kernel still running: no shutdown, no cleanup by the caller
+
+
+def test_a_kernel_left_running_at_exit_is_killed_and_cleaned(workdir):
+    proc = subprocess.run([sys.executable, "-c", LEAVE_RUNNING, str(workdir)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    left = json.loads(proc.stdout.strip().splitlines()[-1])
+    run_dir = os.path.dirname(os.path.dirname(left["connection_file"]))
+    assert run_dir.startswith("/tmp/kitsb-") and not os.path.exists(run_dir)
+    assert not any(os.path.exists(folder) for folder in left["cgroups"])
+    state = ""
+    if os.path.exists(f"/proc/{left['pid']}/stat"):
+        state = open(f"/proc/{left['pid']}/stat").read().rpartition(")")[2].split()[0]
+    assert state in ("", "Z"), state  # the sandbox's first process is gone (or only unreaped)
+    assert all(p.stat().st_uid == os.getuid() for p in workdir.rglob("*"))  # given back
 
 def hidden_layout(tmp_path):
     """Folders like a kit repository inside a bound folder: {name: path} (all str).
