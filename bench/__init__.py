@@ -4,7 +4,8 @@ Run from the repository's root (it is not installed with `kit`):
 
     python -m bench [--smoke] [--repeats N] [--items 6,7] [--json FILE]
 
-Modules: benchmark (the measured items and their table, see its docstring), blocked (the
-cache-blocked one-pass losses the benchmark compares with the vectorized ones). Results
-and their reading: docs/performance.md.
+Modules: benchmark (run(): the items asked for, then the table; its docstring lists the
+items), losses (items 1-4), grading (items 5-7), report (sizes, rows, side-by-side timing,
+the table and the JSON), blocked (the cache-blocked one-pass losses compared with the
+vectorized ones). Results and their reading: docs/performance.md.
 """
