@@ -22,7 +22,8 @@ from kit import sandbox
 from kit.sandbox import GiB, MiB, Limits
 
 AVAILABLE, REASON = sandbox.isolation_status()
-NEEDS_NO_BWRAP = ("test_unisolated_fallback_warns_or_refuses", "test_limits_reject_bad_values")
+NEEDS_NO_BWRAP = ("test_unisolated_fallback_warns_or_refuses", "test_limits_reject_bad_values",
+                  "test_launcher_says_why_it_cannot_set_up", "test_launch_plan_takes_a_mode_only")
 
 
 @pytest.fixture(autouse=True)
@@ -514,3 +515,27 @@ def test_limits_reject_bad_values():
         Limits(max_processes="64")
     assert Limits().describe("memory") == "memory limit (4 GiB)"
     assert sandbox.format_bytes(512 * MiB) == "512 MiB" and sandbox.format_bytes(4 * GiB) == "4 GiB"
+
+
+def test_launcher_says_why_it_cannot_set_up(tmp_path):
+    """The launcher is a file of its own: a step that fails (here: joining a cgroup that
+    does not exist) ends it with LAUNCHER_FAILED and a reason, and nothing is run."""
+    marker = tmp_path / "ran"
+    config = {"cgroup_procs": [str(tmp_path / "no-cgroup" / "cgroup.procs")], "reveal": None,
+              "rlimits": [], "uid": None, "gid": None, "ppid": os.getpid(),
+              "env": {}, "cwd": None}
+    proc = subprocess.run([sys.executable, "-I", "-S", sandbox.command.LAUNCHER, json.dumps(config),
+                           "/usr/bin/touch", str(marker)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == sandbox.LAUNCHER_FAILED, proc.stderr
+    assert proc.stderr.startswith("kit.sandbox launcher: FileNotFoundError"), proc.stderr
+    assert not marker.exists()
+    config["cgroup_procs"] = []  # the same launch without the failing step runs the command
+    proc = subprocess.run([sys.executable, "-I", "-S", sandbox.command.LAUNCHER, json.dumps(config),
+                           "/usr/bin/touch", str(marker)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and marker.exists(), proc.stderr
+
+
+def test_launch_plan_takes_a_mode_only(tmp_path):
+    with pytest.raises(ValueError, match="expected mode to be a kit.sandbox.Mode or None"):
+        sandbox.LaunchPlan(mode="uid", bwrap="bwrap", workdir=str(tmp_path), run_dir=str(tmp_path),
+                           ipc_dir=None, readonly=[], env={}, limits=Limits(), etc_dir=None)
