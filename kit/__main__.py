@@ -23,16 +23,6 @@ def positive_float(text):
     return value
 
 
-def item_list(text):
-    try:
-        items = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
-    except ValueError:
-        items = ()
-    if not items or not all(1 <= i <= 7 for i in items):
-        raise argparse.ArgumentTypeError(f"expected benchmark items among 1-7 such as 6,7, got {text!r} instead")
-    return items
-
-
 def add_course_option(parser, default=DEFAULT_COURSE):
     parser.add_argument("--course", type=Path, default=default,
                         help=f"the nbgrader course directory (default {default})")
@@ -88,12 +78,6 @@ def build_parser():
     demo.add_argument("--dist", type=Path, default=DEFAULT_DIST)
     add_grading_options(demo, course_default=KIT_ROOT / "demo-course")
 
-    bench = commands.add_parser("bench", help="measure losses, training, notebooks and grading")
-    bench.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
-    bench.add_argument("--smoke", action="store_true", help="tiny sizes: proves the benchmark runs")
-    bench.add_argument("--repeats", type=positive_int, default=5)
-    bench.add_argument("--items", type=item_list, default=tuple(range(1, 8)), metavar="N,N,...",
-                       help="only these items, e.g. 6,7 (default: all of 1-7; 1 and 2 run together)")
     from . import export, similarity
     similarity.add_arguments(commands.add_parser(
         "similarity", help="compare the submissions' code with each other and with known solutions"))
@@ -132,9 +116,6 @@ def dispatch(args):
     if args.command == "demo":
         from . import demo
         return demo.run(course=args.course, dist=args.dist, **grading_kwargs(args))
-    if args.command == "bench":
-        from . import bench
-        return bench.run(json_path=args.json, smoke=args.smoke, repeats=args.repeats, items=args.items)
     if args.command == "similarity":
         from . import similarity
         return similarity.main(args)

@@ -22,7 +22,7 @@ Per submission, the task:
    whose functions the trusted checks find wrong scores 0; each written answer is scored
    as nbgrader does (unchanged = 0, else left for a grader). What a student's feedback
    says of a test cell is written by the kit (verdicts.py), never quoted from a kernel.
-Each kernel works in its own size-limited copy of the files (sandbox.py); everything a
+Each kernel works in its own size-limited copy of the files (kit/sandbox/); everything a
 kernel sends is bounded (outputs.py), and the graded notebooks are sanitized before they
 are written (sanitize.py): nothing a student wrote runs where they are opened.
 A kernel that dies or a cell that times out costs that cell; a fresh kernel runs the

@@ -1,4 +1,4 @@
-"""The blocked one-pass losses (kit/blocked.py) and the benchmark command: correctness only.
+"""The blocked one-pass losses (bench/blocked.py) and the benchmark command: correctness only.
 
 Nothing here measures time: the smoke benchmark must run end to end and write its JSON,
 and the blocked losses must equal the plain vectorized ones to 1e-12 (relative).
@@ -12,9 +12,9 @@ import time
 import numpy as np
 import pytest
 
+from bench import blocked
 from classifiers.linear_svm import svm_loss_vectorized
 from classifiers.softmax import softmax_loss_vectorized
-from kit import blocked
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLAIN = {"svm": svm_loss_vectorized, "softmax": softmax_loss_vectorized}
@@ -127,7 +127,7 @@ def test_unknown_loss_raises():
 
 def test_smoke_benchmark_runs_end_to_end(tmp_path):
     target = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, "-m", "kit", "bench", "--smoke", "--repeats", "2",
+    proc = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--repeats", "2",
                            "--json", str(target)], cwd=REPO_ROOT, capture_output=True, text=True,
                           timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -157,8 +157,8 @@ def test_smoke_benchmark_runs_end_to_end(tmp_path):
         assert any(r["key"].endswith("_skipped") for r in report["rows"])
         return
     assert grading["same_grades"] and all(grading["same_grades"].values())
-    from kit import bench
-    if bench.busy_core_seconds() is not None:
+    from bench.grading import busy_core_seconds
+    if busy_core_seconds() is not None:
         for mode in ("jobs_1", "jobs_2"):
             assert 0 < rows[f"{mode}_cores_busy"]["value"] <= os.cpu_count() + 0.2, mode
             assert rows[f"{mode}_core_seconds_per_submission"]["value"] > 0, mode
@@ -170,32 +170,32 @@ def test_smoke_benchmark_runs_end_to_end(tmp_path):
 
 def test_busy_core_seconds_counts_work_and_says_when_it_cannot(monkeypatch):
     import io
-    from kit import bench
-    before = bench.busy_core_seconds()
+    from bench import grading
+    before = grading.busy_core_seconds()
     if before is None:
         print("no /proc/stat on this system: the benchmark reports no CPU figures")
         pytest.skip("no /proc/stat on this system: the benchmark reports no CPU figures")
     deadline = time.perf_counter() + 0.3
     while time.perf_counter() < deadline:  # busy for 0.3 s on one core
         pass
-    assert bench.busy_core_seconds() - before >= 0.1
+    assert grading.busy_core_seconds() - before >= 0.1
 
     # user nice system idle iowait irq softirq steal guest guest_nice, in clock ticks:
     # busy = user + nice + system + irq + softirq (steal is another machine's, guest is in user).
     line = "cpu  1000 20 300 5000 400 6 7 800 90 10\ncpu0 1 2 3 4 5 6 7 8 9 10\n"
     monkeypatch.setattr("builtins.open", lambda *a, **k: io.StringIO(line))
-    monkeypatch.setattr(bench.os, "sysconf", lambda name: 100)
-    assert bench.busy_core_seconds() == pytest.approx((1000 + 20 + 300 + 6 + 7) / 100)
+    monkeypatch.setattr(grading.os, "sysconf", lambda name: 100)
+    assert grading.busy_core_seconds() == pytest.approx((1000 + 20 + 300 + 6 + 7) / 100)
 
     def no_proc(*args, **kwargs):
         raise FileNotFoundError("/proc/stat")
     monkeypatch.setattr("builtins.open", no_proc)
-    assert bench.busy_core_seconds() is None
+    assert grading.busy_core_seconds() is None
 
 
 def test_items_run_only_what_is_asked(capsys):
-    from kit import bench
-    assert bench.run(smoke=True, repeats=1, items=(3,)) == 0
+    from bench import benchmark
+    assert benchmark.run(smoke=True, repeats=1, items=(3,)) == 0
     table = capsys.readouterr().out
     items = {line.split()[0] for line in table.splitlines()[3:] if line.strip()}
     assert items == {"3"}, table
@@ -204,9 +204,9 @@ def test_items_run_only_what_is_asked(capsys):
 def test_dask_cluster_leaves_the_blas_settings_of_this_process_alone(monkeypatch):
     """Dask's nanny sets one-thread BLAS in the parent's environment; the benchmark's nbgrader
     and bare runs inherit this environment, so the cluster must leave it as it was."""
-    from kit import bench
+    from bench import grading
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)
-    with bench.dask_cluster() as address:
+    with grading.dask_cluster() as address:
         assert address
         assert "OPENBLAS_NUM_THREADS" not in os.environ and "OMP_NUM_THREADS" not in os.environ

@@ -198,7 +198,7 @@ def test_kit_console_script(tmp_path):
     proc = subprocess.run([kit, "--help"], cwd=tmp_path, env=clean_env(), capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    for command in ("release", "collect", "autograde", "feedback", "demo", "bench"):
+    for command in ("release", "collect", "autograde", "feedback", "demo"):
         assert command in proc.stdout
     # The exit code main() returns reaches the shell (sys.exit semantics): a KitError is 2.
     proc = subprocess.run([kit, "autograde", "--course", str(tmp_path / "no-course")], cwd=tmp_path,
@@ -208,12 +208,12 @@ def test_kit_console_script(tmp_path):
 
 
 def test_installed_kit_imports_from_outside_the_repository_and_shows_only_itself(tmp_path):
-    """The editable install maps `kit` only: classifiers/ (the solutions) and utils/ are not
-    importable from everywhere, but a process that imports kit uses the repository's utils."""
+    """The editable install maps `kit` only: classifiers/ (the solutions), utils/ and bench/ are
+    not importable from everywhere, but a process that imports kit uses the repository's utils."""
     def python(code):
         return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=clean_env(),
                               capture_output=True, text=True, timeout=60)
-    for package in ("classifiers", "utils"):
+    for package in ("classifiers", "utils", "bench"):
         proc = python(f"import {package}")
         assert proc.returncode == 1 and "ModuleNotFoundError" in proc.stderr, (package, proc.stderr)
     proc = python("import kit.course, kit.cells, utils; print(kit.course.KIT_ROOT); print(utils.__file__)")

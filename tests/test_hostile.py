@@ -23,7 +23,7 @@ ISOLATED, WHY_NOT = sandbox.isolation_status()
 def pids_cgroup_available():
     """Can this machine give a kernel a pids cgroup (which counts process-limit hits)?"""
     import logging
-    cgroups = sandbox._Cgroups(sandbox.Limits(), logging.getLogger(__name__)).create()
+    cgroups = sandbox.Cgroups(sandbox.Limits(), logging.getLogger(__name__)).create()
     try:
         return cgroups.pids is not None
     finally:

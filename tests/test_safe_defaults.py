@@ -28,8 +28,7 @@ pytestmark = pytest.mark.slow
 def no_bubblewrap(monkeypatch, tmp_path):
     """This process sees no usable bubblewrap (a path where there is none)."""
     missing = str(tmp_path / "no-bwrap-here")
-    monkeypatch.setattr(sandbox, "_bwrap_path", lambda bwrap=None: missing)
-    monkeypatch.setattr(sandbox, "_warned", False)
+    monkeypatch.setattr(sandbox.probe, "find_bwrap", lambda: missing)
     return missing
 
 

@@ -1,4 +1,4 @@
-"""Tests for kit/sandbox.py: real kernels in bubblewrap, driven by nbclient.
+"""Tests for kit/sandbox/: real kernels in bubblewrap, driven by nbclient.
 
 Every test starts its own small kernel (about 1-2 s each). Tests that would hurt the
 machine without limits (fork bomb, 50 GB allocation, 10 GB file) first check that the
@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 
@@ -21,7 +22,8 @@ from kit import sandbox
 from kit.sandbox import GiB, MiB, Limits
 
 AVAILABLE, REASON = sandbox.isolation_status()
-NEEDS_NO_BWRAP = ("test_unisolated_fallback_warns_or_refuses", "test_limits_reject_bad_values")
+NEEDS_NO_BWRAP = ("test_unisolated_fallback_warns_or_refuses", "test_limits_reject_bad_values",
+                  "test_launcher_says_why_it_cannot_set_up", "test_launch_plan_takes_a_mode_only")
 
 
 @pytest.fixture(autouse=True)
@@ -146,11 +148,15 @@ print(json.dumps(res))
 '''
 
 
-def test_isolation_status_says_why():
+def test_isolation_status_names_the_mode_used():
     available, reason = sandbox.isolation_status()
-    assert isinstance(available, bool)
-    assert isinstance(reason, str) and reason
+    mode = sandbox.isolation_mode()
     print("isolation:", available, reason)
+    # Only reached with a working bubblewrap (see require_bwrap): a mode this user can use.
+    assert available is True and mode in sandbox.Mode.candidates()
+    assert reason.startswith("bubblewrap isolates kernels") and mode.describe() in reason
+    if os.geteuid() == 0:
+        assert mode is not sandbox.Mode.USER
 
 
 def test_sandbox_hides_host_blocks_network_and_clears_env(workdir, tmp_path, monkeypatch):
@@ -166,6 +172,7 @@ def test_sandbox_hides_host_blocks_network_and_clears_env(workdir, tmp_path, mon
     os.chmod(tmp_path, 0o700)  # like /root: the sandbox uid cannot traverse it on the host
     marker = "KIT_SANDBOX_MARKER_%d" % os.getpid()
     monkeypatch.setenv(marker, "leaked")
+    monkeypatch.setenv("KIT_QUICK", "1")  # an assignment's setting: the grader passes it, not the sandbox
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -232,6 +239,7 @@ def test_sandbox_hides_host_blocks_network_and_clears_env(workdir, tmp_path, mon
     assert res["interfaces"] == ["lo"]
     # Environment: cleared; only what was passed explicitly comes in.
     assert res["marker"] is None and marker not in res["env"]
+    assert "KIT_QUICK" not in res["env"]
     assert res["given"] == "yes"
     # No capabilities, no mounts, no new user namespaces.
     assert res["cap_eff"] == "0000000000000000"
@@ -242,8 +250,33 @@ def test_sandbox_hides_host_blocks_network_and_clears_env(workdir, tmp_path, mon
     assert stdout(cells[3]).strip() == "after interrupt"
     # After shutdown the workdir belongs to its owner again and nothing is left behind.
     assert all(p.stat().st_uid == os.getuid() for p in workdir.rglob("*"))
-    assert km._state.run_dir is None
+    run_dir = os.path.dirname(os.path.dirname(km.connection_file))
+    assert run_dir.startswith("/tmp/kitsb-") and not os.path.exists(run_dir)
 
+
+LEAVE_RUNNING = r"""
+import json, sys
+from kit import sandbox
+km = sandbox.SandboxedKernelManager(workdir=sys.argv[1], kernel_name="python3")
+km.start_kernel()
+print(json.dumps({"connection_file": km.connection_file, "cgroups": km.cgroup_folders,
+                  "pid": km.provisioner.process.pid}), flush=True)
+"""  # and exits with the kernel still running: no shutdown, no cleanup by the caller
+
+
+def test_a_kernel_left_running_at_exit_is_killed_and_cleaned(workdir):
+    proc = subprocess.run([sys.executable, "-c", LEAVE_RUNNING, str(workdir)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    left = json.loads(proc.stdout.strip().splitlines()[-1])
+    run_dir = os.path.dirname(os.path.dirname(left["connection_file"]))
+    assert run_dir.startswith("/tmp/kitsb-") and not os.path.exists(run_dir)
+    assert not any(os.path.exists(folder) for folder in left["cgroups"])
+    state = ""
+    if os.path.exists(f"/proc/{left['pid']}/stat"):
+        state = open(f"/proc/{left['pid']}/stat").read().rpartition(")")[2].split()[0]
+    assert state in ("", "Z"), state  # the sandbox's first process is gone (or only unreaped)
+    assert all(p.stat().st_uid == os.getuid() for p in workdir.rglob("*"))  # given back
 
 def hidden_layout(tmp_path):
     """Folders like a kit repository inside a bound folder: {name: path} (all str).
@@ -274,11 +307,13 @@ def test_hidden_paths_are_covered_in_mount_order(workdir, tmp_path):
     p = hidden_layout(tmp_path)
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    plan = sandbox._Plan(mode="user", bwrap="bwrap", workdir=str(workdir), run_dir=str(run_dir),
-                         ipc_dir=None, readonly=[p["course"], p["visible"], p["repo"]],
-                         env={}, limits=Limits(), etc_dir=None,
-                         hidden=[p["kit"], p["kit"] + "/visible/inner", p["secret"], p["grades"],
-                                 p["repo"], p["elsewhere"], str(tmp_path / "missing")])
+    plan = sandbox.LaunchPlan(mode=sandbox.Mode.USER, bwrap="bwrap", workdir=str(workdir),
+                              run_dir=str(run_dir), ipc_dir=None,
+                              readonly=[p["course"], p["visible"], p["repo"]],
+                              env={}, limits=Limits(), etc_dir=None,
+                              hidden=[p["kit"], p["kit"] + "/visible/inner", p["secret"],
+                                      p["grades"], p["repo"], p["elsewhere"],
+                                      str(tmp_path / "missing")])
     args = plan.bwrap_args()
 
     def at(*items):
@@ -416,7 +451,7 @@ def test_10gb_file_and_fork_bomb_are_stopped(workdir):
     assert int(forked) < 32 and "BlockingIOError" in failure, cells[2].outputs
     assert stdout(cells[3]).strip() == "alive"
     assert sandbox.limit_hit(km).kind == "processes"
-    assert km._state.cgroups is None or km._state.cgroups.folders == []  # all killed, removed
+    assert km.cgroup_folders == []  # all killed, removed
 
 
 MEMORY_CELL = r'''
@@ -457,9 +492,8 @@ def test_cpu_limit_kills_a_busy_loop(workdir):
     assert sandbox.limit_hit(km, error) == ("cpu", "CPU time limit (1 s) exceeded")
 
 
-def test_unisolated_fallback_warns_or_refuses(workdir, monkeypatch):
-    monkeypatch.setattr(sandbox, "_warned", False)
-    broken = "/nonexistent/bwrap"
+def test_unisolated_fallback_warns_or_refuses(workdir, tmp_path):
+    broken = str(tmp_path / "no-bwrap-here")  # a reason of its own: warned about once
     available, reason = sandbox.isolation_status(bwrap=broken)
     assert not available and "not found" in reason
 
@@ -481,3 +515,27 @@ def test_limits_reject_bad_values():
         Limits(max_processes="64")
     assert Limits().describe("memory") == "memory limit (4 GiB)"
     assert sandbox.format_bytes(512 * MiB) == "512 MiB" and sandbox.format_bytes(4 * GiB) == "4 GiB"
+
+
+def test_launcher_says_why_it_cannot_set_up(tmp_path):
+    """The launcher is a file of its own: a step that fails (here: joining a cgroup that
+    does not exist) ends it with LAUNCHER_FAILED and a reason, and nothing is run."""
+    marker = tmp_path / "ran"
+    config = {"cgroup_procs": [str(tmp_path / "no-cgroup" / "cgroup.procs")], "reveal": None,
+              "rlimits": [], "uid": None, "gid": None, "ppid": os.getpid(),
+              "env": {}, "cwd": None}
+    proc = subprocess.run([sys.executable, "-I", "-S", sandbox.command.LAUNCHER, json.dumps(config),
+                           "/usr/bin/touch", str(marker)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == sandbox.LAUNCHER_FAILED, proc.stderr
+    assert proc.stderr.startswith("kit.sandbox launcher: FileNotFoundError"), proc.stderr
+    assert not marker.exists()
+    config["cgroup_procs"] = []  # the same launch without the failing step runs the command
+    proc = subprocess.run([sys.executable, "-I", "-S", sandbox.command.LAUNCHER, json.dumps(config),
+                           "/usr/bin/touch", str(marker)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and marker.exists(), proc.stderr
+
+
+def test_launch_plan_takes_a_mode_only(tmp_path):
+    with pytest.raises(ValueError, match="expected mode to be a kit.sandbox.Mode or None"):
+        sandbox.LaunchPlan(mode="uid", bwrap="bwrap", workdir=str(tmp_path), run_dir=str(tmp_path),
+                           ipc_dir=None, readonly=[], env={}, limits=Limits(), etc_dir=None)

@@ -1,0 +1,62 @@
+"""`python -m bench`: how fast the kit is, against what the machine can do.
+
+Every figure is a ratio of two timings taken side by side in one run (the candidates
+take turns, repeat after repeat; each figure is the median), because the machine is
+shared and absolute seconds drift with the load. Items:
+1. vectorized losses (and the blocked one-pass losses of bench/blocked.py) against the
+   two-pass floor: `X @ W` plus `X.T @ G` alone on the same arrays;
+2. the same losses against the one-pass memory floor: reading X once (`X.sum()`);
+3. naive against vectorized losses on the 500-example dev shape;
+4. LinearClassifier.train (1,500 iterations of 200) against the loss call alone;
+5. both notebooks run top to bottom (quick setting, real CIFAR-10 subset);
+6. autograding: `kit autograde --jobs 1`, `--jobs 2`, plain `nbgrader autograde` and a
+   two-worker local Dask cluster on the same submissions, with identical grades;
+7. grading one submission against the bare nbclient run of its two notebooks.
+Timing data is random (CIFAR-shaped float64); items 5-7 need the notebooks and CIFAR-10.
+`--smoke` uses tiny sizes, grades two submissions (test cells only) and skips the slow
+items: it proves the benchmark works, its ratios mean nothing.
+"""
+import os
+import sys
+import time
+
+from kit.course import KitError
+
+from .grading import bench_grading
+from .losses import bench_losses, bench_naive, bench_training, training_arrays
+from .report import FULL, SMOKE, Report, format_table, machine_info, write_json
+
+
+ITEMS = tuple(range(1, 8))
+
+
+def run(*, json_path=None, smoke=False, repeats=5, items=ITEMS):
+    """Run the benchmark's `items` (1-7; 1 and 2 run together), print the table, write
+    `json_path`; return 0, or 1 when a result was wrong."""
+    if repeats < 1:
+        raise KitError(f"expected --repeats of at least 1, got {repeats} instead")
+    wanted = set(items)
+    if not wanted or not wanted <= set(ITEMS):
+        raise KitError(f"expected items among 1-7, got {sorted(items)} instead")
+    sizes = SMOKE if smoke else FULL
+    report = Report(smoke=smoke, repeats=repeats)
+    machine = machine_info()
+    started = time.perf_counter()
+    X, y = training_arrays(sizes) if wanted & {1, 2, 4} else (None, None)
+    if wanted & {1, 2}:
+        bench_losses(report, sizes, X, y, repeats)
+    if 3 in wanted:
+        bench_naive(report, sizes, repeats)
+    if 4 in wanted:
+        bench_training(report, sizes, X, y, repeats)
+    del X, y
+    if wanted & {5, 6, 7}:
+        bench_grading(report, sizes, repeats, wanted)
+    machine["load_after"] = os.getloadavg()
+    machine["bench_seconds"] = round(time.perf_counter() - started, 1)
+    print(format_table(report, machine))
+    if json_path:
+        write_json(json_path, report, machine, sizes)
+    for failure in report.failures:
+        print(f"error: {failure}", file=sys.stderr)
+    return 1 if report.failures else 0
