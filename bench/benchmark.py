@@ -8,7 +8,7 @@ shared and absolute seconds drift with the load. Items:
 2. the same losses against the one-pass memory floor: reading X once (`X.sum()`);
 3. naive against vectorized losses on the 500-example dev shape;
 4. LinearClassifier.train (1,500 iterations of 200) against the loss call alone;
-5. both notebooks run top to bottom (quick setting, real CIFAR-10 subset);
+5. both notebooks run top to bottom (real CIFAR-10 data);
 6. autograding: `kit autograde --jobs 1`, `--jobs 2`, plain `nbgrader autograde` and a
    two-worker local Dask cluster on the same submissions, with identical grades;
 7. grading one submission against the bare nbclient run of its two notebooks.

@@ -69,8 +69,8 @@ def bench_grading(report, sizes, repeats, wanted):
                        None, "")
 
 
-def quick_env(data_dir):
-    return {**os.environ, "KIT_QUICK": "1", "CIFAR10_DIR": data_dir,
+def notebook_env(data_dir):
+    return {**os.environ, "CIFAR10_DIR": data_dir,
             "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
 
 
@@ -90,21 +90,21 @@ def execute_notebooks(folder, env, notebooks=NOTEBOOKS):
 
 
 def bench_notebooks(report, data_dir, repeats):
-    progress(f"item 5: both notebooks, quick setting, real data ({repeats} repeats)")
-    env = quick_env(data_dir)
+    progress(f"item 5: both notebooks, real data ({repeats} repeats)")
+    env = notebook_env(data_dir)
     runs = []
     try:
         for _round in range(repeats):
             runs.append(execute_notebooks(KIT_ROOT / "notebooks", env))
     except Exception as err:  # a failing notebook is a result to report, not a crash
-        report.failures.append(f"a notebook failed in the quick setting: {type(err).__name__}: "
+        report.failures.append(f"a notebook failed: {type(err).__name__}: "
                                f"{str(err).strip().splitlines()[-1] if str(err).strip() else ''}")
         report.add(5, "notebooks_failed", "notebooks: failed (see the error below)", None, "")
         return
     seconds = {nb: statistics.median(r[nb] for r in runs) for nb in NOTEBOOKS}
     report.results["notebooks"] = {"seconds": seconds, "samples": runs, "data_dir": data_dir}
     for nb in NOTEBOOKS:
-        report.add(5, f"notebook_{nb.split('.')[0]}_seconds", f"{nb}, quick setting, top to bottom",
+        report.add(5, f"notebook_{nb.split('.')[0]}_seconds", f"{nb}, top to bottom",
                    seconds[nb], "s", "<= 60")
 
 
@@ -307,7 +307,7 @@ def plain_nbgrader(course, data_dir, students):
     from kit.course import coursedir, gradebook_url
     # Every submission in the (private) course: nbgrader's --student takes one id or a glob.
     command = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force", "--log-level=ERROR"]
-    proc = subprocess.run(command, cwd=course, env=quick_env(data_dir), capture_output=True, text=True)
+    proc = subprocess.run(command, cwd=course, env=notebook_env(data_dir), capture_output=True, text=True)
     if proc.returncode != 0:
         raise KitError(f"nbgrader autograde failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
     grades = {}
@@ -325,7 +325,7 @@ def plain_nbgrader(course, data_dir, students):
 def bench_one_submission(report, course, student, data_dir, repeats, root):
     from kit.course import submitted_dir
     progress(f"item 7: grading {student} against the bare run of its notebooks ({repeats} repeats)")
-    env = quick_env(data_dir)
+    env = notebook_env(data_dir)
 
     def bare():
         folder = root / "bare"

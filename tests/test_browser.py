@@ -85,7 +85,7 @@ def jupyter(request, student_folder, tmp_path, cifar10_dir):
         stale.unlink()
     log = tmp_path / ("%s-jupyter.log" % front_end)
     server = JupyterServer(front_end, student_folder, tmp_path / "jupyter-state", log,
-                           env={"KIT_QUICK": "1", "CIFAR10_DIR": cifar10_dir})
+                           env={"CIFAR10_DIR": cifar10_dir})
     try:
         with server:
             yield server

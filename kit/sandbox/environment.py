@@ -10,7 +10,7 @@ import re
 import sys
 
 # Host variables forwarded when set: the numeric libraries' thread counts. An
-# assignment's own settings (e.g. the notebooks' quick mode) are the grader's to pass.
+# assignment's own settings (e.g. the data folder) are the grader's to pass.
 DEFAULT_ENV_PASSTHROUGH = (
     "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
     "VECLIB_MAXIMUM_THREADS",
