@@ -121,3 +121,20 @@ def test_late_work_through_collect_autograde_and_feedback(tmp_path, cifar10_dir)
                      "a_day_late"]) == 0
     rows = grades_rows(course)
     assert float(rows["a_day_late"]["late penalty"]) == full and float(rows["a_day_late"]["total"]) == 0
+
+
+def test_collect_records_the_arrival_time_given_with_its_zone(tmp_path, capsys):
+    folder = tmp_path / "alice"
+    (folder / "classifiers").mkdir(parents=True)
+    (folder / "classifiers" / "linear_svm.py").write_text("# work\n")
+    course = tmp_path / "course"
+    assert kit_main(["collect", str(folder), "--course", str(course),
+                     "--time", "2026-11-30 19:30 Europe/Paris"]) == 0
+    stamp = (submitted_dir(course, "alice") / "timestamp.txt").read_text()
+    assert stamp == "2026-11-30 18:30:00.000000 UTC"
+    assert late.read_timestamp(submitted_dir(course, "alice")) == (stamp, None)
+    # Without a zone the time would be guessed: refused, nothing collected.
+    assert kit_main(["collect", str(folder), "--course", str(tmp_path / "other"),
+                     "--time", "2026-11-30 19:30"]) == 2
+    assert "expected --time with its zone" in capsys.readouterr().err
+    assert not (tmp_path / "other").exists()
