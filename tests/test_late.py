@@ -122,6 +122,12 @@ def test_late_work_through_collect_autograde_and_feedback(tmp_path, cifar10_dir)
     rows = grades_rows(course)
     assert float(rows["a_day_late"]["late penalty"]) == full and float(rows["a_day_late"]["total"]) == 0
 
+    # nbgrader's own autograde (formgrader's button) applies the same configured policy.
+    configure(course, **{"KitLatePenalty.penalty_method": "per_day"})
+    nbgrader_autograde(course, "a_day_late", cifar10_dir)
+    with Gradebook(gradebook_url(course)) as gb:
+        assert gb.find_submission(ASSIGNMENT, "a_day_late").late_submission_penalty == pytest.approx(0.1 * full)
+
 
 def test_collect_records_the_arrival_time_given_with_its_zone(tmp_path, capsys):
     folder = tmp_path / "alice"
@@ -138,3 +144,12 @@ def test_collect_records_the_arrival_time_given_with_its_zone(tmp_path, capsys):
                      "--time", "2026-11-30 19:30"]) == 2
     assert "expected --time with its zone" in capsys.readouterr().err
     assert not (tmp_path / "other").exists()
+
+
+def nbgrader_autograde(course, student, cifar10_dir):
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--student", student,
+                           "--force", "--KitGrading.tests_only=True", f"--KitGrading.data_dir={cifar10_dir}"],
+                          cwd=course, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
