@@ -8,7 +8,8 @@ the regularization term and its gradient are taken as the reference adds them
 (ref(reg) - ref(0)), never written out here. A mistake is named when its prediction
 matches what the student sent in EVERY case of the check (the loss and the gradient
 are diagnosed apart, so one submission can have one mistake in each); a failing check
-that no mistake explains is "other".
+that no mistake explains is "other"; one whose results could not be read (the function
+raised, or returned something of the wrong shape) is "no_result".
 
 The table MISTAKES is the one list: its name (stored in grading.json, counted in the
 report), the words a student reads in their feedback, and how it is recognised.
@@ -22,6 +23,7 @@ import numpy as np
 from . import probes, reference
 
 OTHER = "other"
+NO_RESULT = "no_result"
 # Looser than the checks' own tolerance: a prediction is itself computed in float64
 # from the reference, the margin-0 hinge as a limit (see margin_zero).
 TOLERANCE = 10 * probes.LOSS_TOLERANCE
@@ -83,6 +85,8 @@ MISTAKES = (
              "grad": lambda c: c.zero_margin()[1] + c.reg_grad}, svm_only=True),
     Mistake("no_max_shift", "Large scores make the loss overflow (inf or nan): subtract each "
             "row's largest score before taking exponentials.", {"offset": None}),
+    Mistake(NO_RESULT, "The function raised an error, or returned nothing the grader could read "
+            "(check what it returns and the shapes).", {}),
     Mistake(OTHER, "A mistake the grader has no name for: compare your function with the "
             "task's description.", {}),
 )
@@ -108,10 +112,13 @@ def diagnose(check, sent, seed):
     - sent: {case: {key: base64 text}} the checking kernel sent for the check's unit
       (probes.results_of);
     - seed: the seed the check's inputs were drawn with.
-    Returns a sorted list of mistake names: ["other"] when none explains the results (or
-    they could not be read), [] when the loss and gradient the check looks at are right.
+    Returns a sorted list of mistake names: ["no_result"] when the results could not be
+    read, ["other"] when no mistake explains them, [] when the loss and gradient the check
+    looks at are right.
     """
     unit, _, aspect = check.partition(":")
+    if not sent:
+        return [NO_RESULT]
     if check == probes.OFFSET:
         return diagnose_offset(sent, seed)
     ref = probes.LOSS_FUNCTIONS[unit][1] if unit in probes.LOSS_FUNCTIONS else probes.CLASSES.get(unit)
@@ -126,7 +133,7 @@ def diagnose(check, sent, seed):
             if "grad" in parts:
                 value["grad"] = probes.load(out, "dW", arrays["W"].shape)
         except probes.WrongResult:
-            return [OTHER]
+            return [NO_RESULT]
         cases.append(Case(ref, arrays))
         got.append(value)
     names = set()
@@ -150,6 +157,6 @@ def diagnose_offset(sent, seed):
         try:
             loss, dW = float(probes.load(out, "loss", None).reshape(())), probes.load(out, "dW", shape)
         except probes.WrongResult:
-            return [OTHER]
+            return [NO_RESULT]
         finite[case] = bool(np.isfinite(loss) and np.all(np.isfinite(dW)))
     return ["no_max_shift"] if finite["plain"] and not finite["offset"] else [OTHER]

@@ -113,12 +113,14 @@ def test_softmax_regularization_mistakes_are_named():
     assert all(not m.svm_only or "margin" in m.name for m in mistakes.MISTAKES)
 
 
-def test_an_unknown_mistake_or_an_unreadable_result_is_other():
+def test_an_unknown_mistake_is_other_and_no_readable_result_is_no_result():
     verdict, found = diagnosed("svm_loss_naive:grad", lambda W, X, y, reg: (hinge(W, X, y, reg)[0] * 1.5, W))
     assert verdict is not None and found == [mistakes.OTHER]
+    verdict, found = diagnosed("svm_loss_naive:grad", lambda W, X, y, reg: (hinge(W, X, y, reg)[0], W[:2]))
+    assert verdict is not None and found == [mistakes.NO_RESULT]
     found = {}
     probes.judge({}, {"svm_loss_naive:loss", "LinearClassifier:predict"}, 1, found)
-    assert found == {"svm_loss_naive:loss": [mistakes.OTHER], "LinearClassifier:predict": [mistakes.OTHER]}
+    assert found == {"svm_loss_naive:loss": [mistakes.NO_RESULT], "LinearClassifier:predict": [mistakes.NO_RESULT]}
 
 
 def test_every_mistake_has_words_for_students():
