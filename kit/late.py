@@ -72,7 +72,12 @@ def parse_time(text):
 
 
 def read_timestamp(folder):
-    """The submission time in `folder`/timestamp.txt: (its text, None) or (None, problem)."""
+    """The submission time of a collected submission.
+
+    Inputs: folder, the submission's folder (its timestamp.txt, as `kit collect` writes it).
+    Returns (its text, None), or (None, the problem to report) when it is missing or cannot
+    be read with its time zone: lateness is then not decided.
+    """
     path = Path(folder) / "timestamp.txt"
     if not path.is_file():
         return None, "submission time unknown: timestamp.txt is missing, so lateness is not decided"
@@ -116,7 +121,12 @@ def sync_duedate(course, gb):
 
 def assign_penalties(course, student, notebooks):
     """nbgrader's AssignLatePenalties for these notebooks of a submission, configured by the
-    course (its plugin, KitLatePenalty's policy): each notebook's late_submission_penalty."""
+    course (its plugin, KitLatePenalty's policy).
+
+    Inputs: course folder; student id; notebooks, names such as "svm.ipynb" (graded and
+    stored in the gradebook). Returns nothing: each notebook's late_submission_penalty is
+    written to the gradebook (None when on time or without a due date).
+    """
     import nbformat
     from nbgrader.preprocessors import AssignLatePenalties
     config = course_config(Path(course))

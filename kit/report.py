@@ -122,9 +122,17 @@ th { background: #f0f0f0; }
 """
 
 
+def e(value):
+    """Any value as HTML text (student ids and statuses are data, never markup)."""
+    return html.escape(str(value), quote=True)
+
+
 def page(data, image):
-    """The report as one static HTML page: no script, every text escaped."""
-    e = lambda value: html.escape(str(value), quote=True)
+    """The report as one static HTML page: no script, every text escaped.
+
+    Inputs: data, what report.json holds; image, the PNG bytes of the score plot or None.
+    Returns the page's text.
+    """
     parts = ["<!DOCTYPE html>", "<html><head><meta charset='utf-8'>",
              # Nothing but this page's own style and the embedded image may load.
              "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "

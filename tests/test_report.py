@@ -9,11 +9,10 @@ import json
 
 import pytest
 
-from kit import mistakes
+from kit import mistakes, report
 from kit.__main__ import main as kit_main
 from kit_helpers import collect_all, grade, reference_submission
 
-pytestmark = pytest.mark.slow
 
 # student -> (file, [(reference text, planted text)], {function: mistake expected})
 PLANTED = {
@@ -56,6 +55,7 @@ def graded(released_course, cifar10_dir, tmp_path_factory):
     return course, results
 
 
+@pytest.mark.slow
 def test_report_names_and_counts_each_planted_mistake(graded):
     course, results = graded
     data = json.loads((course / "reports" / "report.json").read_text())
@@ -79,6 +79,7 @@ def test_report_names_and_counts_each_planted_mistake(graded):
     assert summary["checks"] and all(names == [] for names in summary["checks"].values())
 
 
+@pytest.mark.slow
 def test_report_csv_and_html_carry_the_same_data(graded):
     course, _ = graded
     with open(course / "reports" / "report.csv", newline="") as f:
@@ -93,6 +94,7 @@ def test_report_csv_and_html_carry_the_same_data(graded):
             assert name in page and mistakes.words(name).replace("'", "&#x27;") in page
 
 
+@pytest.mark.slow
 def test_student_feedback_names_the_mistake_in_words(graded):
     course, results = graded
     lines = results["reg_loss"]["notebooks"]["svm.ipynb"]["scores"]["test_svm_naive_loss"]["feedback"]
@@ -103,8 +105,26 @@ def test_student_feedback_names_the_mistake_in_words(graded):
     assert reference == ["passed"]
 
 
+@pytest.mark.slow
 def test_kit_report_command_rewrites_the_report(graded, capsys):
     course, _ = graded
     (course / "reports" / "report.json").unlink()
     assert kit_main(["report", "--course", str(course)]) == 0
     assert json.loads((course / "reports" / "report.json").read_text())["functions"]
+
+
+def test_report_page_and_csv_keep_student_text_as_data(tmp_path):
+    hostile = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
+    functions = report.by_function({hostile: {"svm_loss_naive:loss": ["reg_missing_loss"]},
+                                    "=HYPERLINK(1)": {"svm_loss_naive:loss": []}})
+    assert functions == [{"function": "svm_loss_naive", "checked": 2, "fully_right": 1,
+                          "students_right": ["=HYPERLINK(1)"],
+                          "mistakes": [{"name": "reg_missing_loss", "count": 1, "students": [hostile],
+                                        "description": mistakes.words("reg_missing_loss")}]}]
+    page = report.page({"functions": functions, "scores": {"students": 2}, "pass_rates": {},
+                        "problems": {hostile: hostile}}, None)
+    assert "<script" not in page and "<img" not in page and "&lt;script&gt;" in page
+    report.write_csv(tmp_path / "r.csv", report.by_function({"=HYPERLINK(1)": {"svm_loss_naive:loss": ["other"]}}))
+    with open(tmp_path / "r.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows[0]["students"] == "'=HYPERLINK(1)" and rows[0]["mistake"] == "other"
