@@ -74,6 +74,10 @@ def build_parser():
     add_course_option(feedback)
     feedback.add_argument("--jobs", type=positive_int, default=1, help="notebooks rendered at once (default 1)")
 
+    report = commands.add_parser("report", help="common mistakes per function, scores and pass rates "
+                                                "(reports/report.html, .csv, .json)")
+    add_course_option(report)
+
     demo = commands.add_parser("demo", help="release, then grade three example submissions and check them")
     demo.add_argument("--dist", type=Path, default=DEFAULT_DIST)
     add_grading_options(demo, course_default=KIT_ROOT / "demo-course")
@@ -112,6 +116,10 @@ def dispatch(args):
     if args.command == "feedback":
         from . import feedback
         feedback.run(course=args.course, students=args.students, jobs=args.jobs)
+        return 0
+    if args.command == "report":
+        from . import report
+        report.run(course=args.course)
         return 0
     if args.command == "demo":
         from . import demo

@@ -41,7 +41,7 @@ from pathlib import Path
 import nbformat
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from . import cells, probes, sandbox, sanitize, verdicts
+from . import cells, late, probes, sandbox, sanitize, verdicts
 from .outputs import BoundedNotebookClient, bounded_error
 from .course import (ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, choose_students, course_config, release_dir,
                      source_dir, submitted_dir)
@@ -100,12 +100,14 @@ def grade_submission(task):
         for folder in folders.values():
             write_files(folder, {**task.master_files, **task.files})
         environment = []   # problems of the grader's own making: the student is not to blame
-        problems = run_to_completion(lambda: run_kernels(task, graded, folders, deadline, environment))
+        found = {}         # check -> names of the known mistakes that explain it (mistakes.py)
+        problems = run_to_completion(lambda: run_kernels(task, graded, folders, deadline, environment,
+                                                         found))
     if environment:
         return failed_result(task, "; ".join(dict.fromkeys(environment)))
     notebooks = {name: finish_notebook(task, name, graded[name]) for name in task.notebooks}
     result = {"student": task.student, "timestamp": task.timestamp, "notebooks": notebooks,
-              "problems": list(task.problems) + problems}
+              "problems": list(task.problems) + problems, "checks": found}
     result["status"] = summarize_status(result)
     return result
 
@@ -139,11 +141,11 @@ def restore_notebook(task, name):
     return {"nb": nb, "source": source, "release": release, "problems": problems}
 
 
-async def run_kernels(task, graded, folders, deadline, environment):
+async def run_kernels(task, graded, folders, deadline, environment, found=None):
     """The notebooks (one after the other), the test cells and the trusted checks, each in
     kernels of their own, at the same time; returns submission-wide problems. Problems that
     are not the student's (a kernel that cannot start, data the sandbox cannot see) are
-    appended to `environment`."""
+    appended to `environment`; each judged check's mistake names to `found`."""
     tests = TestPlan(graded)
     checks = CheckPlan(tests.targets, seed=probes.new_seed())
     jobs = [run_tests(task, tests, folders["tests"], deadline, environment),
@@ -151,8 +153,9 @@ async def run_kernels(task, graded, folders, deadline, environment):
     if task.run_notebooks:
         jobs.append(run_student_cells(task, graded, folders["notebooks"], deadline, environment))
     test_problems, check_problems = (await asyncio.gather(*jobs))[:2]
-    verdicts_by_check = checks.judge()
-    return test_problems + tests.conclude(graded, verdicts_by_check, task.files) + check_problems
+    found = {} if found is None else found
+    verdicts_by_check = checks.judge(found)
+    return test_problems + tests.conclude(graded, verdicts_by_check, task.files, found) + check_problems
 
 
 async def run_student_cells(task, graded, workdir, deadline, environment):
@@ -231,9 +234,10 @@ class TestPlan:
     def label(self, index):
         return self.labels.get(index, f"cell {index}") if index is not None else "test kernel"
 
-    def conclude(self, graded, verdicts_by_check, files):
+    def conclude(self, graded, verdicts_by_check, files, found=None):
         """Copy each test cell's outputs into its notebook, let the trusted checks overrule a
-        passing cell, and write the kit's own feedback lines; returns the disagreements."""
+        passing cell, and write the kit's own feedback lines (naming the known mistakes in
+        `found`, {check: names}); returns the disagreements."""
         functions = verdicts.defined_functions(files)
         disagreements = []
         for name, index, scratch_index in self.slots:
@@ -241,8 +245,9 @@ class TestPlan:
             wrong = [verdicts_by_check[c] for c in sorted(probes.checks_for(cell))
                      if verdicts_by_check.get(c)]
             note = self.stopped.get(scratch_index)
+            named = [name for c in sorted(probes.checks_for(cell)) for name in (found or {}).get(c, ())]
             lines = verdicts.test_cell_feedback(cell, grader_note=note, disagreements=wrong,
-                                                functions=functions)
+                                                functions=functions, mistakes=named)
             # A failing cell fails anyway; a passing cell the trusted checks contradict was misled.
             if wrong and cells.first_error(cell) is None:
                 cell.outputs.append(cells.error_output(
@@ -276,11 +281,11 @@ class CheckPlan:
             index = len(self.nb.cells) - 1
             self.calls[unit], self.labels[index], self.contexts[index] = index, unit, (1,)
 
-    def judge(self):
+    def judge(self, found=None):
         if not self.targets:
             return {}
         outputs = {unit: self.nb.cells[index].outputs for unit, index in self.calls.items()}
-        return probes.judge(outputs, self.targets, self.seed)
+        return probes.judge(outputs, self.targets, self.seed, found)
 
 
 def finish_notebook(task, name, graded):
@@ -475,7 +480,8 @@ def process_limit_hits(km):
 STATUS_WORDS = (("missing notebook", "missing notebook"), ("unreadable", "unreadable notebook"),
                 ("timeout", "timeout"), ("time limit", "time limit"), ("exceeded", "resource limit"),
                 ("died", "dead kernel"), ("importing classifiers", "import failed"),
-                ("trusted check", "trusted check failed"), ("restored", "cells restored"))
+                ("trusted check", "trusted check failed"), ("restored", "cells restored"),
+                ("submission time unknown", "submission time unknown"))
 
 
 def record_silent_error(cell, cell_index, execute_reply):
@@ -539,6 +545,9 @@ def run(*, course, students=None, jobs=1, scheduler=None, cell_timeout=None, sub
         results.append(result)
     results.sort(key=lambda r: r["student"])
     grades.write_reports(course)
+    if any(r["status"] != GRADER_ERROR for r in results):
+        from . import report
+        report.run(course=course)
     report_grader_errors(results)
     return results
 
@@ -609,12 +618,12 @@ def make_task(course, student, **settings):
     master = {str(p.relative_to(release)): p.read_bytes() for p in sorted(release.rglob("*"))
               if p.is_file() and p.suffix != ".ipynb" and "__pycache__" not in p.parts
               and str(p.relative_to(release)) not in files}
-    stamp = submission / "timestamp.txt"
+    timestamp, problem = late.read_timestamp(submission)
     return GradingTask(
         student=student, files=files, master_files=master,
         source_notebooks={nb: (source_dir(course) / nb).read_text() for nb in NOTEBOOKS},
         release_notebooks={nb: (release / nb).read_text() for nb in NOTEBOOKS},
-        timestamp=stamp.read_text().strip() if stamp.is_file() else None, problems=problems,
+        timestamp=timestamp, problems=problems + ([problem] if problem else []),
         **settings)
 
 

@@ -1,6 +1,6 @@
 """Collect student submissions (zip files or folders) into an nbgrader course folder.
 
-`python -m kit collect PATH... [--student ID] [--course DIR]` puts each submission under
+`python -m kit collect PATH... [--student ID] [--course DIR] [--time TIME]` puts each submission under
 
     <course>/submitted/<student>/linear_classifiers/
 
@@ -17,7 +17,8 @@ A valid id has only ASCII letters, digits, ".", "_" and "-", and does not start 
 Content: the files may sit at the top of the zip/folder or inside ONE top-level folder of any
 name except classifiers/ and utils/ (that folder is stripped). Junk is skipped: __MACOSX/,
 .ipynb_checkpoints/, __pycache__/, .DS_Store, ._* (AppleDouble), Thumbs.db, desktop.ini, *.pyc.
-A submitted top-level timestamp.txt is ignored (the collect time counts, not the student's).
+A submitted top-level timestamp.txt is ignored (the collect time counts, not the student's;
+--time TIME records when the submissions arrived instead, e.g. as the LMS shows it).
 Missing notebooks are reported but accepted (the grader scores them as missing); an empty
 submission is refused.
 
@@ -179,13 +180,34 @@ def add_arguments(parser):
                              "folder name, e.g. alice.zip or alice_linear_classifiers.zip -> alice")
     parser.add_argument("--course", metavar="DIR", default=None,
                         help="nbgrader course folder (default: <repo root>/course)")
+    parser.add_argument("--time", metavar="TIME", default=None,
+                        help="the time the submission(s) arrived, with its zone, e.g. '2026-12-01 "
+                             "16:53 Europe/Paris' (from the LMS or the e-mail); it decides lateness. "
+                             "Default: now")
     return parser
+
+
+def parse_arrival(text):
+    """--time as an aware datetime; a time without its zone is refused (it would be guessed)."""
+    import dateutil.parser
+    import dateutil.tz
+    head, _, last = " ".join(str(text).split()).rpartition(" ")
+    zone = dateutil.tz.gettz(last) if head and last[:1].isalpha() else None
+    try:
+        when = dateutil.parser.parse(head).replace(tzinfo=zone) if zone else dateutil.parser.parse(text)
+    except (ValueError, OverflowError):
+        when = None
+    if when is None or when.tzinfo is None:
+        raise CollectError(f"expected --time with its zone, such as '2026-12-01 16:53 Europe/Paris' or "
+                           f"'2026-12-01T16:53+01:00', got {text!r} instead")
+    return when
 
 
 def main(args):
     """Run `collect` for parsed arguments; return the exit code (0 ok, 1 refused, 2 usage)."""
     try:
         results = run(paths=args.paths, student=args.student,
+                      now=parse_arrival(args.time) if args.time else None,
                       course_dir=args.course if args.course else DEFAULT_COURSE_DIR)
     except CollectError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -128,6 +128,15 @@ c.KitGrading.tests_only = False       # True: only setup and test cells run (sam
 c.KitGrading.allow_unisolated = False # True: grade without bubblewrap (limits only)
 c.KitGrading.data_dir = ""            # CIFAR-10 folder; "": $CIFAR10_DIR, else the kit's data/
 
+# Late work (kit/late.py), decided by nbgrader: the submission's timestamp.txt (the time
+# `kit collect` took it in) against the due date; its AssignLatePenalties stores each
+# notebook's penalty, shown in grades.csv ("late penalty") and in feedback.
+c.KitGrading.duedate = ""             # e.g. "2026-12-01 17:00:00 Europe/Paris"; "": the gradebook's
+c.AssignLatePenalties.plugin_class = "kit.late.KitLatePenalty"
+c.KitLatePenalty.penalty_method = "none"   # "none", "zero" (score 0) or "per_day"
+c.KitLatePenalty.per_day = 0.1             # "per_day": this fraction of the score per started day
+c.KitLatePenalty.grace_period_hours = 0.0  # this late still counts as on time
+
 # `nbgrader autograde` (formgrader's Autograde button) grades the kit's way: the
 # submitted notebook is copied as it is, then KitAutograde restores the instructor's
 # cells, runs the student's code in the sandbox, lets the trusted checks overrule test

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import cells, verdicts
+from . import cells, late, verdicts
 from .sanitize import graded_notebook, markdown_text, safe_url, url_scheme
 from .course import (ASSIGNMENT, NOTEBOOKS, autograded_dir, choose_students, coursedir,
                      feedback_dir, gradebook_url)
@@ -89,7 +89,7 @@ def table_text(text):
     return markdown_text(" ".join(str(text).split()).replace("|", "\\|"))
 
 
-def score_table(scores, problems):
+def score_table(scores, problems, late_note=None):
     auto = [s for s in scores.values() if s["kind"] == "auto"]
     got = sum(s["score"] or 0 for s in auto)
     total = sum(s["max"] for s in auto)
@@ -102,7 +102,8 @@ def score_table(scores, problems):
             note += ": " + s["comment"]
         rows.append(f"| `{table_text(gid)}` | {score} / {s['max']:g} | {table_text(note)} |")
     text = [f"# Feedback\n\nAutograded score: **{got:g} / {total:g}** "
-            "(written answers are graded by hand).\n", *rows]
+            "(written answers are graded by hand).\n",
+            *([f"**{table_text(late_note)}**\n"] if late_note else []), *rows]
     if problems:
         text += ["\n**Notes from the grader:**\n"] + [f"- {table_text(p)}" for p in problems]
     return "\n".join(text)
@@ -138,13 +139,14 @@ def allowed_attribute(tag, name, value):
                            ("input", "disabled")}
 
 
-def render(nb, scores, problems):
-    """HTML feedback for one notebook: a score table, then the sanitized notebook."""
+def render(nb, scores, problems, late_note=None):
+    """HTML feedback for one notebook: a score table (and the late penalty, if any), then
+    the sanitized notebook."""
     from nbconvert import HTMLExporter
     handout = sanitize(nb, scores)
     # Not an instructor cell: its text goes through sanitize's markdown rule (again).
     table = graded_notebook(nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_markdown_cell(score_table(scores, problems))])).cells[0]
+        cells=[nbformat.v4.new_markdown_cell(score_table(scores, problems, late_note))])).cells[0]
     handout.cells.insert(0, table)
     for cell in handout.cells:
         cell.get("metadata", {}).pop("nbgrader", None)
@@ -193,6 +195,7 @@ def handout_inputs(course, gb, student):
     return {"notebooks": {nb: (folder / nb).read_text() for nb in NOTEBOOKS if (folder / nb).is_file()},
             "scores": scores, "problems": summary["problems"],
             "notebook_problems": summary.get("notebook_problems", {}),
+            "late": {nb: late.feedback_note(gb, student, nb) for nb in NOTEBOOKS},
             "timestamp": stamp.read_text().strip() if stamp.is_file() else None}
 
 
@@ -224,5 +227,6 @@ def render_student(inputs):
     for nb_name, text in inputs["notebooks"].items():
         nb = nbformat.reads(text, as_version=4)
         problems = inputs["problems"] + inputs["notebook_problems"].get(nb_name, [])
-        pages[nb_name.replace(".ipynb", ".html")] = render(nb, inputs["scores"].get(nb_name, {}), problems)
+        pages[nb_name.replace(".ipynb", ".html")] = render(nb, inputs["scores"].get(nb_name, {}), problems,
+                                                           inputs["late"].get(nb_name))
     return pages

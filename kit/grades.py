@@ -11,6 +11,7 @@ import statistics
 import warnings
 from pathlib import Path
 
+from . import late
 from .course import ASSIGNMENT, NOTEBOOKS, autograded_dir, coursedir, gradebook_url
 
 SUMMARY = "grading.json"
@@ -22,6 +23,8 @@ def store(course, result):
         **{nb: r["graded"] for nb, r in result["notebooks"].items()},
         SUMMARY: json.dumps(summary_of(result), indent=1)}, result.get("timestamp"))
     write_gradebook(course, result)
+    # nbgrader's own autograde runs AssignLatePenalties in its pipeline; this is kit autograde's.
+    late.assign_penalties(course, result["student"], result["notebooks"])
 
 
 def write_folder(target, files, timestamp):
@@ -50,6 +53,7 @@ def merge_summary(course, result):
         old = json.loads(path.read_text())
         for key in ("scores", "notebook_problems"):
             new[key] = {**{nb: v for nb, v in old.get(key, {}).items() if nb in NOTEBOOKS}, **new[key]}
+        new["checks"] = {**old.get("checks", {}), **new["checks"]}
         new["problems"] = list(dict.fromkeys(old.get("problems", []) + new["problems"]))
         statuses = [w for s in (old.get("status", "ok"), new["status"]) for w in s.split("; ") if w != "ok"]
         new["status"] = "; ".join(dict.fromkeys(statuses)) or "ok"
@@ -61,6 +65,8 @@ def summary_of(result):
     return {"student": result["student"], "status": result["status"],
             "problems": result["problems"],   # the submission's; each notebook's are below
             "notebook_problems": {nb: r["problems"] for nb, r in result["notebooks"].items()},
+            # Every trusted check judged: [] when right, else the known mistakes (mistakes.py).
+            "checks": result.get("checks", {}),
             "scores": {nb: {gid: {k: s[k] for k in ("score", "max", "kind", "message", "feedback") if k in s}
                             for gid, s in r["scores"].items()}
                        for nb, r in result["notebooks"].items()}}
@@ -80,9 +86,10 @@ def _write_gradebook(course, result):
     student = result["student"]
     with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
         gb.update_or_create_student(student)
+        late.sync_duedate(course, gb)
         stamp = result.get("timestamp")
-        kwargs = {"timestamp": parse_utc(stamp)} if stamp else {}
-        gb.update_or_create_submission(ASSIGNMENT, student, **kwargs)
+        # An unknown time is stored as unknown (reported in the status), never as the old one.
+        gb.update_or_create_submission(ASSIGNMENT, student, timestamp=parse_utc(stamp) if stamp else None)
         for nb in result["notebooks"]:   # all of them, or the one nbgrader's autograde asked for
             graded = result["notebooks"][nb]["scores"]
             notebook = gb.find_notebook(nb.replace(".ipynb", ""), ASSIGNMENT)
@@ -97,8 +104,9 @@ def load_summaries(course):
     """The scores of every graded submission as the gradebook holds them now (scores given
     by hand in formgrader included), each with the status its grading.json gives.
 
-    Returns [{student, status, scores: {notebook: {grade_id: {score, max, kind}}}}]: a
-    test cell is "auto", a written answer "manual"; score None while not graded.
+    Returns [{student, status, late, scores: {notebook: {grade_id: {score, max, kind}}}}]: a
+    test cell is "auto", a written answer "manual"; score None while not graded; late is
+    late.late_info() (the penalty nbgrader stored, None without a due date).
     """
     from nbgrader.api import Gradebook, MissingEntry
     statuses = {}
@@ -122,7 +130,7 @@ def load_summaries(course):
                                  "kind": "auto" if grade.cell.cell_type == "code" else "manual"}
                     for grade in nb.grades}
             student = submission.student.id
-            summaries.append({"student": student, "scores": scores,
+            summaries.append({"student": student, "scores": scores, "late": late.late_info(submission),
                               "status": statuses.get(student, "graded by nbgrader")})
     return summaries
 
@@ -148,27 +156,37 @@ def totals(summary, kind="auto"):
 
 def write_reports(course, plot=True):
     """grades.csv from the gradebook (a column per test cell and per written answer; auto,
-    manual and overall totals), a terminal table and summary, and a summary plot."""
+    manual, the late penalty nbgrader stored and the total after it), a terminal table and
+    summary, and a summary plot."""
     summaries = load_summaries(course)
     columns, manual = auto_columns(summaries), columns_of(summaries, "manual")
     path = Path(course) / "grades.csv"
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow([spreadsheet_safe(c) for c in [
-            "student", *columns, *manual, "auto", "manual", "total", "max", "status"]])
+            "student", *columns, *manual, "auto", "manual", "late penalty", "total", "max", "status"]])
         for summary in summaries:
             flat = {gid: s for nb in summary["scores"].values() for gid, s in nb.items()}
             (auto, auto_max), (by_hand, hand_max) = totals(summary), totals(summary, "manual")
+            penalty = summary["late"]["penalty"]
             writer.writerow([spreadsheet_safe(cell) for cell in [
                 summary["student"], *(fmt(flat[c]["score"]) if c in flat else "" for c in columns + manual),
-                fmt(auto), fmt(by_hand), fmt(auto + by_hand), fmt(auto_max + hand_max),
-                summary["status"]]])
+                fmt(auto), fmt(by_hand), late_cell(summary["late"]), fmt(auto + by_hand - (penalty or 0)),
+                fmt(auto_max + hand_max), summary["status"]]])
     print_table(summaries)
     print_summary(summaries, columns)
     if plot and summaries:
         plot_summary(course, summaries, columns)
     print(f"Grades: {path}")
     return path
+
+
+def late_cell(info):
+    """grades.csv's `late penalty`: the points nbgrader took off; "" without a due date;
+    "unknown" when the submission time is unknown (never guessed: see the status)."""
+    if info["seconds_late"] is None:
+        return "unknown"
+    return "" if info["penalty"] is None else fmt(info["penalty"])
 
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.

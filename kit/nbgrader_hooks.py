@@ -37,6 +37,9 @@ class KitGrading(Configurable):
                                         "code (resource limits only).").tag(config=True)
     data_dir = Unicode("", help="CIFAR-10 folder (default: $CIFAR10_DIR, else the kit's "
                                 "data/cifar-10-batches-py).").tag(config=True)
+    duedate = Unicode("", help="The assignment's due date with its time zone, e.g. '2026-12-01 "
+                               "17:00:00 Europe/Paris' (written to the gradebook when grades are "
+                               "stored); '': the gradebook's own (formgrader's).").tag(config=True)
 
 
 class GraderFailed(Exception):

@@ -350,12 +350,14 @@ def judge_offset(sent, seed):
         raise WrongResult("a constant offset on every score changes the result")
 
 
-def judge(outputs, checks, seed):
+def judge(outputs, checks, seed, mistakes=None):
     """Map each check to None (right) or the reason it is wrong.
 
     Inputs:
     - outputs: {unit: the outputs of that unit's cell} (from the checking kernel);
-    - checks: the checks to judge; seed: the seed prepare() made the inputs with.
+    - checks: the checks to judge; seed: the seed prepare() made the inputs with;
+    - mistakes: a dict to fill, if given: {check: [] when right, else the names of the
+      known mistakes that explain it (kit/mistakes.py)}.
     """
     verdicts = {}
     for check in checks:
@@ -365,8 +367,7 @@ def judge(outputs, checks, seed):
         try:
             if check.endswith(":offset"):
                 judge_offset(sent, seed)
-                continue
-            for case, arrays in cases_for(unit, seed).items():
+            for case, arrays in cases_for(unit, seed).items() if check != OFFSET else ():
                 if check.endswith((":predict", ":train")) and not check.endswith(case):
                     continue
                 try:
@@ -375,4 +376,7 @@ def judge(outputs, checks, seed):
                     raise WrongResult(f"{err} (case '{case}')") from None
         except WrongResult as err:
             verdicts[check] = f"{check.split(':')[0]}: {err}"
+        if mistakes is not None:
+            from .mistakes import OTHER, diagnose
+            mistakes[check] = (diagnose(check, sent, seed) or [OTHER]) if verdicts[check] else []
     return verdicts

@@ -84,14 +84,15 @@ def student_frames(text, functions):
     return frames[-MAX_FRAMES:]
 
 
-def test_cell_feedback(cell, *, grader_note=None, disagreements=(), functions=None):
+def test_cell_feedback(cell, *, grader_note=None, disagreements=(), functions=None, mistakes=()):
     """Lines of feedback for one test cell after the checking kernel ran it.
 
     Inputs:
     - cell: the test cell (full source, with its hidden tests; its outputs from the kernel);
     - grader_note: the grader's own words when it stopped the cell (timeout, dead kernel);
     - disagreements: the trusted checks' findings when they contradict a passing cell;
-    - functions: defined_functions() of the submission, to name frames in the student's code.
+    - functions: defined_functions() of the submission, to name frames in the student's code;
+    - mistakes: names of known mistakes the trusted checks recognised (kit/mistakes.py).
     Returns a list of plain-text lines, none of them taken from the kernel's output.
     """
     if grader_note:
@@ -101,7 +102,7 @@ def test_cell_feedback(cell, *, grader_note=None, disagreements=(), functions=No
         return list(PASSED)
     if error is None:
         return ["The grader's own check of your code disagrees with this test cell's result:",
-                *[f"  {finding}" for finding in disagreements]]
+                *[f"  {finding}" for finding in disagreements], *mistake_lines(mistakes)]
     output = next(o for o in cell.outputs if o.get("output_type") == "error")
     text = ANSI.sub("", "\n".join(str(line) for line in output.get("traceback") or []))
     frame = CELL_FRAME.search(text)
@@ -116,4 +117,13 @@ def test_cell_feedback(cell, *, grader_note=None, disagreements=(), functions=No
     frames = student_frames(text, functions or {})
     if frames:
         lines += ["In your code:", *frames]
-    return lines
+    return lines + mistake_lines(mistakes)
+
+
+def mistake_lines(names):
+    """The kit's words for the known mistakes found (none for "other": nothing to name; none
+    for "no_result": the cell's own error says more)."""
+    from .mistakes import NO_RESULT, OTHER, words
+    known = [name for name in dict.fromkeys(names) if name not in (OTHER, NO_RESULT)]
+    return ["The grader's check recognised a common mistake:" if len(known) == 1 else
+            "The grader's check recognised common mistakes:", *[f"  - {words(n)}" for n in known]] if known else []

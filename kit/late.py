@@ -1,0 +1,172 @@
+"""Late work, through nbgrader's own machinery: a due date, a grace period, a penalty.
+
+nbgrader already decides lateness: an assignment's `duedate` in the gradebook, a
+submission's `timestamp` (from its timestamp.txt; `kit collect` writes the time it took
+the submission in), `SubmittedAssignment.total_seconds_late`, and the preprocessor
+`AssignLatePenalties`, which asks a `LateSubmissionPlugin` for each notebook's penalty
+and stores it as the notebook's `late_submission_penalty`. The kit only adds:
+- the due date in the course configuration (`c.KitGrading.duedate`, with its time zone),
+  written to the gradebook whenever grades are stored (so formgrader shows it too); left
+  empty, the gradebook's own due date (set in formgrader) counts;
+- `KitLatePenalty`, a LateSubmissionPlugin with a grace period and a per-day policy
+  (`c.KitLatePenalty.*`), which the course configuration names as the plugin;
+- `assign_penalties`: the same AssignLatePenalties run for `kit autograde`, which writes
+  the gradebook itself (nbgrader's own autograde runs it in its pipeline);
+- `read_timestamp`: a submission time that is missing or cannot be read is a problem
+  reported for that student, never taken as "on time".
+"""
+import math
+from pathlib import Path
+
+from nbgrader.plugins import LateSubmissionPlugin
+from traitlets import Enum, Float
+
+from .course import ASSIGNMENT, KitError, course_config, gradebook_url
+
+MAX_STAMP_CHARS = 100   # a timestamp.txt is one short line; anything longer is not one
+DAY = 24 * 3600
+
+
+class KitLatePenalty(LateSubmissionPlugin):
+    """nbgrader's late-penalty methods plus a grace period and a penalty per day late.
+
+    `c.KitLatePenalty.penalty_method`: 'none' (no penalty), 'zero' (the notebook scores 0)
+    or 'per_day' (`per_day` of the notebook's score per started day after the due date,
+    at most the whole score). A submission at most `grace_period_hours` late is on time.
+    """
+    penalty_method = Enum(("none", "zero", "per_day"), default_value="none",
+                          help="'none', 'zero' or 'per_day' (see per_day)").tag(config=True)
+    per_day = Float(0.1, help="Fraction of the score taken per started day late "
+                              "('per_day' method).").tag(config=True)
+    grace_period_hours = Float(0.0, help="Hours after the due date a submission still counts "
+                                         "as on time.").tag(config=True)
+
+    def late_submission_penalty(self, student_id, score, total_seconds_late):
+        if total_seconds_late <= self.grace_period_hours * 3600:
+            return None
+        if self.penalty_method == "per_day":
+            days = math.ceil(total_seconds_late / DAY)
+            return min(score, score * self.per_day * days)
+        return super().late_submission_penalty(student_id, score, total_seconds_late)
+
+
+def parse_time(text):
+    """A time with its zone ("2026-12-01 17:00:00 Europe/Paris", "... UTC", ISO 8601 with an
+    offset) as naive UTC, as nbgrader stores it. Raises ValueError when it cannot be read or
+    names no known zone: a time without a zone would have to be guessed."""
+    import dateutil.parser
+    import dateutil.tz
+    from nbgrader.utils import parse_utc
+    text = " ".join(str(text).split())
+    parts = text.split(" ")
+    if len(parts) == 3:
+        zone = parts[2]
+        if not zone.lstrip("+-").isdigit() and dateutil.tz.gettz(zone) is None:
+            raise ValueError(f"unknown time zone {zone!r}")
+    elif dateutil.parser.parse(text).tzinfo is None:   # raises ValueError when unreadable
+        raise ValueError("no time zone")
+    try:
+        return parse_utc(text)
+    except (ValueError, OverflowError) as err:
+        raise ValueError(str(err)) from None
+
+
+def read_timestamp(folder):
+    """The submission time of a collected submission.
+
+    Inputs: folder, the submission's folder (its timestamp.txt, as `kit collect` writes it).
+    Returns (its text, None), or (None, the problem to report) when it is missing or cannot
+    be read with its time zone: lateness is then not decided.
+    """
+    path = Path(folder) / "timestamp.txt"
+    if not path.is_file():
+        return None, "submission time unknown: timestamp.txt is missing, so lateness is not decided"
+    with open(path, "rb") as f:
+        raw = f.read(MAX_STAMP_CHARS + 1)
+    try:
+        text = raw.decode("utf-8").strip()
+        if len(raw) > MAX_STAMP_CHARS:
+            raise ValueError("too long")
+        parse_time(text)
+    except (ValueError, OverflowError) as err:
+        shown = raw[:40].decode("utf-8", "replace").encode("unicode_escape").decode("ascii")
+        return None, (f"submission time unknown: expected a time such as '2026-12-01 17:00:00.000000 "
+                      f"UTC' in timestamp.txt, got '{shown}' instead ({err}), so lateness is not decided")
+    return text, None
+
+
+def configured_duedate(course):
+    """The due date `c.KitGrading.duedate` of the course (naive UTC), or None when not set."""
+    from .nbgrader_hooks import KitGrading
+    text = KitGrading(config=course_config(Path(course))).duedate
+    if not text.strip():
+        return None
+    try:
+        return parse_time(text)
+    except ValueError as err:
+        raise KitError(f"{Path(course) / 'nbgrader_config.py'}: expected c.KitGrading.duedate as a time "
+                       f"with its zone such as '2026-12-01 17:00:00 Europe/Paris', got {text!r} instead "
+                       f"({err})") from None
+
+
+def sync_duedate(course, gb):
+    """Write the configured due date (if any) to the gradebook's assignment, through `gb`."""
+    duedate = configured_duedate(course)
+    if duedate is not None:
+        assignment = gb.find_assignment(ASSIGNMENT)
+        if assignment.duedate != duedate:
+            assignment.duedate = duedate
+            gb.db.commit()
+
+
+def assign_penalties(course, student, notebooks):
+    """nbgrader's AssignLatePenalties for these notebooks of a submission, configured by the
+    course (its plugin, KitLatePenalty's policy).
+
+    Inputs: course folder; student id; notebooks, names such as "svm.ipynb" (graded and
+    stored in the gradebook). Returns nothing: each notebook's late_submission_penalty is
+    written to the gradebook (None when on time or without a due date).
+    """
+    import nbformat
+    from nbgrader.preprocessors import AssignLatePenalties
+    config = course_config(Path(course))
+    for name in notebooks:
+        step = AssignLatePenalties(config=config)
+        step.preprocess(nbformat.v4.new_notebook(), {"nbgrader": {
+            "notebook": name.replace(".ipynb", ""), "assignment": ASSIGNMENT, "student": student,
+            "db_url": gradebook_url(Path(course))}})
+
+
+def late_info(submission):
+    """{seconds_late, penalty} of a gradebook SubmittedAssignment; seconds None when its time
+    is unknown (with a due date set), penalty None when no due date is set."""
+    duedate = submission.duedate
+    if duedate is None:
+        return {"seconds_late": 0.0, "penalty": None}
+    if submission.timestamp is None:
+        return {"seconds_late": None, "penalty": None}
+    return {"seconds_late": float(submission.total_seconds_late),
+            "penalty": float(submission.late_submission_penalty or 0.0)}
+
+
+def feedback_note(gb, student, notebook):
+    """One line for a notebook's feedback when its submission was late, else None.
+
+    Inputs: gb, an open nbgrader Gradebook; student; notebook, e.g. "svm.ipynb".
+    """
+    from nbgrader.api import MissingEntry
+    try:
+        submission = gb.find_submission(ASSIGNMENT, student)
+        penalty = gb.find_submission_notebook(notebook.replace(".ipynb", ""), ASSIGNMENT,
+                                              student).late_submission_penalty or 0.0
+    except MissingEntry:
+        return None
+    info = late_info(submission)
+    if not info["seconds_late"]:
+        return None
+    hours = info["seconds_late"] / 3600
+    when = f"{hours / 24:.1f} days" if hours >= 24 else f"{hours:.1f} hours"
+    due = submission.duedate.strftime("%Y-%m-%d %H:%M UTC")
+    return (f"Submitted {when} after the due date ({due}): late penalty {penalty:g} point(s) on "
+            "this notebook." if penalty else
+            f"Submitted {when} after the due date ({due}), within the grace period: no late penalty.")

@@ -1,0 +1,162 @@
+"""Which known mistake explains a wrong result of a trusted check (kit/probes.py).
+
+A loss check gives the student's function the grader's own inputs (W, X, y, reg) in a
+few cases (reg = 0 and reg > 0, one example, one class); the function sends back its
+(loss, dW). When a check fails, each known mistake below predicts what a function with
+that mistake returns, computed from the reference (kit/reference.py) on the same inputs:
+the regularization term and its gradient are taken as the reference adds them
+(ref(reg) - ref(0)), never written out here. A mistake is named when its prediction
+matches what the student sent in EVERY case of the check (the loss and the gradient
+are diagnosed apart, so one submission can have one mistake in each); a failing check
+that no mistake explains is "other"; one whose results could not be read (the function
+raised, or returned something of the wrong shape) is "no_result".
+
+The table MISTAKES is the one list: its name (stored in grading.json, counted in the
+report), the words a student reads in their feedback, and how it is recognised.
+Nothing here reads anything but arrays already decoded by probes.load (no pickles).
+"""
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from . import probes, reference
+
+OTHER = "other"
+NO_RESULT = "no_result"
+# Looser than the checks' own tolerance: a prediction is itself computed in float64
+# from the reference, the margin-0 hinge as a limit (see margin_zero).
+TOLERANCE = 10 * probes.LOSS_TOLERANCE
+# A hinge with margin d is d times the margin-1 hinge of W / d; this small d stands for 0.
+ZERO_MARGIN = 1e-9
+
+
+@dataclass(frozen=True)
+class Mistake:
+    name: str
+    words: str                # for the student's feedback and the report
+    predicts: dict            # "loss" / "grad" -> (Case -> the predicted loss or dW); "offset"
+    svm_only: bool = False
+
+class Case:
+    """One case of a loss check, with the reference's pieces the predictions are made of."""
+
+    def __init__(self, ref, arrays):
+        W, X, y, reg = arrays["W"], arrays["X"], arrays["y"], float(arrays["reg"])
+        self.ref, self.W, self.X, self.y, self.N = ref, W, X, y, X.shape[0]
+        self.loss, self.grad = ref(W, X, y, reg)
+        self.data_loss, self.data_grad = ref(W, X, y, 0.0)
+        # The regularization exactly as the reference adds it.
+        self.reg_loss, self.reg_grad = self.loss - self.data_loss, self.grad - self.data_grad
+
+    def margin(self):
+        """The SVM's margin (delta), from the reference: with W = 0 every score is 0, so each
+        of the C - 1 wrong classes costs exactly the margin."""
+        C = self.W.shape[1]
+        return self.ref(np.zeros_like(self.W), self.X, self.y, 0.0)[0] / (C - 1)
+
+    def zero_margin(self):
+        """The data loss and gradient of a hinge with margin 0 instead of 1."""
+        loss, grad = self.ref(self.W / ZERO_MARGIN, self.X, self.y, 0.0)
+        return ZERO_MARGIN * loss, grad
+
+
+MISTAKES = (
+    Mistake("reg_missing_loss", "The loss leaves out the regularization term "
+            "(reg times the sum of the squared weights).",
+            {"loss": lambda c: c.data_loss}),
+    Mistake("reg_missing_grad", "The gradient leaves out the gradient of the regularization term.",
+            {"grad": lambda c: c.data_grad}),
+    Mistake("reg_grad_per_example", "The gradient of the regularization term is added once per "
+            "example instead of once in total.",
+            {"grad": lambda c: c.data_grad + c.N * c.reg_grad}),
+    Mistake("reg_grad_factor_2", "The gradient of the regularization term misses its factor 2 "
+            "(the derivative of reg * W**2 is 2 * reg * W).",
+            {"grad": lambda c: c.data_grad + c.reg_grad / 2}),
+    Mistake("summed_not_averaged", "The loss or its gradient is summed over the examples instead "
+            "of averaged (divide by the number of examples).",
+            {"loss": lambda c: c.N * c.data_loss + c.reg_loss,
+             "grad": lambda c: c.N * c.data_grad + c.reg_grad}),
+    Mistake("margin_counts_correct_class", "The hinge loss also counts the correct class "
+            "(skip j == y[i]).",
+            {"loss": lambda c: c.loss + c.margin()}, svm_only=True),
+    Mistake("margin_zero", "The hinge loss uses a margin of 0 instead of 1.",
+            {"loss": lambda c: c.zero_margin()[0] + c.reg_loss,
+             "grad": lambda c: c.zero_margin()[1] + c.reg_grad}, svm_only=True),
+    Mistake("no_max_shift", "Large scores make the loss overflow (inf or nan): subtract each "
+            "row's largest score before taking exponentials.", {"offset": None}),
+    Mistake(NO_RESULT, "The function raised an error, or returned nothing the grader could read "
+            "(check what it returns and the shapes).", {}),
+    Mistake(OTHER, "A mistake the grader has no name for: compare your function with the "
+            "task's description.", {}),
+)
+BY_NAME = {m.name: m for m in MISTAKES}
+
+
+def words(name):
+    """The student-facing words of a mistake name (names not in the table read as "other")."""
+    return BY_NAME.get(name, BY_NAME[OTHER]).words
+
+
+def close(part, got, want):
+    if part == "loss":
+        return bool(np.isfinite(got)) and abs(got - want) <= TOLERANCE * max(1.0, abs(want))
+    return bool(np.all(np.isfinite(got))) and probes.relative_error(got, want) <= TOLERANCE
+
+
+def diagnose(check, sent, seed):
+    """The names of the known mistakes that explain a failing check.
+
+    Inputs:
+    - check: "unit:aspect", as probes.judge judges it;
+    - sent: {case: {key: base64 text}} the checking kernel sent for the check's unit
+      (probes.results_of);
+    - seed: the seed the check's inputs were drawn with.
+    Returns a sorted list of mistake names: ["no_result"] when the results could not be
+    read, ["other"] when no mistake explains them, [] when the loss and gradient the check
+    looks at are right.
+    """
+    unit, _, aspect = check.partition(":")
+    if not sent:
+        return [NO_RESULT]
+    if check == probes.OFFSET:
+        return diagnose_offset(sent, seed)
+    ref = probes.LOSS_FUNCTIONS[unit][1] if unit in probes.LOSS_FUNCTIONS else probes.CLASSES.get(unit)
+    if aspect not in ("loss", "grad") or ref is None:
+        return [OTHER]
+    parts = ("loss", "grad") if aspect == "grad" or unit in probes.CLASSES else ("loss",)
+    cases, got = [], []
+    for case, arrays in probes.cases_for(unit, seed).items():
+        out = sent.get(case, {})
+        try:
+            value = {"loss": float(probes.load(out, "loss", None).reshape(()))}
+            if "grad" in parts:
+                value["grad"] = probes.load(out, "dW", arrays["W"].shape)
+        except probes.WrongResult:
+            return [NO_RESULT]
+        cases.append(Case(ref, arrays))
+        got.append(value)
+    names = set()
+    for part in parts:
+        right = [close(part, g[part], c.loss if part == "loss" else c.grad) for c, g in zip(cases, got)]
+        if all(right):
+            continue
+        known = [m for m in MISTAKES if part in m.predicts and (ref is reference.svm_loss or not m.svm_only)]
+        explained = {m.name for m in known
+                     if all(close(part, g[part], m.predicts[part](c)) for c, g in zip(cases, got))}
+        names |= explained or {OTHER}
+    return sorted(names)
+
+
+def diagnose_offset(sent, seed):
+    """No max-shift: finite results without the offset, inf or nan with it."""
+    shape = probes.offset_cases(seed)["plain"]["W"].shape
+    finite = {}
+    for case in ("plain", "offset"):
+        out = sent.get(case, {})
+        try:
+            loss, dW = float(probes.load(out, "loss", None).reshape(())), probes.load(out, "dW", shape)
+        except probes.WrongResult:
+            return [NO_RESULT]
+        finite[case] = bool(np.isfinite(loss) and np.all(np.isfinite(dW)))
+    return ["no_max_shift"] if finite["plain"] and not finite["offset"] else [OTHER]

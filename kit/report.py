@@ -1,0 +1,171 @@
+"""`python -m kit report`: what the class got wrong, per function, for the instructor.
+
+Written after every `kit autograde` too. From each graded submission's grading.json
+(its `checks`: every trusted check judged, [] when right, else the names of the known
+mistakes that explain it, see kit/mistakes.py) and from the gradebook (scores, hand
+grading included, as grades.csv has them), it writes into <course>/reports/:
+- report.json: per function, how many submissions were checked and fully right, and each
+  mistake with its count and students; the score summary and per-cell pass rates;
+- report.csv: one row per function and mistake (a function without mistakes: one row);
+- report.html: the same as a static page (no script; every text escaped) with the score
+  histogram and per-cell pass rates the kit draws (grades.plot_summary) embedded as PNG.
+Student ids and statuses are data: escaped in HTML, neutralized for spreadsheets in CSV.
+"""
+import base64
+import csv
+import html
+import json
+from pathlib import Path
+
+from . import grades, mistakes, probes
+from .course import ASSIGNMENT, KitError
+
+FOLDER = "reports"
+CSV_HEADER = ("function", "checked", "fully right", "mistake", "description", "count", "students")
+
+
+def load_checks(course):
+    """{student: {check: [mistake names]}} from every graded submission's grading.json."""
+    root = Path(course) / "autograded"
+    found = {}
+    for path in sorted(root.glob(f"*/{ASSIGNMENT}/{grades.SUMMARY}")) if root.is_dir() else []:
+        try:
+            summary = json.loads(path.read_text())
+        except (OSError, ValueError) as err:
+            raise KitError(f"{path}: expected a grading summary written by `kit autograde`, could not "
+                           f"read it ({err}); grade that student again") from None
+        checks = summary.get("checks", {})
+        found[path.parent.parent.name] = {c: list(n) for c, n in checks.items() if isinstance(n, list)}
+    return found
+
+
+def by_function(checks):
+    """Per function (probes' unit), in the order the assignment introduces them.
+
+    Inputs: {student: {check: [mistake names]}} (load_checks).
+    Returns [{function, checked, fully_right, students_right, mistakes: [{name, description,
+    count, students}]}], the mistakes most common first.
+    """
+    rows = []
+    for unit in probes.ASPECTS:
+        judged = {s: [names for check, names in c.items() if check.split(":")[0] == unit]
+                  for s, c in checks.items()}
+        judged = {s: found for s, found in judged.items() if found}
+        if not judged:
+            continue
+        right = sorted(s for s, found in judged.items() if not any(found))
+        named = {}
+        for student, found in sorted(judged.items()):
+            for name in dict.fromkeys(n for names in found for n in names):
+                named.setdefault(name, []).append(student)
+        unnamed = (mistakes.OTHER, mistakes.NO_RESULT)   # listed after the named mistakes
+        ranked = sorted(named.items(), key=lambda item: (-len(item[1]), item[0] in unnamed, item[0]))
+        rows.append({"function": unit, "checked": len(judged), "fully_right": len(right),
+                     "students_right": right,
+                     "mistakes": [{"name": name, "description": mistakes.words(name), "count": len(who),
+                                   "students": who} for name, who in ranked]})
+    return rows
+
+
+def run(*, course, plot=True):
+    """Write reports/report.json, report.csv and report.html into the course folder.
+
+    Inputs: course, the course folder (graded with `kit autograde`); plot: False to leave
+    out the score plot (the page then says so).
+    Returns the path of report.html.
+    """
+    course = Path(course)
+    checks = load_checks(course)
+    if not checks:
+        raise KitError(f"no graded submissions under {course / 'autograded'}; run `python -m kit autograde` first")
+    summaries = grades.load_summaries(course)
+    columns = grades.auto_columns(summaries)
+    scores = [grades.totals(s)[0] for s in summaries]
+    data = {"functions": by_function(checks),
+            "scores": {"students": len(scores), "max": max((grades.totals(s)[1] for s in summaries), default=0),
+                       "by_student": {s["student"]: grades.totals(s)[0] for s in summaries}},
+            "pass_rates": grades.pass_rates(summaries, columns),
+            "problems": {s["student"]: s["status"] for s in summaries if s["status"] not in ("ok", "")}}
+    folder = course / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(json.dumps(data, indent=1))
+    write_csv(folder / "report.csv", data["functions"])
+    image = None
+    if plot and summaries:
+        grades.plot_summary(course, summaries, columns)
+        image = (course / "grades_summary.png").read_bytes()
+    target = folder / "report.html"
+    target.write_text(page(data, image))
+    print(f"Report: {target}")
+    return target
+
+
+def write_csv(path, functions):
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(CSV_HEADER)
+        for row in functions:
+            found = row["mistakes"] or [{"name": "", "description": "", "count": 0, "students": []}]
+            for m in found:
+                writer.writerow([grades.spreadsheet_safe(v) for v in (
+                    row["function"], row["checked"], row["fully_right"], m["name"], m["description"],
+                    m["count"], " ".join(m["students"]))])
+
+
+STYLE = """
+body { font-family: sans-serif; margin: 2em; max-width: 70em; color: #222; }
+table { border-collapse: collapse; margin-bottom: 1.5em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; }
+.bar { background: #c0392b; height: 0.8em; display: inline-block; }
+.right { color: #1e7d32; font-weight: bold; }
+"""
+
+
+def e(value):
+    """Any value as HTML text (student ids and statuses are data, never markup)."""
+    return html.escape(str(value), quote=True)
+
+
+def page(data, image):
+    """The report as one static HTML page: no script, every text escaped.
+
+    Inputs: data, what report.json holds; image, the PNG bytes of the score plot or None.
+    Returns the page's text.
+    """
+    parts = ["<!DOCTYPE html>", "<html><head><meta charset='utf-8'>",
+             # Nothing but this page's own style and the embedded image may load.
+             "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
+             "img-src data:; style-src 'unsafe-inline'\">",
+             f"<title>Common mistakes: {e(ASSIGNMENT)}</title><style>{STYLE}</style></head><body>",
+             f"<h1>Common mistakes: {e(ASSIGNMENT)}</h1>",
+             f"<p>{e(data['scores']['students'])} graded submission(s).</p>"]
+    for row in data["functions"]:
+        checked = row["checked"]
+        parts.append(f"<h2><code>{e(row['function'])}</code></h2>")
+        parts.append(f"<p><span class='right'>{e(row['fully_right'])} of {e(checked)}</span> "
+                     "submission(s) fully right.</p>")
+        if not row["mistakes"]:
+            continue
+        parts.append("<table><tr><th>mistake</th><th>what it means</th><th>count</th><th></th>"
+                     "<th>students</th></tr>")
+        for m in row["mistakes"]:
+            width = round(100 * m["count"] / max(1, checked))
+            parts.append(f"<tr><td><code>{e(m['name'])}</code></td><td>{e(m['description'])}</td>"
+                         f"<td>{e(m['count'])}</td><td><span class='bar' style='width:{width}px'></span></td>"
+                         f"<td>{e(', '.join(m['students']))}</td></tr>")
+        parts.append("</table>")
+    parts.append("<h2>Scores and pass rates</h2>")
+    if image:
+        parts.append("<img alt='score histogram and pass rate per test cell' src='data:image/png;base64,"
+                     + base64.b64encode(image).decode("ascii") + "'>")
+    parts.append("<table><tr><th>test cell</th><th>passed by</th></tr>")
+    parts += [f"<tr><td><code>{e(cell)}</code></td><td>{rate:.0%}</td></tr>"
+              for cell, rate in data["pass_rates"].items()]
+    parts.append("</table>")
+    if data["problems"]:
+        parts.append("<h2>Submissions with problems</h2><table><tr><th>student</th><th>status</th></tr>")
+        parts += [f"<tr><td>{e(s)}</td><td>{e(status)}</td></tr>" for s, status in data["problems"].items()]
+        parts.append("</table>")
+    parts.append("</body></html>")
+    return "\n".join(parts)

@@ -1,0 +1,130 @@
+"""The diagnosis of failing trusted checks (kit/mistakes.py), on results sent the way the
+checking kernel sends them: every mistake of the table is recognised from a function that
+makes it (written here from the mistake's description, independently of the table's
+predictions), the reference has none, and an unknown mistake is "other"."""
+import base64
+import io
+
+import numpy as np
+import pytest
+
+from kit import mistakes, probes, reference
+
+
+def encoded(value):
+    buf = io.BytesIO()
+    np.save(buf, np.asarray(value, dtype=np.float64), allow_pickle=False)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def outputs_of(unit, function, cases):
+    """The display outputs the checking kernel's runner would send for `unit`."""
+    outputs = []
+    for case, a in cases.items():
+        with np.errstate(all="ignore"):
+            loss, dW = function(a["W"].copy(), a["X"].copy(), a["y"].copy(), float(a["reg"]))
+        outputs.append({"output_type": "display_data", "data": {probes.MIME: {
+            "unit": unit, "case": case, "arrays": {"loss": encoded(loss), "dW": encoded(dW)}}}})
+    return outputs
+
+
+def hinge(W, X, y, reg, *, margin=1.0, skip_correct=True, average=True, reg_grad=lambda W, reg, N: 2 * reg * W,
+          reg_loss=True):
+    """A multiclass SVM loss written out with loops, with a mistake switched on by the options."""
+    N, C = X.shape[0], W.shape[1]
+    loss, dW = 0.0, np.zeros_like(W)
+    for i in range(N):
+        scores = X[i] @ W
+        for j in range(C):
+            if j == y[i] and skip_correct:
+                continue
+            m = scores[j] - scores[y[i]] + margin
+            if m > 0:
+                loss += m
+                dW[:, j] += X[i]
+                dW[:, y[i]] -= X[i]
+    if average:
+        loss, dW = loss / N, dW / N
+    return loss + (reg * np.sum(W * W) if reg_loss else 0.0), dW + reg_grad(W, reg, N)
+
+
+def softmax_without_shift(W, X, y, reg):
+    N = X.shape[0]
+    e = np.exp(X @ W)
+    p = e / e.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(p[np.arange(N), y]))
+    p[np.arange(N), y] -= 1
+    return loss + reg * np.sum(W * W), X.T @ p / N + 2 * reg * W
+
+
+def per_example(W, reg, N):
+    total = np.zeros_like(W)
+    for _ in range(N):
+        total += 2 * reg * W
+    return total
+
+
+WRONG_SVMS = {
+    "reg_missing_loss": dict(reg_loss=False),
+    "reg_missing_grad": dict(reg_grad=lambda W, reg, N: 0 * W),
+    "reg_grad_per_example": dict(reg_grad=per_example),
+    "reg_grad_factor_2": dict(reg_grad=lambda W, reg, N: reg * W),
+    "summed_not_averaged": dict(average=False),
+    "margin_counts_correct_class": dict(skip_correct=False),
+    "margin_zero": dict(margin=0.0),
+}
+
+
+def diagnosed(check, function, seed=12345):
+    unit = probes.unit_of(check)
+    outputs = {unit: outputs_of(unit, function, probes.cases_for(unit, seed))}
+    found = {}
+    verdicts = probes.judge(outputs, {check}, seed, found)
+    return verdicts[check], found[check]
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_SVMS))
+def test_each_svm_mistake_is_named(name):
+    function = lambda W, X, y, reg: hinge(W, X, y, reg, **WRONG_SVMS[name])
+    verdict, found = diagnosed("svm_loss_naive:grad", function)
+    assert verdict is not None and found == [name]
+
+
+def test_the_reference_and_a_loop_version_have_no_mistake():
+    for check in ("svm_loss_naive:grad", "svm_loss_vectorized:loss"):
+        assert diagnosed(check, hinge) == (None, [])
+    assert diagnosed("softmax_loss_vectorized:grad", reference.softmax_loss) == (None, [])
+    assert diagnosed(probes.OFFSET, reference.softmax_loss) == (None, [])
+
+
+def test_no_max_shift_is_named_on_the_offset_check():
+    verdict, found = diagnosed(probes.OFFSET, softmax_without_shift)
+    assert verdict is not None and found == ["no_max_shift"]
+    # At the loss checks' small scores the same function is right.
+    assert diagnosed("softmax_loss_vectorized:grad", softmax_without_shift) == (None, [])
+
+
+def test_softmax_regularization_mistakes_are_named():
+    def no_reg_loss(W, X, y, reg):
+        return reference.softmax_loss(W, X, y, 0.0)[0], reference.softmax_loss(W, X, y, reg)[1]
+    verdict, found = diagnosed("softmax_loss_naive:loss", no_reg_loss)
+    assert verdict is not None and found == ["reg_missing_loss"]
+    # Margin mistakes are the SVM's only.
+    assert all(not m.svm_only or "margin" in m.name for m in mistakes.MISTAKES)
+
+
+def test_an_unknown_mistake_is_other_and_no_readable_result_is_no_result():
+    verdict, found = diagnosed("svm_loss_naive:grad", lambda W, X, y, reg: (hinge(W, X, y, reg)[0] * 1.5, W))
+    assert verdict is not None and found == [mistakes.OTHER]
+    verdict, found = diagnosed("svm_loss_naive:grad", lambda W, X, y, reg: (hinge(W, X, y, reg)[0], W[:2]))
+    assert verdict is not None and found == [mistakes.NO_RESULT]
+    found = {}
+    probes.judge({}, {"svm_loss_naive:loss", "LinearClassifier:predict"}, 1, found)
+    assert found == {"svm_loss_naive:loss": [mistakes.NO_RESULT], "LinearClassifier:predict": [mistakes.NO_RESULT]}
+
+
+def test_every_mistake_has_words_for_students():
+    assert len({m.name for m in mistakes.MISTAKES}) == len(mistakes.MISTAKES)
+    for m in mistakes.MISTAKES:
+        assert m.words.endswith(".") and "hidden" not in m.words.lower()
+    assert mistakes.words("not-a-mistake") == mistakes.words(mistakes.OTHER)
