@@ -119,7 +119,7 @@ def diagnose(check, sent, seed):
     unit, _, aspect = check.partition(":")
     if not sent:
         return [NO_RESULT]
-    if check == probes.OFFSET:
+    if aspect == "offset":
         return diagnose_offset(sent, seed)
     ref = probes.LOSS_FUNCTIONS[unit][1] if unit in probes.LOSS_FUNCTIONS else probes.CLASSES.get(unit)
     if aspect not in ("loss", "grad") or ref is None:

@@ -365,9 +365,10 @@ def judge(outputs, checks, seed, mistakes=None):
         unit = unit_of(check)
         sent = results_of(outputs.get(unit, []), unit)
         try:
-            if check.endswith(":offset"):
+            offset = check.endswith(":offset")
+            if offset:
                 judge_offset(sent, seed)
-            for case, arrays in cases_for(unit, seed).items() if check != OFFSET else ():
+            for case, arrays in cases_for(unit, seed).items() if not offset else ():
                 if check.endswith((":predict", ":train")) and not check.endswith(case):
                     continue
                 try:

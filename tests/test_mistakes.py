@@ -97,8 +97,9 @@ def test_the_reference_and_a_loop_version_have_no_mistake():
     assert diagnosed(probes.OFFSET, reference.softmax_loss) == (None, [])
 
 
-def test_no_max_shift_is_named_on_the_offset_check():
-    verdict, found = diagnosed(probes.OFFSET, softmax_without_shift)
+@pytest.mark.parametrize("check", ["softmax_loss_naive:offset", probes.OFFSET])
+def test_no_max_shift_is_named_on_the_offset_check(check):
+    verdict, found = diagnosed(check, softmax_without_shift)
     assert verdict is not None and found == ["no_max_shift"]
     # At the loss checks' small scores the same function is right.
     assert diagnosed("softmax_loss_vectorized:grad", softmax_without_shift) == (None, [])
