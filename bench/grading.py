@@ -134,10 +134,10 @@ def kit_grades(results):
     """{(student, notebook, grade_id): score} of the autograded cells, from autograde results."""
     grades = {}
     for result in results:
-        for nb, graded in result["notebooks"].items():
-            for gid, s in graded["scores"].items():
+        for nb, graded in result.notebooks.items():
+            for gid, s in graded.scores.items():
                 if s.get("kind", "auto") == "auto":
-                    grades[(result["student"], nb, gid)] = s["score"]
+                    grades[(result.student, nb, gid)] = s["score"]
     return grades
 
 

@@ -11,6 +11,8 @@ import copy
 
 import nbformat
 
+from .problems import Problem, ProblemKind
+
 # One rule for "test cell" and "failed" for the grader and the students' own check.
 from utils.check import first_error, is_test  # noqa: F401 (used here and as cells.*)
 from .course import NOTEBOOKS, student_owned
@@ -48,7 +50,8 @@ def error_output(ename, evalue):
 
 
 def restore(submitted, source, release):
-    """Return the submission with every instructor cell taken from `source`, and notes on changes.
+    """Return the submission with every instructor cell taken from `source`, and notes on changes
+    (Problems: cells restored, metadata removed).
 
     Missing instructor cells are put back after the nearest earlier cell that is present;
     missing answer cells come back empty (from `release`), never with the model answer.
@@ -62,7 +65,8 @@ def restore(submitted, source, release):
         gid = grade_id(cell)
         if gid not in masters or gid in seen:
             if gid is not None or meta(cell):
-                notes.append(f"cell {gid!r}: nbgrader metadata the source does not know was removed")
+                notes.append(Problem(ProblemKind.METADATA_REMOVED,
+                                     f"cell {gid!r}: nbgrader metadata the source does not know was removed"))
             cell.get("metadata", {}).pop("nbgrader", None)
             restored.append(clean(cell))
             continue
@@ -71,14 +75,15 @@ def restore(submitted, source, release):
         if is_instructor_cell(master):
             handed_out = blanks.get(gid, master)
             if cell.source != handed_out.source or flags(cell) != flags(handed_out):
-                notes.append(f"cell {gid!r}: restored from the instructor's version")
+                notes.append(Problem(ProblemKind.CELLS_RESTORED,
+                                     f"cell {gid!r}: restored from the instructor's version"))
             restored.append(clean(copy.deepcopy(master)))
         else:
             restored.append(answer_cell(cell, master))
     for gid in order:
         if gid in seen:
             continue
-        notes.append(f"cell {gid!r}: missing from the submission, restored")
+        notes.append(Problem(ProblemKind.CELLS_RESTORED, f"cell {gid!r}: missing from the submission, restored"))
         cell = masters[gid] if is_instructor_cell(masters[gid]) else blanks.get(gid, masters[gid])
         restored.insert(insert_position(restored, order, gid), clean(copy.deepcopy(cell)))
         seen.add(gid)

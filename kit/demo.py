@@ -33,9 +33,9 @@ def run(*, course, dist, data_dir=None, **grading):
     failed = autograde.grader_errors(results)
     if failed:
         raise KitError("the demo could not be graded: " + "; ".join(
-            f"{r['student']}: {'; '.join(r['problems'])}" for r in failed))
+            f"{r.student}: {'; '.join(p.message for p in r.problems)}" for r in failed))
     feedback.run(course=course, students=students, jobs=grading.get("jobs", 1))
-    by_student = {r["student"]: r for r in results}
+    by_student = {r.student: r for r in results}
     return check_expectations(by_student) or check_reference_runs_cleanly(
         course, by_student, notebooks_ran=grading.get("run_notebooks", True))
 
@@ -102,7 +102,7 @@ def check_reference_runs_cleanly(course, by_student, *, notebooks_ran):
     at fault. Returns 0, or 1 after naming the first failing cells."""
     import nbformat
     from .course import autograded_dir
-    failures = list(by_student["demo_reference"]["problems"])
+    failures = [p.message for p in by_student["demo_reference"].problems]
     if notebooks_ran:
         for name in NOTEBOOKS:
             nb = nbformat.read(autograded_dir(course, "demo_reference") / name, as_version=4)
@@ -111,8 +111,8 @@ def check_reference_runs_cleanly(course, by_student, *, notebooks_ran):
                     if output.get("output_type") == "error":
                         failures.append(f"{name} cell {index}: {output.get('ename')}: "
                                         f"{str(output.get('evalue'))[:300]}")
-    for name, result in by_student["demo_reference"]["notebooks"].items():
-        failures += result["problems"]
+    for name, result in by_student["demo_reference"].notebooks.items():
+        failures += [p.message for p in result.problems]
     if failures:
         print("\nThe reference solution did not run cleanly, so the kit or this machine is at fault:")
         for failure in failures[:10]:

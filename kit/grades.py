@@ -12,19 +12,21 @@ import warnings
 from pathlib import Path
 
 from . import late
-from .course import ASSIGNMENT, NOTEBOOKS, autograded_dir, coursedir, gradebook_url
+from .course import ASSIGNMENT, NOTEBOOKS, KitError, autograded_dir, coursedir, gradebook_url
+from .problems import OK, ProblemKind, kinds_from_status, status_text
 
 SUMMARY = "grading.json"
 
 
 def store(course, result):
-    student = result["student"]
-    write_folder(autograded_dir(course, student), {
-        **{nb: r["graded"] for nb, r in result["notebooks"].items()},
-        SUMMARY: json.dumps(summary_of(result), indent=1)}, result.get("timestamp"))
+    """Write one GradingResult: its graded notebooks and grading.json, its gradebook scores
+    and the late penalties of its notebooks."""
+    write_folder(autograded_dir(course, result.student), {
+        **{nb: r.graded for nb, r in result.notebooks.items()},
+        SUMMARY: json.dumps(summary_of(result), indent=1)}, result.timestamp)
     write_gradebook(course, result)
     # nbgrader's own autograde runs AssignLatePenalties in its pipeline; this is kit autograde's.
-    late.assign_penalties(course, result["student"], result["notebooks"])
+    late.assign_penalties(course, result.student, result.notebooks)
 
 
 def write_folder(target, files, timestamp):
@@ -47,7 +49,7 @@ def write_folder(target, files, timestamp):
 def merge_summary(course, result):
     """Write one notebook's grading (nbgrader's own autograde grades one at a time) into the
     student's grading.json, keeping what it says of the other notebooks."""
-    path = autograded_dir(course, result["student"]) / SUMMARY
+    path = autograded_dir(course, result.student) / SUMMARY
     new = summary_of(result)
     if path.is_file():
         old = json.loads(path.read_text())
@@ -55,21 +57,35 @@ def merge_summary(course, result):
             new[key] = {**{nb: v for nb, v in old.get(key, {}).items() if nb in NOTEBOOKS}, **new[key]}
         new["checks"] = {**old.get("checks", {}), **new["checks"]}
         new["problems"] = list(dict.fromkeys(old.get("problems", []) + new["problems"]))
-        statuses = [w for s in (old.get("status", "ok"), new["status"]) for w in s.split("; ") if w != "ok"]
-        new["status"] = "; ".join(dict.fromkeys(statuses)) or "ok"
+        kinds = dict.fromkeys([*stored_kinds(old, path), *result.kinds])
+        new["kinds"], new["status"] = [k.value for k in kinds], status_text(kinds)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(new, indent=1))
 
 
 def summary_of(result):
-    return {"student": result["student"], "status": result["status"],
-            "problems": result["problems"],   # the submission's; each notebook's are below
-            "notebook_problems": {nb: r["problems"] for nb, r in result["notebooks"].items()},
+    """grading.json's content for a GradingResult: plain JSON, the problems as their messages
+    and the status's problem kinds apart (`kinds`, each a ProblemKind value)."""
+    return {"student": result.student, "status": result.status,
+            "kinds": [k.value for k in result.kinds],
+            "problems": [p.message for p in result.problems],   # the submission's; each notebook's below
+            "notebook_problems": {nb: [p.message for p in r.problems] for nb, r in result.notebooks.items()},
             # Every trusted check judged: [] when right, else the known mistakes (mistakes.py).
-            "checks": result.get("checks", {}),
+            "checks": result.checks,
             "scores": {nb: {gid: {k: s[k] for k in ("score", "max", "kind", "message", "feedback") if k in s}
-                            for gid, s in r["scores"].items()}
-                       for nb, r in result["notebooks"].items()}}
+                            for gid, s in r.scores.items()}
+                       for nb, r in result.notebooks.items()}}
+
+
+def stored_kinds(summary, path):
+    """The ProblemKinds a stored grading.json gives; one written before kinds were stored gives
+    them through its status. Raises KitError when neither can be read (grade it again)."""
+    try:
+        if "kinds" in summary:
+            return [ProblemKind(k) for k in summary["kinds"]]
+        return kinds_from_status(summary.get("status", OK))
+    except (ValueError, TypeError) as err:
+        raise KitError(f"{path}: {err}; run `python -m kit autograde` for this student again") from None
 
 
 def write_gradebook(course, result):
@@ -83,15 +99,15 @@ def write_gradebook(course, result):
 def _write_gradebook(course, result):
     from nbgrader.api import Gradebook
     from nbgrader.utils import parse_utc
-    student = result["student"]
+    student = result.student
     with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
         gb.update_or_create_student(student)
         late.sync_duedate(course, gb)
-        stamp = result.get("timestamp")
+        stamp = result.timestamp
         # An unknown time is stored as unknown (reported in the status), never as the old one.
         gb.update_or_create_submission(ASSIGNMENT, student, timestamp=parse_utc(stamp) if stamp else None)
-        for nb in result["notebooks"]:   # all of them, or the one nbgrader's autograde asked for
-            graded = result["notebooks"][nb]["scores"]
+        for nb in result.notebooks:   # all of them, or the one nbgrader's autograde asked for
+            graded = result.notebooks[nb].scores
             notebook = gb.find_notebook(nb.replace(".ipynb", ""), ASSIGNMENT)
             for cell in notebook.grade_cells:
                 grade = gb.find_grade(cell.name, notebook.name, ASSIGNMENT, student)

@@ -1,4 +1,4 @@
-"""Which known mistake explains a wrong result of a trusted check (kit/probes.py).
+"""Which known mistake explains a wrong result of a trusted check (kit/checks.py).
 
 A loss check gives the student's function the grader's own inputs (W, X, y, reg) in a
 few cases (reg = 0 and reg > 0, one example, one class); the function sends back its
@@ -13,20 +13,20 @@ raised, or returned something of the wrong shape) is "no_result".
 
 The table MISTAKES is the one list: its name (stored in grading.json, counted in the
 report), the words a student reads in their feedback, and how it is recognised.
-Nothing here reads anything but arrays already decoded by probes.load (no pickles).
+Nothing here reads anything but arrays already decoded by checks.load (no pickles).
 """
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 import numpy as np
 
-from . import probes, reference
+from . import checks, reference
 
 OTHER = "other"
 NO_RESULT = "no_result"
 # Looser than the checks' own tolerance: a prediction is itself computed in float64
 # from the reference, the margin-0 hinge as a limit (see margin_zero).
-TOLERANCE = 10 * probes.LOSS_TOLERANCE
+TOLERANCE = 10 * checks.LOSS_TOLERANCE
 # A hinge with margin d is d times the margin-1 hinge of W / d; this small d stands for 0.
 ZERO_MARGIN = 1e-9
 
@@ -101,38 +101,38 @@ def words(name):
 def close(part, got, want):
     if part == "loss":
         return bool(np.isfinite(got)) and abs(got - want) <= TOLERANCE * max(1.0, abs(want))
-    return bool(np.all(np.isfinite(got))) and probes.relative_error(got, want) <= TOLERANCE
+    return bool(np.all(np.isfinite(got))) and checks.relative_error(got, want) <= TOLERANCE
 
 
 def diagnose(check, sent, seed):
     """The names of the known mistakes that explain a failing check.
 
     Inputs:
-    - check: "unit:aspect", as probes.judge judges it;
-    - sent: {case: {key: base64 text}} the checking kernel sent for the check's unit
-      (probes.results_of);
+    - check: "target:aspect", as checks.judge judges it;
+    - sent: {case: {key: base64 text}} the checking kernel sent for the check's call
+      (checks.results_of);
     - seed: the seed the check's inputs were drawn with.
     Returns a sorted list of mistake names: ["no_result"] when the results could not be
     read, ["other"] when no mistake explains them, [] when the loss and gradient the check
     looks at are right.
     """
-    unit, _, aspect = check.partition(":")
+    target, _, aspect = check.partition(":")
     if not sent:
         return [NO_RESULT]
     if aspect == "offset":
         return diagnose_offset(sent, seed)
-    ref = probes.LOSS_FUNCTIONS[unit][1] if unit in probes.LOSS_FUNCTIONS else probes.CLASSES.get(unit)
+    ref = checks.LOSS_FUNCTIONS[target][1] if target in checks.LOSS_FUNCTIONS else checks.CLASSES.get(target)
     if aspect not in ("loss", "grad") or ref is None:
         return [OTHER]
-    parts = ("loss", "grad") if aspect == "grad" or unit in probes.CLASSES else ("loss",)
+    parts = ("loss", "grad") if aspect == "grad" or target in checks.CLASSES else ("loss",)
     cases, got = [], []
-    for case, arrays in probes.cases_for(unit, seed).items():
+    for case, arrays in checks.cases_for(target, seed).items():
         out = sent.get(case, {})
         try:
-            value = {"loss": float(probes.load(out, "loss", None).reshape(()))}
+            value = {"loss": float(checks.load(out, "loss", None).reshape(()))}
             if "grad" in parts:
-                value["grad"] = probes.load(out, "dW", arrays["W"].shape)
-        except probes.WrongResult:
+                value["grad"] = checks.load(out, "dW", arrays["W"].shape)
+        except checks.WrongResult:
             return [NO_RESULT]
         cases.append(Case(ref, arrays))
         got.append(value)
@@ -150,13 +150,13 @@ def diagnose(check, sent, seed):
 
 def diagnose_offset(sent, seed):
     """No max-shift: finite results without the offset, inf or nan with it."""
-    shape = probes.offset_cases(seed)["plain"]["W"].shape
+    shape = checks.offset_cases(seed)["plain"]["W"].shape
     finite = {}
     for case in ("plain", "offset"):
         out = sent.get(case, {})
         try:
-            loss, dW = float(probes.load(out, "loss", None).reshape(())), probes.load(out, "dW", shape)
-        except probes.WrongResult:
+            loss, dW = float(checks.load(out, "loss", None).reshape(())), checks.load(out, "dW", shape)
+        except checks.WrongResult:
             return [NO_RESULT]
         finite[case] = bool(np.isfinite(loss) and np.all(np.isfinite(dW)))
     return ["no_max_shift"] if finite["plain"] and not finite["offset"] else [OTHER]

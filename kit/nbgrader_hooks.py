@@ -69,12 +69,12 @@ class KitAutograde(NbGraderPreprocessor):
         course, student, name = course_root(self), info["student"], info["notebook"] + ".ipynb"
         task = autograde.make_task(course, student, notebooks=(name,),
                                    **autograde.task_settings(settings))
-        result = autograde._guarded(task)
-        if result["status"] == autograde.GRADER_ERROR:
-            raise GraderFailed(f"{student} {name}: " + "; ".join(result["problems"]))
+        result = autograde.grade_or_fail(task)
+        if result.failed:
+            raise GraderFailed(f"{student} {name}: " + "; ".join(p.message for p in result.problems))
         grades.write_gradebook(course, result)
         grades.merge_summary(course, result)   # the status and feedback lines `kit feedback` reads
-        graded = nbformat.reads(result["notebooks"][name]["graded"], as_version=4)
+        graded = nbformat.reads(result.notebooks[name].graded, as_version=4)
         return graded, resources
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
+from . import checks
 from .course import (ASSIGNMENT, KIT_ROOT, MASTER_PACKAGES, NOTEBOOKS, student_owned,
                      KitError, coursedir, ensure_alembic_on_path, release_dir, source_dir,
                      write_nbgrader_config)
@@ -38,6 +39,8 @@ def run(*, kit_root=KIT_ROOT, course, dist):
                if not (kit_root / p).exists()]
     if missing:
         raise KitError(f"expected the kit's {', '.join(missing)} in {kit_root}, found nothing there")
+    for nb in NOTEBOOKS:   # a typo in a cell's kit.checks would silently drop a trusted check
+        checks.refuse_unknown_names(kit_root / "notebooks" / nb)
     source = assemble_source(kit_root, course)
     generate_assignment(course)
     release = release_dir(course)

@@ -17,7 +17,8 @@ import html
 import json
 from pathlib import Path
 
-from . import grades, mistakes, probes
+from . import grades, mistakes
+from .checks import ASPECTS
 from .course import ASSIGNMENT, KitError
 
 FOLDER = "reports"
@@ -40,15 +41,15 @@ def load_checks(course):
 
 
 def by_function(checks):
-    """Per function (probes' unit), in the order the assignment introduces them.
+    """Per function (the checks' target), in the order the assignment introduces them.
 
     Inputs: {student: {check: [mistake names]}} (load_checks).
     Returns [{function, checked, fully_right, students_right, mistakes: [{name, description,
     count, students}]}], the mistakes most common first.
     """
     rows = []
-    for unit in probes.ASPECTS:
-        judged = {s: [names for check, names in c.items() if check.split(":")[0] == unit]
+    for target in ASPECTS:
+        judged = {s: [names for check, names in c.items() if check.split(":")[0] == target]
                   for s, c in checks.items()}
         judged = {s: found for s, found in judged.items() if found}
         if not judged:
@@ -60,7 +61,7 @@ def by_function(checks):
                 named.setdefault(name, []).append(student)
         unnamed = (mistakes.OTHER, mistakes.NO_RESULT)   # listed after the named mistakes
         ranked = sorted(named.items(), key=lambda item: (-len(item[1]), item[0] in unnamed, item[0]))
-        rows.append({"function": unit, "checked": len(judged), "fully_right": len(right),
+        rows.append({"function": target, "checked": len(judged), "fully_right": len(right),
                      "students_right": right,
                      "mistakes": [{"name": name, "description": mistakes.words(name), "count": len(who),
                                    "students": who} for name, who in ranked]})

@@ -74,17 +74,17 @@ def grade(course, students, cifar10_dir, **kwargs):
     settings = dict(jobs=2, cell_timeout=20, submission_timeout=400, progress=False)
     settings.update(kwargs)
     results = autograde.run(course=course, students=students, data_dir=cifar10_dir, **settings)
-    return {r["student"]: r for r in results}
+    return {r.student: r for r in results}
 
 
 def scores(result):
-    return {gid: s["score"] for nb in result["notebooks"].values() for gid, s in nb["scores"].items()
+    return {gid: s["score"] for nb in result.notebooks.values() for gid, s in nb.scores.items()
             if s["kind"] == "auto"}
 
 
 def total(result):
     got = sum(s for s in scores(result).values())
-    most = sum(s["max"] for nb in result["notebooks"].values() for s in nb["scores"].values()
+    most = sum(s["max"] for nb in result.notebooks.values() for s in nb.scores.values()
                if s["kind"] == "auto")
     return got, most
 

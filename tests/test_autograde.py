@@ -6,6 +6,7 @@ or the release with one change. Every expectation is about scores, statuses, fil
 """
 import csv
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -113,13 +114,13 @@ def test_reference_gets_full_marks_and_untouched_release_zero(notebook_batch):
     got, most = total(notebook_batch["reference"])
     assert most > 0 and got == most, scores(notebook_batch["reference"])
     assert total(notebook_batch["untouched"])[0] == 0
-    assert notebook_batch["reference"]["status"] == "ok"
+    assert notebook_batch["reference"].status == "ok"
 
 
 def test_reference_notebooks_run_without_errors_in_a_flat_folder(notebook_batch):
     """The grader runs each notebook beside classifiers/ and utils/, as in the student's folder."""
-    for name, graded in notebook_batch["reference"]["notebooks"].items():
-        nb = json.loads(graded["graded"])
+    for name, graded in notebook_batch["reference"].notebooks.items():
+        nb = json.loads(graded.graded)
         errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
         assert not errors, (name, errors[:1])
         assert sum(1 for c in nb["cells"] if c.get("outputs")) > 10
@@ -135,14 +136,14 @@ def test_rewritten_test_cell_is_graded_with_the_original(notebook_batch, course)
     first = graded_ids(course, "svm.ipynb")[0]
     assert scores(result)[first] == 0  # the student's `assert True` was replaced by the real test
     assert total(result)[0] == 0
-    graded = json.loads(result["notebooks"]["svm.ipynb"]["graded"])
+    graded = json.loads(result.notebooks["svm.ipynb"].graded)
     assert "HIDDEN TESTS" in "".join("".join(c["source"]) for c in graded["cells"])
 
 
 def test_deleted_test_cell_is_restored_and_graded(module_batch, course):
     result = module_batch["deleted_cell"]
     assert scores(result) == scores(module_batch["reference_again"])
-    assert any("restored" in p for p in result["notebooks"]["svm.ipynb"]["problems"])
+    assert any("restored" in p.message for p in result.notebooks["svm.ipynb"].problems)
 
 
 def test_notebook_cells_cannot_swallow_test_failures(notebook_batch):
@@ -158,7 +159,7 @@ def test_infinite_loop_costs_only_its_tests(module_batch, course):
     others = [g for g in result if g not in looping and "classifier" not in g and "train" not in g
               and "predict" not in g and "sgd" not in g]
     assert any(result[g] == reference[g] > 0 for g in others)
-    assert "timeout" in module_batch["infinite_loop"]["status"]
+    assert "timeout" in module_batch["infinite_loop"].status
 
 
 def test_dead_kernel_costs_only_the_cells_it_killed(module_batch):
@@ -168,7 +169,7 @@ def test_dead_kernel_costs_only_the_cells_it_killed(module_batch):
     assert naive_softmax and all(result[g] == 0 for g in naive_softmax)
     svm = [g for g in result if g.startswith("test_svm")]
     assert svm and all(result[g] == reference[g] for g in svm)
-    assert "dead kernel" in module_batch["os_exit"]["status"]
+    assert "dead kernel" in module_batch["os_exit"].status
 
 
 def test_warnings_do_not_cost_points(module_batch):
@@ -203,8 +204,8 @@ def test_grades_csv_gradebook_and_feedback(notebook_batch, module_batch, course)
         # Graded two at a time (--jobs 2), stored by the one process that writes the
         # gradebook: every test cell's score of every student arrived, as graded.
         for student, result in {**notebook_batch, **module_batch}.items():
-            for nb, graded_nb in result["notebooks"].items():
-                for gid, score in graded_nb["scores"].items():
+            for nb, graded_nb in result.notebooks.items():
+                for gid, score in graded_nb.scores.items():
                     if score["kind"] == "auto":
                         grade = gb.find_grade(gid, nb.replace(".ipynb", ""), "linear_classifiers", student)
                         assert grade.auto_score == score["score"], (student, nb, gid)
@@ -233,7 +234,7 @@ def test_failing_hidden_test_shows_no_hidden_line(course, cifar10_dir, tmp_path)
     collect_all(course, [sub])
     result = grade(course, ["hidden_fail"], cifar10_dir, run_notebooks=False, jobs=1)["hidden_fail"]
     hidden_lines = set()
-    for cell in graded_cells(json.loads(result["notebooks"]["svm.ipynb"]["graded"])):
+    for cell in graded_cells(json.loads(result.notebooks["svm.ipynb"].graded)):
         source = "".join(cell["source"])
         if "BEGIN HIDDEN TESTS" in source:
             hidden = source.split("BEGIN HIDDEN TESTS")[1].split("END HIDDEN TESTS")[0]
@@ -249,7 +250,7 @@ def test_feedback_shows_hand_grading_from_the_gradebook(notebook_batch, course):
     """Scores and comments given in formgrader (nbgrader's gradebook) reach the feedback."""
     from nbgrader.api import Gradebook
     from kit.course import gradebook_url
-    answer = next(gid for gid, s in notebook_batch["reference"]["notebooks"]["svm.ipynb"]["scores"].items()
+    answer = next(gid for gid, s in notebook_batch["reference"].notebooks["svm.ipynb"].scores.items()
                   if s["kind"] == "manual")
     with Gradebook(gradebook_url(course)) as gb:
         grade = gb.find_grade(answer, "svm", "linear_classifiers", "reference")
@@ -299,7 +300,7 @@ def test_grading_kernels_get_a_bounded_number_of_blas_threads(monkeypatch, tmp_p
     128-core grader (a Dask worker, say) one BLAS thread per core would hit it."""
     from kit import autograde
     from kit.sandbox import Limits
-    monkeypatch.setattr(autograde.os, "cpu_count", lambda: 128)
+    monkeypatch.setattr(os, "cpu_count", lambda: 128)
     for variable in autograde.BLAS_THREAD_VARIABLES:
         monkeypatch.delenv(variable, raising=False)
 

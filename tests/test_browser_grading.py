@@ -81,7 +81,7 @@ def graded_course(tmp_path_factory, cifar10_dir):
     proc = subprocess.run([sys.executable, "-m", "kit", "feedback", "--course", str(course), STUDENT],
                           cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, "kit feedback failed:\n" + proc.stdout + proc.stderr
-    graded_svm = json.loads(result["notebooks"]["svm.ipynb"]["graded"])
+    graded_svm = json.loads(result.notebooks["svm.ipynb"].graded)
     ran = [c for c in graded_svm["cells"] if c["cell_type"] == "code" and c.get("outputs")
            and c["metadata"].get("nbgrader", {}).get("solution")]
     assert ran, "the grader did not run the student's code cell: nothing to show in formgrader"

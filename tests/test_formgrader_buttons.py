@@ -255,7 +255,7 @@ def run_in_formgrader(page, server, course, by_kit, graded_before, timings, dead
     for student, result in by_kit.items():
         autos = {gid: auto for gid, (auto, _) in in_gradebook[student].items() if gid in code}
         assert autos == scores(result), student
-        hand_max = sum(s["max"] for nb in result["notebooks"].values() for s in nb["scores"].values()
+        hand_max = sum(s["max"] for nb in result.notebooks.values() for s in nb.scores.values()
                        if s["kind"] != "auto")
         assert shown[student] == "%g / %g" % (total(result)[0], total(result)[1] + hand_max), student
 

@@ -166,10 +166,10 @@ def attacked(released_course, tmp_path_factory, cifar10_dir):
 def test_copying_the_hidden_reference_scores_nothing(attacked):
     course, results, _ = attacked
     assert total(results["hard_untouched"])[0] == 0
-    got = {gid: s["score"] for nb in results["hard_steal"]["notebooks"].values()
-           for gid, s in nb["scores"].items() if s["kind"] == "auto"}
+    got = {gid: s["score"] for nb in results["hard_steal"].notebooks.values()
+           for gid, s in nb.scores.items() if s["kind"] == "auto"}
     assert sum(got.values()) == total(results["hard_untouched"])[0], got
-    assert "trusted check failed" in results["hard_steal"]["status"]
+    assert "trusted check failed" in results["hard_steal"].status
 
 
 @needs_sandbox
@@ -178,8 +178,8 @@ def test_feedback_lines_never_quote_the_kernel(attacked):
     secret = hidden_lines(course)
     assert secret, "expected hidden-test lines in the source notebooks"
     for student, result in results.items():
-        for nb in result["notebooks"].values():
-            for gid, s in nb["scores"].items():
+        for nb in result.notebooks.values():
+            for gid, s in nb.scores.items():
                 if s["kind"] != "auto":
                     continue
                 assert s["feedback"], f"{student} {gid}: no feedback lines"
@@ -197,8 +197,8 @@ def test_feedback_lines_never_quote_the_kernel(attacked):
 def test_nothing_is_read_through_a_planted_link(attacked):
     course, results, host = attacked
     result = results["hard_link"]
-    assert total(result)[0] == total(result)[1], result["problems"]
-    text = json.dumps(result) + (autograded_dir(course, "hard_link") / "svm.ipynb").read_text()
+    assert total(result)[0] == total(result)[1], result.problems
+    text = json.dumps(grades.summary_of(result)) + (autograded_dir(course, "hard_link") / "svm.ipynb").read_text()
     assert "(7, 3)" not in text, "the grader read a host file through a link the student planted"
 
 

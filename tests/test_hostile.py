@@ -239,7 +239,7 @@ def test_sandbox_kept_student_code_inside(graded):
     assert graded["listener"].connections == 0
     assert not graded["outside"].exists()
     for cheat in ("read_reference", "grader_reference"):
-        graded_svm = graded["batch"][cheat]["notebooks"]["svm.ipynb"]["graded"]
+        graded_svm = graded["batch"][cheat].notebooks["svm.ipynb"].graded
         assert "LEAKED" not in graded_svm, cheat
         if ISOLATED:
             assert "DENIED" in graded_svm, cheat
@@ -258,7 +258,7 @@ def test_every_failure_becomes_a_row(graded):
 def test_resource_attacks_hit_limits_and_cost_only_their_author(graded):
     for name in RESOURCE_CHEATS:
         assert total(graded["batch"][name])[0] == 0
-        assert graded["batch"][name]["status"] != "grader error"
+        assert graded["batch"][name].status != "grader error"
 
 
 def test_fork_bomb_is_stopped_at_the_process_limit_not_the_timeout(graded):
@@ -270,9 +270,9 @@ def test_fork_bomb_is_stopped_at_the_process_limit_not_the_timeout(graded):
         print("no writable pids cgroup here: process-limit hits are not counted")
         pytest.skip("no writable pids cgroup here: process-limit hits are not counted")
     result = graded["batch"]["fork_bomb"]
-    problems = " ".join(result["problems"])
-    assert "process limit" in problems and "exceeded" in problems, result["problems"]
-    assert "timeout" not in result["status"], result["status"]
+    problems = " ".join(p.message for p in result.problems)
+    assert "process limit" in problems and "exceeded" in problems, result.problems
+    assert "timeout" not in result.status, result.status
 
 
 @pytest.mark.skipif(not ISOLATED, reason=f"grading refuses without a sandbox: {WHY_NOT}")

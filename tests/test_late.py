@@ -99,7 +99,7 @@ def test_late_work_through_collect_autograde_and_feedback(tmp_path, cifar10_dir)
     # Unreadable: reported in the status, the penalty "unknown", nothing taken off or guessed.
     assert rows["bad_stamp"]["late penalty"] == "unknown" and float(rows["bad_stamp"]["total"]) == full
     assert "submission time unknown" in rows["bad_stamp"]["status"]
-    assert any("last Tuesday" in p for p in results["bad_stamp"]["problems"])
+    assert any("last Tuesday" in p.message for p in results["bad_stamp"].problems)
     for student in ("on_time", "in_grace", "a_day_late"):
         assert "submission time" not in rows[student]["status"]
 

@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pytest
 
-from kit import mistakes, probes, reference
+from kit import checks, mistakes, reference
 
 
 def encoded(value):
@@ -17,14 +17,14 @@ def encoded(value):
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def outputs_of(unit, function, cases):
-    """The display outputs the checking kernel's runner would send for `unit`."""
+def outputs_of(call, function, cases):
+    """The display outputs the checking kernel's runner would send for `call`."""
     outputs = []
     for case, a in cases.items():
         with np.errstate(all="ignore"):
             loss, dW = function(a["W"].copy(), a["X"].copy(), a["y"].copy(), float(a["reg"]))
-        outputs.append({"output_type": "display_data", "data": {probes.MIME: {
-            "unit": unit, "case": case, "arrays": {"loss": encoded(loss), "dW": encoded(dW)}}}})
+        outputs.append({"output_type": "display_data", "data": {checks.MIME: {
+            "call": call, "case": case, "arrays": {"loss": encoded(loss), "dW": encoded(dW)}}}})
     return outputs
 
 
@@ -76,10 +76,10 @@ WRONG_SVMS = {
 
 
 def diagnosed(check, function, seed=12345):
-    unit = probes.unit_of(check)
-    outputs = {unit: outputs_of(unit, function, probes.cases_for(unit, seed))}
+    call = checks.call_of(check)
+    outputs = {call: outputs_of(call, function, checks.cases_for(call, seed))}
     found = {}
-    verdicts = probes.judge(outputs, {check}, seed, found)
+    verdicts = checks.judge(outputs, {check}, seed, found)
     return verdicts[check], found[check]
 
 
@@ -94,10 +94,10 @@ def test_the_reference_and_a_loop_version_have_no_mistake():
     for check in ("svm_loss_naive:grad", "svm_loss_vectorized:loss"):
         assert diagnosed(check, hinge) == (None, [])
     assert diagnosed("softmax_loss_vectorized:grad", reference.softmax_loss) == (None, [])
-    assert diagnosed(probes.OFFSET, reference.softmax_loss) == (None, [])
+    assert diagnosed(checks.OFFSET, reference.softmax_loss) == (None, [])
 
 
-@pytest.mark.parametrize("check", ["softmax_loss_naive:offset", probes.OFFSET])
+@pytest.mark.parametrize("check", ["softmax_loss_naive:offset", checks.OFFSET])
 def test_no_max_shift_is_named_on_the_offset_check(check):
     verdict, found = diagnosed(check, softmax_without_shift)
     assert verdict is not None and found == ["no_max_shift"]
@@ -120,7 +120,7 @@ def test_an_unknown_mistake_is_other_and_no_readable_result_is_no_result():
     verdict, found = diagnosed("svm_loss_naive:grad", lambda W, X, y, reg: (hinge(W, X, y, reg)[0], W[:2]))
     assert verdict is not None and found == [mistakes.NO_RESULT]
     found = {}
-    probes.judge({}, {"svm_loss_naive:loss", "LinearClassifier:predict"}, 1, found)
+    checks.judge({}, {"svm_loss_naive:loss", "LinearClassifier:predict"}, 1, found)
     assert found == {"svm_loss_naive:loss": [mistakes.NO_RESULT], "LinearClassifier:predict": [mistakes.NO_RESULT]}
 
 

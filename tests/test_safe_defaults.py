@@ -51,7 +51,7 @@ def test_allow_unisolated_grades_and_warns_once(released_course, tmp_path, cifar
         results = autograde.run(course=released_course, students=["safe_loose"], jobs=1,
                                 data_dir=cifar10_dir, run_notebooks=False, progress=False,
                                 allow_unisolated=True, cell_timeout=60)
-    assert total(results[0]) == (60.0, 60.0), results[0]["problems"]
+    assert total(results[0]) == (60.0, 60.0), results[0].problems
     banner = capfd.readouterr().err
     assert banner.count("run WITHOUT isolation") == 1, banner
     assert sum(issubclass(w.category, sandbox.SandboxWarning) for w in caught) == 1
@@ -63,7 +63,7 @@ def test_a_symlinked_data_folder_works_in_the_sandbox(released_course, tmp_path,
     link.symlink_to(cifar10_dir, target_is_directory=True)
     collect_all(released_course, [reference_submission(released_course, tmp_path / "safe_link")])
     result = grade(released_course, ["safe_link"], str(link), jobs=1, cell_timeout=120)["safe_link"]
-    assert result["status"] == "ok", result["problems"]
+    assert result.status == "ok", result.problems
     for name in ("svm.ipynb", "softmax.ipynb"):
         nb = nbformat.read(autograded_dir(released_course, "safe_link") / name, as_version=4)
         errors = [(i, o.get("ename"), o.get("evalue")) for i, c in enumerate(nb.cells)
@@ -100,8 +100,8 @@ def test_data_the_sandbox_cannot_read_is_a_grader_error(released_course, tmp_pat
     assert [r for r in (course / "grades.csv").read_text().splitlines() if r.startswith("safe_env,")] == \
         [r for r in rows.splitlines() if r.startswith("safe_env,")]
     result = grade(course, ["safe_env"], unreadable_data, jobs=1, run_notebooks=False)["safe_env"]
-    assert result["status"] == autograde.GRADER_ERROR
-    assert "cannot see the CIFAR-10 folder" in result["problems"][0]
+    assert result.status == autograde.GRADER_ERROR
+    assert "cannot see the CIFAR-10 folder" in result.problems[0].message
 
 
 @needs_sandbox

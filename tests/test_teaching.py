@@ -11,7 +11,7 @@ import re
 import nbformat
 import pytest
 
-from kit import probes
+from kit import checks as kit_checks
 from kit.course import release_dir
 from kit_helpers import REPO
 
@@ -116,7 +116,7 @@ def test_students_are_asked_to_derive_both_gradients_before_implementing():
 # ---------------------------------------------------------------- stated requirements, graded
 
 # Every requirement a TODO or docstring in classifiers/ states, beside the check that grades it
-# (kit/probes.py names). A requirement not listed here is not graded; a check not listed here
+# (kit/checks.py names). A requirement not listed here is not graded; a check not listed here
 # grades something no TODO asks for.
 REQUIREMENTS = [
     ("linear_svm.py", "svm_loss_naive", "the loss is the average of the hinge terms", "svm_loss_naive:loss"),
@@ -150,7 +150,7 @@ def declared_checks():
     for name in NOTEBOOKS:
         for cell in nbformat.read(REPO / "notebooks" / name, as_version=4).cells:
             if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
-                for check in probes.checks_for(cell):
+                for check in kit_checks.checks_for(cell):
                     checks.setdefault(check, []).append(f"{name}:{cell.metadata['nbgrader']['grade_id']}")
     return checks
 

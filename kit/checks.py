@@ -11,19 +11,24 @@ function it uses passed here. Nothing that came out of the sandbox is unpickled 
 
 The checks ask no more than the notebooks' tests: moderate random data, reg = 0 and
 reg > 0, one example, all examples of one class. The data are drawn afresh for every grading
-(`new_seed`), so no submission can carry answers computed in advance. A check is a unit
-(the function or class called) and an aspect: `svm_loss_naive:loss`,
+(`new_seed`), so no submission can carry answers computed in advance.
+
+Vocabulary, used everywhere in the kit: a *check* is `target:aspect`, its *target* the
+student's function or class and its *aspect* what is judged of it: `svm_loss_naive:loss`,
 `svm_loss_naive:grad`, `softmax_loss_vectorized:offset` (a constant +1000 on every score
 changes nothing; also `softmax_loss_naive:offset`), `LinearClassifier:predict`, `LinearClassifier:train`, `Softmax` (its
-loss method); a bare unit means all its aspects. The source notebook declares each test
+loss method); a bare target means all its aspects. Its inputs are *cases*; a *call* is
+what the sandbox runs for a check (its target, or `target/aspect` for the aspects that
+have inputs of their own). The source notebook declares each test
 cell's checks in the cell's metadata, `"kit": {"checks": [...]}`, so that a cell is
 never judged on more than it tests; a cell without that declaration gets every aspect of
-the units its code names.
+the targets its code names.
 """
 import ast
 import base64
 import io
 import secrets
+from pathlib import Path
 
 import numpy as np
 
@@ -45,29 +50,38 @@ ASPECTS = {**{name: ("loss", "grad") for name in LOSS_FUNCTIONS},
            "softmax_loss_vectorized": ("loss", "grad", "offset", "vectorized"),
            "LinearClassifier": ("predict", "train"), "LinearSVM": ("loss",), "Softmax": ("loss",)}
 OFFSET = "softmax_loss_vectorized:offset"
-# Aspects a bare unit name does not stand for: each has a test cell of its own.
+# Aspects a bare target name does not stand for: each has a test cell of its own.
 NAMED_ONLY = ("offset", "vectorized")
-TARGETS = tuple(f"{unit}:{aspect}" for unit, aspects in ASPECTS.items() for aspect in aspects)
+ALL_CHECKS = tuple(f"{target}:{aspect}" for target, aspects in ASPECTS.items() for aspect in aspects)
+
+
+def is_known(name):
+    """Whether `name` is a check (target:aspect) or a bare target."""
+    target, colon, aspect = name.partition(":")
+    return name in ALL_CHECKS if colon else target in ASPECTS
 
 
 def expand(names):
-    """Checks as unit:aspect; a bare unit stands for its aspects (offset only when named)."""
+    """Checks as target:aspect; a bare target stands for its aspects (offset only when named).
+    Raises ValueError on an unknown name: dropping it would silently drop a trusted check."""
     checks = set()
     for name in names:
-        unit, _, aspect = name.partition(":")
-        if unit not in ASPECTS:
-            continue
+        if not is_known(name):
+            raise ValueError(f"expected a check such as 'svm_loss_naive:loss' or a bare target such as "
+                             f"'LinearClassifier', got {name!r} instead")
+        target, _, aspect = name.partition(":")
         if aspect:
-            checks |= {name} & set(TARGETS)
+            checks.add(name)
         else:
-            checks |= {f"{unit}:{a}" for a in ASPECTS[unit] if a not in NAMED_ONLY}
+            checks |= {f"{target}:{a}" for a in ASPECTS[target] if a not in NAMED_ONLY}
     return checks
 
 
-def unit_of(check):
-    """What the sandbox runs for a check: the function or class, or its offset pair or measurement."""
-    unit, _, aspect = check.partition(":")
-    return f"{unit}/{aspect}" if aspect in NAMED_ONLY else unit
+def call_of(check):
+    """What the sandbox runs for a check (a call): its target, or target/aspect for an aspect with
+    inputs of its own (the offset pair, the measurement)."""
+    target, _, aspect = check.partition(":")
+    return f"{target}/{aspect}" if aspect in NAMED_ONLY else target
 
 
 # ---------------------------------------------------------------- which functions a cell uses
@@ -77,6 +91,31 @@ def checks_for(cell):
     """The trusted checks a test cell asks for: declared in its metadata, else derived from its code."""
     declared = cell.get("metadata", {}).get("kit", {}).get("checks")
     return expand(declared if declared is not None else targets_of(cell.source))
+
+
+def refuse_unknown_names(path):
+    """Refuse a source notebook whose cells declare unknown checks in their `kit.checks` metadata.
+
+    Inputs: path, a source notebook. Returns nothing; raises KitError naming the notebook,
+    the cell's grade_id and the unknown names, with the names that are known.
+    """
+    import nbformat
+
+    from .cells import grade_id
+    from .course import KitError
+    nb = nbformat.read(str(path), as_version=4)
+    for index, cell in enumerate(nb.cells):
+        declared = cell.get("metadata", {}).get("kit", {}).get("checks")
+        if declared is None:
+            continue
+        where = f"{Path(path).name}, cell {grade_id(cell) or index!r}"
+        if not isinstance(declared, list) or not all(isinstance(n, str) for n in declared):
+            raise KitError(f"{where}: expected kit.checks to be a list of names, got {declared!r} instead")
+        unknown = [n for n in declared if not is_known(n)]
+        if unknown:
+            raise KitError(f"{where}: expected kit.checks to name known checks, got {unknown} instead; "
+                           f"fix the cell's metadata (known: the targets {sorted(ASPECTS)} or one of "
+                           f"{list(ALL_CHECKS)})")
 
 
 def targets_of(source):
@@ -104,9 +143,9 @@ def new_seed():
     return secrets.randbits(64)
 
 
-def rng_for(seed, unit):
-    """The generator of one unit's inputs: the same for prepare() and judge() with one seed."""
-    return np.random.default_rng([seed, *map(ord, unit)])
+def rng_for(seed, call):
+    """The generator of one call's inputs: the same for prepare() and judge() with one seed."""
+    return np.random.default_rng([seed, *map(ord, call)])
 
 
 def loss_cases(name, seed):
@@ -141,13 +180,13 @@ def classifier_cases(seed):
                       "X": X, "y": rng.integers(0, 5, 40), "lr": np.float64(0.01)}}
 
 
-def cases_for(unit, seed):
-    if unit.endswith("/vectorized"):
+def cases_for(call, seed):
+    if call.endswith("/vectorized"):
         return {"work": {}}   # measured on data the kernel draws: nothing to compute in advance
-    if unit.endswith("/offset"):
+    if call.endswith("/offset"):
         return offset_cases(seed)
-    if unit in LOSS_FUNCTIONS or unit in CLASSES:
-        return loss_cases(unit, seed)
+    if call in LOSS_FUNCTIONS or call in CLASSES:
+        return loss_cases(call, seed)
     return classifier_cases(seed)
 
 
@@ -160,59 +199,10 @@ def cases_for(unit, seed):
 
 MIME = "application/x-kit-check+json"
 
-RUNNER = '''
-import base64 as _b64, importlib as _importlib, io as _io, os as _os, sys as _sys
-import numpy as _np
-from IPython.display import publish_display_data as _publish
-_sys.path.insert(0, _os.getcwd())
-# Before any student module is imported (the next cell): the measurement's own references.
-from utils.vectorization import measure_python_work as _kit_measure
-def _kit_arrays(blob):
-    with _np.load(_io.BytesIO(_b64.b64decode(blob)), allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
-def _kit_send(unit, case, out):
-    arrays = {}
-    for key, value in out.items():
-        buf = _io.BytesIO()
-        _np.save(buf, _np.asarray(value, dtype=_np.float64), allow_pickle=False)
-        arrays[key] = _b64.b64encode(buf.getvalue()).decode("ascii")
-    _publish({%(mime)r: {"unit": unit, "case": case, "arrays": arrays}})
-def _kit_probe(unit, target, module, kind, cases):
-    obj = getattr(_importlib.import_module(module), target)
-    for case, blob in sorted(cases.items()):
-        a = _kit_arrays(blob)
-        try:
-            if kind == "vectorized":
-                rng = _np.random.default_rng()
-                W = 0.5 * rng.standard_normal((5, 3))
-                work = _kit_measure(obj, lambda n: (W.copy(), rng.standard_normal((n, 5)),
-                                                    rng.integers(0, 3, n), 0.1))
-                out = {"per_example": work.per_example, "tampered": float(work.tampered)}
-            elif kind == "loss":
-                out = obj(a["W"].copy(), a["X"].copy(), a["y"].copy(), float(a["reg"]))
-                out = {"loss": out[0], "dW": out[1]}
-            elif kind == "class_loss":
-                clf = obj(); clf.W = a["W"].copy()
-                out = clf.loss(a["X"].copy(), a["y"].copy(), float(a["reg"]))
-                out = {"loss": out[0], "dW": out[1]}
-            elif case == "predict":
-                clf = obj(); clf.W = a["W"].copy()
-                out = {"pred": clf.predict(a["X"].copy())}
-            else:
-                batches = []
-                class _Recorder(obj):
-                    def loss(self, X_batch, y_batch, reg):
-                        batches.append((_np.array(X_batch, dtype=float), _np.array(y_batch)))
-                        return 1.0, a["G"].copy()
-                clf = _Recorder(); clf.W = a["W"].copy()
-                clf.train(a["X"].copy(), a["y"].copy(), learning_rate=float(a["lr"]), reg=0.0,
-                          num_iters=4, batch_size=16, verbose=False)
-                out = {"W": clf.W, "Xb": _np.concatenate([b[0] for b in batches]),
-                       "yb": _np.concatenate([b[1] for b in batches])}
-            _kit_send(unit, case, out)
-        except Exception as err:
-            print("check", unit, case, "raised", type(err).__name__)
-''' % {"mime": MIME}
+RUNNER_FILE = Path(__file__).with_name("check_runner.py")
+RUNNER = RUNNER_FILE.read_text()
+if f'_MIME = "{MIME}"' not in RUNNER:   # the runner labels its results with MIME, written out there
+    raise ImportError(f"expected {RUNNER_FILE} to set _MIME to {MIME!r}, got no such line instead")
 
 
 def encode_case(arrays):
@@ -222,22 +212,22 @@ def encode_case(arrays):
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def call_for(unit, seed):
-    """The cell source that runs one unit's cases in the sandbox, its inputs inside it."""
-    function = unit.split("/")[0]
+def cell_for(call, seed):
+    """The cell source that runs one call's cases in the sandbox, its inputs inside it."""
+    function = call.split("/")[0]
     if function in LOSS_FUNCTIONS:
         module = LOSS_FUNCTIONS[function][0]
-        kind = "vectorized" if unit.endswith("/vectorized") else "loss"
+        kind = "vectorized" if call.endswith("/vectorized") else "loss"
     else:
-        module, kind = "classifiers.linear_classifier", "class_loss" if unit in CLASSES else "classifier"
-    cases = {case: encode_case(arrays) for case, arrays in cases_for(unit, seed).items()}
-    return f"_kit_probe({unit!r}, {function!r}, {module!r}, {kind!r}, {cases!r})"
+        module, kind = "classifiers.linear_classifier", "class_loss" if call in CLASSES else "classifier"
+    cases = {case: encode_case(arrays) for case, arrays in cases_for(call, seed).items()}
+    return f"_kit_check({call!r}, {function!r}, {module!r}, {kind!r}, {cases!r})"
 
 
 def prepare(checks, seed):
-    """The runner cell and one cell per unit, {unit: source}, for these checks and seed."""
-    units = sorted({unit_of(check) for check in checks})
-    return RUNNER, {unit: call_for(unit, seed) for unit in units}
+    """The runner cell and one cell per call, {call: source}, for these checks and seed."""
+    calls = sorted({call_of(check) for check in checks})
+    return RUNNER, {call: cell_for(call, seed) for call in calls}
 
 
 # ---------------------------------------------------------------- judging, in the grader
@@ -247,14 +237,14 @@ class WrongResult(Exception):
     pass
 
 
-def results_of(outputs, unit):
-    """{case: {key: base64 text}} from the outputs of one unit's cell; a case sent twice is
+def results_of(outputs, call):
+    """{case: {key: base64 text}} from the outputs of one call's cell; a case sent twice is
     kept as None (which answer counts would be the sender's choice)."""
     found = {}
     for output in outputs:
         data = output.get("data", {}) if output.get("output_type") == "display_data" else {}
         payload = data.get(MIME)
-        if not isinstance(payload, dict) or payload.get("unit") != unit:
+        if not isinstance(payload, dict) or payload.get("call") != call:
             continue
         case, arrays = payload.get("case"), payload.get("arrays")
         if not isinstance(case, str) or not isinstance(arrays, dict):
@@ -288,16 +278,16 @@ def relative_error(got, want):
 
 
 def judge_case(check, arrays, out):
-    unit, _, aspect = check.partition(":")
+    target, _, aspect = check.partition(":")
     if aspect == "vectorized":
         judge_vectorized(out)
     elif aspect in ("loss", "grad"):
-        ref = LOSS_FUNCTIONS[unit][1] if unit in LOSS_FUNCTIONS else CLASSES[unit]
+        ref = LOSS_FUNCTIONS[target][1] if target in LOSS_FUNCTIONS else CLASSES[target]
         want_loss, want_dW = ref(arrays["W"], arrays["X"], arrays["y"], float(arrays["reg"]))
         loss = float(load(out, "loss", None).reshape(()))
         if not np.isfinite(loss) or abs(loss - want_loss) > LOSS_TOLERANCE * max(1.0, abs(want_loss)):
             raise WrongResult("the loss is wrong")
-        if aspect == "grad" or unit in CLASSES:
+        if aspect == "grad" or target in CLASSES:
             dW = load(out, "dW", arrays["W"].shape)
             if not np.all(np.isfinite(dW)) or relative_error(dW, want_dW) > LOSS_TOLERANCE:
                 raise WrongResult("the gradient is wrong")
@@ -354,7 +344,7 @@ def judge(outputs, checks, seed, mistakes=None):
     """Map each check to None (right) or the reason it is wrong.
 
     Inputs:
-    - outputs: {unit: the outputs of that unit's cell} (from the checking kernel);
+    - outputs: {call: the outputs of that call's cell} (from the checking kernel);
     - checks: the checks to judge; seed: the seed prepare() made the inputs with;
     - mistakes: a dict to fill, if given: {check: [] when right, else the names of the
       known mistakes that explain it (kit/mistakes.py)}.
@@ -362,13 +352,13 @@ def judge(outputs, checks, seed, mistakes=None):
     verdicts = {}
     for check in checks:
         verdicts[check] = None
-        unit = unit_of(check)
-        sent = results_of(outputs.get(unit, []), unit)
+        call = call_of(check)
+        sent = results_of(outputs.get(call, []), call)
         try:
             offset = check.endswith(":offset")
             if offset:
                 judge_offset(sent, seed)
-            for case, arrays in cases_for(unit, seed).items() if not offset else ():
+            for case, arrays in cases_for(call, seed).items() if not offset else ():
                 if check.endswith((":predict", ":train")) and not check.endswith(case):
                     continue
                 try:

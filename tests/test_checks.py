@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kit import probes
+from kit import checks
 
 REPO = Path(__file__).resolve().parent.parent
-ALL = set(probes.TARGETS)
+ALL = set(checks.ALL_CHECKS)
 
 
 # In a plain process, what the runner would send as display outputs is printed instead.
@@ -22,9 +22,9 @@ PRINT_OUTPUTS = "import json as _json\n_publish = lambda data: print('OUTPUT' + 
 
 
 def sent_outputs(workdir, targets, seed):
-    """{unit: outputs} as the checking kernel would send them, from an ordinary Python
+    """{call: outputs} as the checking kernel would send them, from an ordinary Python
     process in place of the sandboxed kernel."""
-    runner, calls = probes.prepare(targets, seed)
+    runner, calls = checks.prepare(targets, seed)
     script = workdir / "run_checks.py"
     script.write_text("\n".join([runner, PRINT_OUTPUTS, *calls.values()]))
     proc = subprocess.run([sys.executable, str(script)], cwd=workdir, check=True,
@@ -32,14 +32,14 @@ def sent_outputs(workdir, targets, seed):
     script.unlink()
     sent = [{"output_type": "display_data", "data": json.loads(line[len("OUTPUT"):])}
             for line in proc.stdout.splitlines() if line.startswith("OUTPUT")]
-    # Each unit's cell would hold its own outputs; the judge also reads only its unit's.
-    return {unit: sent for unit in calls}
+    # Each call's cell would hold its own outputs; the judge also reads only its call's.
+    return {call: sent for call in calls}
 
 
 def run_checks(workdir, targets, seed=None):
     """What the grader does, but with an ordinary Python process in place of the sandbox."""
-    seed = probes.new_seed() if seed is None else seed
-    return probes.judge(sent_outputs(workdir, targets, seed), targets, seed)
+    seed = checks.new_seed() if seed is None else seed
+    return checks.judge(sent_outputs(workdir, targets, seed), targets, seed)
 
 
 @pytest.fixture
@@ -57,7 +57,7 @@ def test_reference_passes_every_check(workdir):
     ("linear_svm.py", "dW += 2 * reg * W", "dW += reg * W", {"svm_loss_naive:grad"}),
     ("linear_svm.py", "loss += reg * np.sum(W * W)", "loss += 0.5 * reg * np.sum(W * W)",
      {"svm_loss_naive:loss", "svm_loss_naive:grad"}),
-    ("softmax.py", "shifted -= shifted.max(axis=1, keepdims=True)", "pass", {probes.OFFSET}),
+    ("softmax.py", "shifted -= shifted.max(axis=1, keepdims=True)", "pass", {checks.OFFSET}),
     # The naive TODO asks for the same stability: graded on the naive function too.
     ("softmax.py", "shifted = scores - np.max(scores)", "shifted = scores", {"softmax_loss_naive:offset"}),
     ("softmax.py", "dW = X.T.dot(probs) / num_train + 2 * reg * W", "dW = X.T.dot(probs) + 2 * reg * W",
@@ -80,8 +80,8 @@ def test_each_wrong_function_fails_only_its_own_checks(workdir, module, old, new
 def test_a_course_softmax_without_the_max_shift_fails_only_the_offset_check(workdir):
     path = workdir / "classifiers" / "softmax.py"
     path.write_text(path.read_text().replace("shifted -= shifted.max(axis=1, keepdims=True)", "pass"))
-    verdicts = run_checks(workdir, probes.expand(["softmax_loss_vectorized"]) | {probes.OFFSET})
-    assert verdicts["softmax_loss_vectorized:loss"] is None and verdicts[probes.OFFSET]
+    verdicts = run_checks(workdir, checks.expand(["softmax_loss_vectorized"]) | {checks.OFFSET})
+    assert verdicts["softmax_loss_vectorized:loss"] is None and verdicts[checks.OFFSET]
 
 
 def npy_text(value, **kwargs):
@@ -91,61 +91,101 @@ def npy_text(value, **kwargs):
 
 
 def sent(case, **arrays):
-    payload = {"unit": "svm_loss_naive", "case": case, "arrays": arrays}
-    return {"output_type": "display_data", "data": {probes.MIME: payload}}
+    payload = {"call": "svm_loss_naive", "case": case, "arrays": arrays}
+    return {"output_type": "display_data", "data": {checks.MIME: payload}}
 
 
 def test_results_are_never_unpickled_or_taken_on_trust():
     check = "svm_loss_naive:loss"
     pickled = sent("reg0", loss=npy_text(np.array([object()], dtype=object), allow_pickle=True),
                    dW=npy_text(np.zeros((14, 6))))
-    verdict = probes.judge({"svm_loss_naive": [pickled]}, {check}, seed=1)[check]
+    verdict = checks.judge({"svm_loss_naive": [pickled]}, {check}, seed=1)[check]
     assert "could not be read as a plain array" in verdict
     wrong_shape = sent("reg0", loss=npy_text(np.zeros((2, 2))), dW=npy_text(np.zeros((14, 6))))
-    assert "shape" in probes.judge({"svm_loss_naive": [wrong_shape]}, {check}, seed=1)[check]
+    assert "shape" in checks.judge({"svm_loss_naive": [wrong_shape]}, {check}, seed=1)[check]
     not_base64 = sent("reg0", loss="<script>", dW=npy_text(np.zeros((14, 6))))
-    assert "plain array" in probes.judge({"svm_loss_naive": [not_base64]}, {check}, seed=1)[check]
+    assert "plain array" in checks.judge({"svm_loss_naive": [not_base64]}, {check}, seed=1)[check]
 
 
 def test_a_case_sent_twice_counts_as_wrong(workdir):
     """Two answers to one case: which counts would be the sender's choice."""
     check = "svm_loss_naive:loss"
-    seed = probes.new_seed()
+    seed = checks.new_seed()
     outputs = sent_outputs(workdir, {check}, seed)
-    assert probes.judge(outputs, {check}, seed) == {check: None}
+    assert checks.judge(outputs, {check}, seed) == {check: None}
     doubled = {"svm_loss_naive": outputs["svm_loss_naive"] * 2}
-    assert "more than one result" in probes.judge(doubled, {check}, seed)[check]
+    assert "more than one result" in checks.judge(doubled, {check}, seed)[check]
 
 
 def test_inputs_travel_in_the_cells_and_no_file_is_written(workdir):
     """Nothing is shared with the checking kernel through files it could replace or read early."""
     before = sorted(p for p in workdir.rglob("*"))
-    runner, calls = probes.prepare(set(probes.TARGETS), probes.new_seed())
+    runner, calls = checks.prepare(set(checks.ALL_CHECKS), checks.new_seed())
     assert sorted(p for p in workdir.rglob("*")) == before
-    assert set(calls) == {probes.unit_of(t) for t in probes.TARGETS}
+    assert set(calls) == {checks.call_of(t) for t in checks.ALL_CHECKS}
     assert "open(" not in runner and "listdir" not in runner
 
 
 def test_inputs_are_new_for_every_grading_so_no_answer_can_be_prepared(workdir):
     """Outputs computed for one grading's inputs are wrong for the next grading's."""
     check = "svm_loss_vectorized:grad"
-    first, second = probes.new_seed(), probes.new_seed()
+    first, second = checks.new_seed(), checks.new_seed()
     assert first != second
-    cases = [probes.cases_for("svm_loss_vectorized", seed)["reg"]["X"] for seed in (first, second)]
+    cases = [checks.cases_for("svm_loss_vectorized", seed)["reg"]["X"] for seed in (first, second)]
     assert not np.allclose(*cases)
     old_outputs = sent_outputs(workdir, {check}, first)
-    assert probes.judge(old_outputs, {check}, first) == {check: None}
+    assert checks.judge(old_outputs, {check}, first) == {check: None}
     # Replay: the outputs of the first grading, judged against the second's inputs.
-    assert probes.judge(old_outputs, {check}, second)[check], "stale outputs must not pass"
+    assert checks.judge(old_outputs, {check}, second)[check], "stale outputs must not pass"
 
 
 def test_checks_come_from_the_cell_metadata_or_its_code():
     import nbformat
     cell = nbformat.v4.new_code_cell("from classifiers.softmax import softmax_loss_naive\n"
                                      "from classifiers import Softmax\nx = Softmax()")
-    assert probes.checks_for(cell) == {"softmax_loss_naive:loss", "softmax_loss_naive:grad", "Softmax:loss"}
-    cell.metadata["kit"] = {"checks": ["LinearClassifier:train", "not_a_check"]}
-    assert probes.checks_for(cell) == {"LinearClassifier:train"}
+    assert checks.checks_for(cell) == {"softmax_loss_naive:loss", "softmax_loss_naive:grad", "Softmax:loss"}
+    cell.metadata["kit"] = {"checks": ["LinearClassifier:train", "LinearSVM"]}
+    assert checks.checks_for(cell) == {"LinearClassifier:train", "LinearSVM:loss"}
+
+
+@pytest.mark.parametrize("typo", ["LinearClassifer:train", "svm_loss_naive:gradient", "softmax"])
+def test_an_unknown_check_name_is_refused_not_dropped(typo):
+    """A typo in a cell's kit.checks would otherwise remove a trusted check without a word."""
+    import nbformat
+    cell = nbformat.v4.new_code_cell("pass")
+    cell.metadata["kit"] = {"checks": ["LinearClassifier:predict", typo]}
+    with pytest.raises(ValueError, match=typo):
+        checks.checks_for(cell)
+
+
+def test_release_refuses_a_notebook_declaring_an_unknown_check(tmp_path):
+    """Named in the message: the notebook, the cell's grade_id and the unknown name."""
+    import nbformat
+    from kit import release
+    from kit.cells import grade_id, is_test
+    from kit.course import MASTER_PACKAGES, KitError
+    kit_root = tmp_path / "kit_root"
+    shutil.copytree(REPO / "notebooks", kit_root / "notebooks")
+    for package in MASTER_PACKAGES:
+        shutil.copytree(REPO / package, kit_root / package)
+    path = kit_root / "notebooks" / "softmax.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    cell = next(c for c in nb.cells if is_test(c) and c.metadata.get("kit", {}).get("checks"))
+    cell.metadata["kit"]["checks"].append("softmax_loss_naive:los")
+    nbformat.write(nb, str(path))
+    with pytest.raises(KitError) as refused:
+        release.run(kit_root=kit_root, course=tmp_path / "course", dist=tmp_path / "dist")
+    message = str(refused.value)
+    assert "softmax.ipynb" in message and repr(grade_id(cell)) in message, message
+    assert "softmax_loss_naive:los" in message, message
+    assert not (tmp_path / "course" / "source").exists(), "refused before anything was written"
+
+
+def test_the_runner_is_a_python_file_sent_as_it_is():
+    """Linters and coverage see the runner: the cell source is the file's text, unchanged."""
+    runner, _ = checks.prepare({"svm_loss_naive:loss"}, 1)
+    assert runner == (REPO / "kit" / "check_runner.py").read_text()
+    assert f'_MIME = "{checks.MIME}"' in runner
 
 
 def test_a_loop_in_a_helper_module_fails_the_vectorized_check(workdir):

@@ -1,0 +1,128 @@
+"""Grading one submission (`grade_submission`): its notebooks restored, then three sandboxed
+kernels at the same time (the notebooks, the test cells, the trusted checks), then scores."""
+import asyncio
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+
+from .. import cells, checks, sanitize, verdicts
+from .plans import CheckPlan, TestPlan
+from .result import GradingResult, NotebookResult, failed_result
+from .runner import grading_runner
+from .task import restore_notebook, write_files
+
+MAX_NOTEBOOK_RESTARTS = 3       # after this many crashes the rest of a student notebook is skipped
+CHECK_KERNEL_OWN_CELLS = 3      # the environment check, the runner and the import check
+
+
+def grade_submission(task):
+    """Grade one submission in private working folders.
+
+    Inputs: task, a GradingTask. Returns its GradingResult (failed, with the reason, when
+    the grader's own environment is at fault: a kernel that cannot start, data the
+    sandbox cannot see).
+    """
+    deadline = time.monotonic() + task.submission_timeout
+    graded = {name: restore_notebook(task, name) for name in task.notebooks}
+    with tempfile.TemporaryDirectory(prefix="kit-grade-") as tmp:
+        # A copy of the files per kernel (each kernel also works on a private copy of it).
+        folders = {role: Path(tmp) / role for role in ("notebooks", "tests", "checks")}
+        for folder in folders.values():
+            write_files(folder, {**task.master_files, **task.files})
+        environment = []   # problems of the grader's own making: the student is not to blame
+        found = {}         # check -> names of the known mistakes that explain it (mistakes.py)
+        problems = run_to_completion(lambda: run_kernels(task, graded, folders, deadline, environment,
+                                                         found))
+    if environment:
+        return failed_result(task, "; ".join(dict.fromkeys(environment)))
+    return GradingResult(student=task.student, timestamp=task.timestamp,
+                         notebooks={name: finish_notebook(task, name, graded[name]) for name in task.notebooks},
+                         problems=list(task.problems) + problems, checks=found)
+
+
+def run_to_completion(make_coroutine):
+    """asyncio.run, also where an event loop is already running in this thread (nbgrader's
+    autograde inside the Jupyter server behind formgrader's button): then in a thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make_coroutine())
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
+
+
+async def run_kernels(task, graded, folders, deadline, environment, found=None):
+    """The notebooks (one after the other), the test cells and the trusted checks, each in
+    kernels of their own, at the same time; returns submission-wide Problems. Problems that
+    are not the student's (a kernel that cannot start, data the sandbox cannot see) are
+    appended to `environment`; each judged check's mistake names to `found`."""
+    tests = TestPlan(graded)
+    check_plan = CheckPlan(tests.checks, seed=checks.new_seed())
+    jobs = [run_tests(task, tests, folders["tests"], deadline, environment),
+            run_checks(task, check_plan, folders["checks"], deadline, environment)]
+    if task.run_notebooks:
+        jobs.append(run_student_cells(task, graded, folders["notebooks"], deadline, environment))
+    test_problems, check_problems = (await asyncio.gather(*jobs))[:2]
+    found = {} if found is None else found
+    verdicts_by_check = check_plan.judge(found)
+    return test_problems + tests.conclude(graded, verdicts_by_check, task.files, found) + check_problems
+
+
+async def run_student_cells(task, graded, workdir, deadline, environment):
+    """Every code cell but the test cells, for the outputs a grader reads by hand."""
+    runner = grading_runner(task, workdir, environment)
+    for name, g in graded.items():
+        if g["nb"] is None:
+            continue
+        nb = g["nb"]
+        indices = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not cells.is_test(c)]
+        problems = await runner.run(nb, indices, deadline, max_restarts=MAX_NOTEBOOK_RESTARTS)
+        g["problems"] += [p.within(f"{name} cell {index}" if index is not None else name)
+                          for index, p in problems]
+
+
+async def run_tests(task, plan, workdir, deadline, environment):
+    """The import check, then per notebook its setup cell and test cells, in one fresh kernel."""
+    if not plan.slots:
+        return []
+    runner = grading_runner(task, workdir, environment)
+    problems = await runner.run(plan.nb, plan.pending, deadline, max_restarts=len(plan.pending),
+                                contexts=plan.contexts, fatal=[0])
+    plan.stopped = runner.notes
+    return [p.within(plan.label(index)) for index, p in problems]
+
+
+async def run_checks(task, plan, workdir, deadline, environment):
+    """The trusted checks in a kernel of their own, where no test cell has run. Its first
+    cell, run before any student code, also checks that the sandbox sees the data."""
+    if not plan.calls:
+        return []
+    runner = grading_runner(task, workdir, environment)
+    problems = await runner.run(plan.nb, list(range(len(plan.nb.cells))), deadline,
+                                max_restarts=len(plan.calls), contexts=plan.contexts,
+                                fatal=list(range(CHECK_KERNEL_OWN_CELLS)))
+    environment += [o.get("evalue", "") for o in plan.nb.cells[0].outputs
+                    if o.get("output_type") == "error"]
+    return [p.within(f"trusted checks ({plan.labels.get(index, 'kernel')})")
+            for index, p in problems if index is not None and index >= CHECK_KERNEL_OWN_CELLS]
+
+
+def finish_notebook(task, name, graded):
+    """A NotebookResult: the scores of one restored notebook and its sanitized JSON text."""
+    if graded["nb"] is None:
+        reason = graded["problems"][0].message
+        scores = cells.zero_scores(graded["source"], reason)
+        for s in scores.values():
+            s["feedback"] = [f"Not graded: {reason}."]
+        return NotebookResult(graded=task.release_notebooks[name], scores=scores, problems=graded["problems"])
+    nb = graded["nb"]
+    scores = cells.scores(nb, graded["release"])
+    for gid, s in scores.items():
+        if s["kind"] == "auto":
+            s["feedback"] = graded.get("feedback", {}).get(gid) or \
+                (list(verdicts.PASSED) if s["score"] == s["max"] else ["Not run."])
+    return NotebookResult(graded=nbformat.writes(sanitize.graded_notebook(nb)), scores=scores,
+                          problems=graded["problems"])

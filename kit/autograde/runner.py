@@ -1,0 +1,204 @@
+"""Running chosen cells of a notebook in sandboxed kernels: a kernel that dies or a cell that
+times out costs that cell, and a fresh kernel runs the cells after it; a watchdog stops a
+kernel that hits the sandbox's process limit."""
+import asyncio
+import os
+import time
+
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from .. import cells, sandbox
+from ..course import KIT_ROOT
+from ..outputs import BoundedNotebookClient, bounded_error
+from ..problems import Problem, ProblemKind
+
+LIMIT_POLL_SECONDS = 0.5        # how often a running cell's kernel is checked for a process-limit hit
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+# Threads count against the sandbox's process limit (64), and a kernel that hits it is
+# killed: on a many-core grader, one BLAS thread per core would do that. The assignment's
+# thin (N x D) x (D x 10) products gain little beyond a few threads anyway.
+MAX_BLAS_THREADS = 8
+
+
+def grading_runner(task, workdir, environment=None):
+    """Kernels for grading: sandboxed, with the data folder in their env; a kernel that
+    cannot start is the grader's problem (appended to `environment`)."""
+    # Set always: kernels graded side by side would otherwise each start one BLAS thread per core.
+    env = {var: str(kernel_blas_threads(task)) for var in BLAS_THREAD_VARIABLES}
+    readonly = []
+    if task.data_dir:
+        env["CIFAR10_DIR"] = task.data_dir
+        readonly.append(task.data_dir)
+    limit = task.submission_timeout
+    return KernelRunner(
+        make_kernel_manager=lambda: sandbox.kernel_manager(
+            workdir=workdir, readonly=readonly, require_isolation=task.require_isolation,
+            hidden=[KIT_ROOT],  # the grader's own code and solutions, should they be in view
+            client_class="kit.outputs.BoundedKernelClient"),
+        workdir=workdir, env=env, cell_timeout=task.cell_timeout, environment=environment,
+        time_limit_note=f"the submission's time limit ({limit:.0f} s) was reached")
+
+
+def kernel_blas_threads(task):
+    """The task's share of cores (--jobs); else what this process was given (a Dask nanny
+    sets one thread per worker); else every core. At most MAX_BLAS_THREADS."""
+    wanted = task.blas_threads or next(
+        (int(os.environ[v]) for v in BLAS_THREAD_VARIABLES if os.environ.get(v, "").isdigit()),
+        os.cpu_count() or 1)
+    return max(1, min(wanted, MAX_BLAS_THREADS))
+
+
+class KernelRunner:
+    """Execute chosen cells of a notebook in sandboxed kernels, replacing dead or stuck ones.
+
+    `contexts` maps a cell to the cells a kernel must have run before it (a setup cell):
+    run when the cell's context differs from the kernel's, outputs kept from their first
+    run only. When a `fatal` cell times out or kills its kernel, no further cell runs.
+    Returns the problems met, as (cell index or None, Problem).
+    """
+
+    def __init__(self, *, make_kernel_manager, workdir, env, cell_timeout, time_limit_note,
+                 environment=None):
+        self.make_kernel_manager, self.workdir, self.env = make_kernel_manager, workdir, env
+        self.environment = environment if environment is not None else []
+        self.cell_timeout, self.time_limit_note = cell_timeout, time_limit_note
+        self.limit_baseline = 0   # process-limit hits of the running kernel at its launch
+        self.notes = {}           # cell index -> why the grader stopped or skipped it
+
+    async def run(self, nb, indices, deadline, max_restarts, contexts=None, fatal=()):
+        pending, contexts, problems, restarts, seen = list(indices), contexts or {}, [], 0, set()
+        while pending:
+            try:
+                failure = await self._run_in_one_kernel(nb, pending, contexts, deadline, seen, fatal)
+            except (RuntimeError, TimeoutError, OSError) as err:
+                reason = f"the kernel could not start ({type(err).__name__}: {err})"
+                self.environment.append(reason)
+                return problems + self._skip(nb, pending, reason)
+            if failure:
+                index, problem, in_context = failure
+                problems.append((index, problem))
+                if index in fatal and not in_context:
+                    return problems + self._skip(nb, pending, problem.message)
+            restarts += 1
+            if pending and restarts > max_restarts:
+                return problems + self._skip(nb, pending, "not run after repeated kernel failures")
+        return problems
+
+    async def _run_in_one_kernel(self, nb, pending, contexts, deadline, seen, fatal):
+        """Run pending cells (popped as they run) in one kernel until one fails: then
+        (index, Problem, whether it was a context cell run again) of that cell, the kernel
+        to be replaced; None when all ran."""
+        client = self._client(nb)
+        async with client.async_setup_kernel(env=self.env, cleanup_kc=True):
+            # Per launch, not per cell: hits a finished cell left behind still count.
+            self.limit_baseline = process_limit_hits(client.km)
+            loaded = ()
+            while pending:
+                index = pending[0]
+                needed = contexts.get(index, ())
+                if needed != loaded:
+                    failure = await self._run_context(client, nb, needed, deadline, seen)
+                    if failure:
+                        return (*failure, True)
+                    loaded = needed
+                pending.pop(0)
+                problem = await self._execute(client, nb, index, deadline)
+                if problem:
+                    return index, problem, False
+                if any(index in context for context in contexts.values()):
+                    loaded = (*loaded, index)  # run in order: it is not run again
+        return None
+
+    async def _run_context(self, client, nb, needed, deadline, seen):
+        """Run a kernel's setup cells; (index, Problem) when one times out or kills the kernel."""
+        for index in needed:
+            saved = nb.cells[index].outputs if index in seen else None
+            problem = await self._execute(client, nb, index, deadline)
+            if saved is not None:
+                nb.cells[index].outputs = saved
+            seen.add(index)
+            if problem:
+                return index, problem
+        return None
+
+    async def _execute(self, client, nb, index, deadline):
+        """Run one cell; return why its kernel must be replaced (a Problem: timeout, death) or None."""
+        cell = nb.cells[index]
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            message = self.time_limit_note
+            cell.outputs = [cells.error_output("TimeLimit", message)]
+            self.notes[index] = message
+            return Problem(ProblemKind.TIME_LIMIT, message)
+        client.timeout = int(max(1, min(self.cell_timeout, remaining)))
+        try:
+            await stop_at_process_limit(client.km, client.async_execute_cell(cell, index),
+                                        self.limit_baseline)
+        except CellTimeoutError:
+            problem = Problem(ProblemKind.TIMEOUT,
+                              f"timeout: the cell ran longer than {client.timeout} s and was stopped")
+        except DeadKernelError:
+            # A limit the sandbox names is the submission's resource use, else a plain death.
+            kind = ProblemKind.RESOURCE_LIMIT if sandbox.limit_hit(client.km) else ProblemKind.DEAD_KERNEL
+            problem = Problem(kind, sandbox.death_reason(client.km))
+        else:
+            return None
+        cell.outputs.append(cells.error_output("KernelFailure", problem.message))
+        self.notes[index] = problem.message
+        return problem
+
+    def _client(self, nb):
+        km = self.make_kernel_manager()
+        # "immediate": the sandbox kills the kernel's whole cgroup anyway; a graceful
+        # shutdown only waits for a process nobody needs any more.
+        return BoundedNotebookClient(nb, km=km, timeout=int(self.cell_timeout), allow_errors=True,
+                                     interrupt_on_timeout=False, kernel_name="python3",
+                                     shutdown_kernel="immediate", on_cell_executed=record_silent_error,
+                                     resources={"metadata": {"path": str(self.workdir)}})
+
+    def _skip(self, nb, pending, reason):
+        for index in pending:
+            nb.cells[index].outputs = [cells.error_output("NotRun", f"not run: {reason}")]
+            self.notes[index] = f"not run: {reason}"
+        pending.clear()
+        return [(None, Problem(ProblemKind.NOT_RUN, f"not run: {reason}"))]
+
+
+async def stop_at_process_limit(km, work, baseline):
+    """Await `work` (a cell's execution); kill the kernel as soon as its sandbox has hit the
+    process limit more often than `baseline` (its count at launch). A fork bomb the limit
+    contains would otherwise keep every core busy until the cell's timeout, slowing the
+    submissions graded beside it. The dead kernel costs the cell (DeadKernelError, also
+    when the cell ended first), and sandbox.death_reason names the limit. Needs the
+    cgroup pids controller: with RLIMIT_NPROC alone no hit is counted."""
+    task = asyncio.ensure_future(work)
+    killed = False
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=LIMIT_POLL_SECONDS)
+            if not killed and process_limit_hits(km) > baseline:
+                await asyncio.to_thread(km.kill_processes)
+                killed = True
+            if done and killed:
+                task.exception()  # retrieved and set aside: the limit is what counts
+                raise DeadKernelError("the kernel hit the process limit and was stopped")
+            if done:
+                return task.result()
+    finally:
+        if not task.done():  # we were cancelled: the cell's execution must not outlive us
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+def process_limit_hits(km):
+    events = km.limit_events() if hasattr(km, "limit_events") else {}
+    return events.get("pids_max_hits") or 0
+
+
+def record_silent_error(cell, cell_index, execute_reply):
+    """A cell whose reply says it failed fails, even if its traceback display was silenced."""
+    content = execute_reply.get("content", {})
+    if content.get("status") == "error" and cells.first_error(cell) is None:
+        content = bounded_error(content)
+        cell.outputs.append(cells.error_output(content.get("ename") or "Error",
+                                               content.get("evalue") or "the cell raised an error"))

@@ -1,0 +1,111 @@
+"""`python -m kit autograde` as one call, `run(*, ...)`: the course checked, the settings
+read from its configuration, one task per submission graded, the results stored by this
+process only (the one writer of the course folder and the gradebook)."""
+import os
+from pathlib import Path
+
+from .. import sandbox
+from ..course import ASSIGNMENT, KitError, choose_students, course_config, release_dir, source_dir, submitted_dir
+from .executors import execute_tasks
+from .result import failed_result, grader_errors
+from .task import make_task
+
+
+def run(*, course, students=None, jobs=1, scheduler=None, cell_timeout=None, submission_timeout=None,
+        data_dir=None, run_notebooks=None, allow_unisolated=None, progress=True):
+    """Grade the named (or all) submitted students; write gradebook, autograded/ and grades.csv.
+
+    Settings left None come from the course's configuration (`c.KitGrading` in its
+    nbgrader_config.py, the file nbgrader's own commands read too).
+
+    Returns every GradingResult, sorted by student. A failed result (`result.failed`) is one
+    the grader failed on (not the student): nothing of it is stored, the student's previous
+    results stay as they were, and `grader_errors(results)` lists them for the caller.
+    """
+    from .. import grades
+    from ..nbgrader_hooks import KitGrading
+    course = Path(course)
+    check_course(course)
+    configured = KitGrading(config=course_config(course))
+    overrides = {"cell_timeout": cell_timeout, "submission_timeout": submission_timeout,
+                 "tests_only": None if run_notebooks is None else not run_notebooks,
+                 "allow_unisolated": allow_unisolated, "data_dir": str(data_dir) if data_dir else None}
+    for name, value in overrides.items():
+        if value is not None:
+            setattr(configured, name, value)
+    students = pick_students(course, students)
+    if jobs < 1:
+        raise KitError(f"expected --jobs of at least 1, got {jobs} instead")
+    settings = task_settings(configured, check_here=not scheduler)
+    settings["blas_threads"] = None if scheduler else max(1, (os.cpu_count() or 1) // jobs)
+    tasks = [make_task(course, student, **settings) for student in students]
+    results = []
+    for result in execute_tasks(tasks, jobs=jobs, scheduler=scheduler, progress=progress):
+        if not result.failed:
+            try:
+                grades.store(course, result)
+            except Exception as err:  # one student's results never stop the batch
+                result = failed_result(result, f"storing the results failed: {type(err).__name__}: {err}")
+        results.append(result)
+    results.sort(key=lambda r: r.student)
+    grades.write_reports(course)
+    if any(not r.failed for r in results):
+        from .. import report
+        report.run(course=course)
+    report_grader_errors(results)
+    return results
+
+
+def task_settings(configured, *, check_here=True):
+    """GradingTask settings from a KitGrading (the course's configuration), for `kit autograde`
+    and nbgrader's own autograde alike: isolation checked (unless the kernels run elsewhere,
+    `check_here` False: a Dask worker's sandbox then refuses), the data folder resolved."""
+    if check_here and not configured.allow_unisolated:
+        check_isolation()
+    return dict(data_dir=resolve_data_dir(configured.data_dir or None),
+                cell_timeout=configured.cell_timeout, submission_timeout=configured.submission_timeout,
+                run_notebooks=not configured.tests_only,
+                require_isolation=not configured.allow_unisolated)
+
+
+def report_grader_errors(results):
+    failed = grader_errors(results)
+    if failed:
+        print(f"\nThe grader failed on {len(failed)} submission(s); their previous results, if "
+              "any, were kept unchanged. Fix the cause and grade them again:")
+        for result in failed:
+            print(f"  {result.student}: {'; '.join(p.message for p in result.problems)}")
+
+
+def check_isolation():
+    """Refuse to run student code unisolated unless the instructor asked for it."""
+    isolated, reason = sandbox.isolation_status()
+    if not isolated:
+        raise KitError(f"refusing to grade: student code would run without isolation ({reason}). "
+                       "Install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap), or "
+                       "pass --allow-unisolated to grade anyway with resource limits only.")
+
+
+def check_course(course):
+    for path, what in ((source_dir(course), "source"), (release_dir(course), "release"),
+                       (course / "gradebook.db", "gradebook")):
+        if not path.exists():
+            raise KitError(f"expected the {what} at {path}, found nothing; run `python -m kit release` first")
+
+
+def pick_students(course, students):
+    root = submitted_dir(course)
+    available = sorted(p.name for p in root.iterdir() if (p / ASSIGNMENT).is_dir()) if root.is_dir() else []
+    return choose_students(students, available, kind="collected", root=root,
+                           first="python -m kit collect PATH...")
+
+
+def resolve_data_dir(data_dir):
+    """The CIFAR-10 folder the student notebooks will load (bound read-only into the sandbox)."""
+    from utils.data_utils import find_cifar10_dir
+    try:
+        # Resolved: the sandbox binds the real folder, and the kernel must be told that path
+        # (a data set linked in from a shared disk would otherwise be invisible inside).
+        return os.path.realpath(find_cifar10_dir(str(data_dir) if data_dir else None))
+    except FileNotFoundError as err:
+        raise KitError(f"grading runs the notebooks, which need CIFAR-10: {err}") from None

@@ -1,0 +1,76 @@
+"""The trusted checks' runner, sent as a cell's source to the checking kernel (kit/checks.py).
+
+It runs in the sandbox, before any student module is imported: it takes its own references
+(numpy, the measurement of utils/vectorization), then each later cell calls `_kit_check`
+with one call's inputs; results go back as display outputs of type _MIME holding base64
+.npy arrays (never pickles). It is never imported by the grader, only read as text.
+"""
+import base64 as _b64
+import importlib as _importlib
+import io as _io
+import os as _os
+import sys as _sys
+
+import numpy as _np
+from IPython.display import publish_display_data as _publish
+
+_MIME = "application/x-kit-check+json"
+_sys.path.insert(0, _os.getcwd())
+# Before any student module is imported (the next cell): the measurement's own references.
+from utils.vectorization import measure_python_work as _kit_measure  # noqa: E402
+
+
+def _kit_arrays(blob):
+    with _np.load(_io.BytesIO(_b64.b64decode(blob)), allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+def _kit_send(call, case, out):
+    arrays = {}
+    for key, value in out.items():
+        buf = _io.BytesIO()
+        _np.save(buf, _np.asarray(value, dtype=_np.float64), allow_pickle=False)
+        arrays[key] = _b64.b64encode(buf.getvalue()).decode("ascii")
+    _publish({_MIME: {"call": call, "case": case, "arrays": arrays}})
+
+
+def _kit_check(call, target, module, kind, cases):
+    obj = getattr(_importlib.import_module(module), target)
+    for case, blob in sorted(cases.items()):
+        a = _kit_arrays(blob)
+        try:
+            if kind == "vectorized":
+                rng = _np.random.default_rng()
+                W = 0.5 * rng.standard_normal((5, 3))
+                work = _kit_measure(obj, lambda n: (W.copy(), rng.standard_normal((n, 5)),
+                                                    rng.integers(0, 3, n), 0.1))
+                out = {"per_example": work.per_example, "tampered": float(work.tampered)}
+            elif kind == "loss":
+                out = obj(a["W"].copy(), a["X"].copy(), a["y"].copy(), float(a["reg"]))
+                out = {"loss": out[0], "dW": out[1]}
+            elif kind == "class_loss":
+                clf = obj()
+                clf.W = a["W"].copy()
+                out = clf.loss(a["X"].copy(), a["y"].copy(), float(a["reg"]))
+                out = {"loss": out[0], "dW": out[1]}
+            elif case == "predict":
+                clf = obj()
+                clf.W = a["W"].copy()
+                out = {"pred": clf.predict(a["X"].copy())}
+            else:
+                batches = []
+
+                class _Recorder(obj):
+                    def loss(self, X_batch, y_batch, reg):
+                        batches.append((_np.array(X_batch, dtype=float), _np.array(y_batch)))
+                        return 1.0, a["G"].copy()
+
+                clf = _Recorder()
+                clf.W = a["W"].copy()
+                clf.train(a["X"].copy(), a["y"].copy(), learning_rate=float(a["lr"]), reg=0.0,
+                          num_iters=4, batch_size=16, verbose=False)
+                out = {"W": clf.W, "Xb": _np.concatenate([b[0] for b in batches]),
+                       "yb": _np.concatenate([b[1] for b in batches])}
+            _kit_send(call, case, out)
+        except Exception as err:
+            print("check", call, case, "raised", type(err).__name__)
