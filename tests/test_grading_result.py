@@ -1,0 +1,81 @@
+"""Typed grading results: the grades.csv status comes from problem kinds, never from message
+text, and grading.json is written from the dataclass and read back (old files too)."""
+import json
+import pickle
+
+import pytest
+
+from kit import grades
+from kit.autograde import GradingResult, NotebookResult, failed_result, grader_errors
+from kit.course import KitError, autograded_dir
+from kit.problems import Problem, ProblemKind
+
+SCORES = {"test_a": {"score": 0.0, "max": 5.0, "kind": "auto", "feedback": ["Not run."]}}
+
+
+def result_with(*problems, notebook_problems=()):
+    return GradingResult(student="alice", timestamp="2026-12-01 10:00:00.000000 UTC",
+                         notebooks={"svm.ipynb": NotebookResult(graded="{}", scores=SCORES,
+                                                                problems=list(notebook_problems))},
+                         problems=list(problems), checks={"svm_loss_naive:loss": []})
+
+
+def test_status_comes_from_kinds_not_from_the_words_of_a_message():
+    reworded = result_with(Problem(ProblemKind.TIMEOUT, "the cell was stopped after 20 s"),
+                           notebook_problems=[Problem(ProblemKind.CELLS_RESTORED, "cell 'x': put back")])
+    assert reworded.status == "timeout; cells restored"
+    # Words of a status in a message that is not of that kind change nothing.
+    misleading = result_with(Problem(ProblemKind.NOT_RUN, "not run: timeout, the kernel died, restored"),
+                             Problem(ProblemKind.FILE_IGNORED, "classifiers/timeout.py: ignored"))
+    assert misleading.status == "ok"
+
+
+def test_each_kind_counts_once_in_the_order_first_met():
+    result = result_with(Problem(ProblemKind.DEAD_KERNEL, "a"), Problem(ProblemKind.TIMEOUT, "b"),
+                         notebook_problems=[Problem(ProblemKind.DEAD_KERNEL, "c")])
+    assert result.status == "dead kernel; timeout"
+
+
+def test_a_grader_error_is_told_apart_from_the_students_problems():
+    failed = failed_result(result_with(), "grading crashed: OSError: disk full")
+    assert failed.failed and failed.status == "grader error" and not failed.notebooks
+    assert grader_errors([failed, result_with()]) == [failed]
+
+
+def test_results_travel_between_processes():
+    result = result_with(Problem(ProblemKind.TIMEOUT, "b"))
+    assert pickle.loads(pickle.dumps(result)) == result
+
+
+def test_grading_json_holds_plain_data_and_the_kinds(tmp_path):
+    result = result_with(Problem(ProblemKind.TIME_UNKNOWN, "timestamp.txt is missing"),
+                         notebook_problems=[Problem(ProblemKind.TRUSTED_CHECK_FAILED, "disagrees")])
+    summary = json.loads(json.dumps(grades.summary_of(result)))
+    assert summary["status"] == "submission time unknown; trusted check failed"
+    assert summary["kinds"] == ["submission time unknown", "trusted check failed"]
+    assert summary["problems"] == ["timestamp.txt is missing"]
+    assert summary["notebook_problems"] == {"svm.ipynb": ["disagrees"]}
+
+
+def write_old_summary(course, status):
+    """A grading.json as the kit wrote it before it stored kinds."""
+    path = autograded_dir(course, "alice") / grades.SUMMARY
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"student": "alice", "status": status, "problems": ["old"],
+                                "notebook_problems": {"softmax.ipynb": []}, "checks": {}, "scores": {}}))
+    return path
+
+
+def test_an_old_grading_json_is_merged_through_its_status(tmp_path):
+    path = write_old_summary(tmp_path, "dead kernel; cells restored")
+    grades.merge_summary(tmp_path, result_with(Problem(ProblemKind.TIMEOUT, "b")))
+    merged = json.loads(path.read_text())
+    assert merged["kinds"] == ["dead kernel", "cells restored", "timeout"]
+    assert merged["status"] == "dead kernel; cells restored; timeout"
+    assert merged["problems"] == ["old", "b"]
+
+
+def test_an_unreadable_old_status_asks_for_a_regrade(tmp_path):
+    write_old_summary(tmp_path, "something new")
+    with pytest.raises(KitError, match="autograde"):
+        grades.merge_summary(tmp_path, result_with())
