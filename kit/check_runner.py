@@ -34,43 +34,59 @@ def _kit_send(call, case, out):
     _publish({_MIME: {"call": call, "case": case, "arrays": arrays}})
 
 
+def _kit_measured(obj, a):
+    rng = _np.random.default_rng()
+    W = 0.5 * rng.standard_normal((5, 3))
+    work = _kit_measure(obj, lambda n: (W.copy(), rng.standard_normal((n, 5)),
+                                        rng.integers(0, 3, n), 0.1))
+    return {"per_example": work.per_example, "tampered": float(work.tampered)}
+
+
+def _kit_loss(obj, a):
+    out = obj(a["W"].copy(), a["X"].copy(), a["y"].copy(), float(a["reg"]))
+    return {"loss": out[0], "dW": out[1]}
+
+
+def _kit_class_loss(obj, a):
+    clf = obj()
+    clf.W = a["W"].copy()
+    out = clf.loss(a["X"].copy(), a["y"].copy(), float(a["reg"]))
+    return {"loss": out[0], "dW": out[1]}
+
+
+def _kit_predict(obj, a):
+    clf = obj()
+    clf.W = a["W"].copy()
+    return {"pred": clf.predict(a["X"].copy())}
+
+
+def _kit_train(obj, a):
+    batches = []
+
+    class _Recorder(obj):
+        def loss(self, X_batch, y_batch, reg):
+            batches.append((_np.array(X_batch, dtype=float), _np.array(y_batch)))
+            return 1.0, a["G"].copy()
+
+    clf = _Recorder()
+    clf.W = a["W"].copy()
+    clf.train(a["X"].copy(), a["y"].copy(), learning_rate=float(a["lr"]), reg=0.0,
+              num_iters=4, batch_size=16, verbose=False)
+    return {"W": clf.W, "Xb": _np.concatenate([b[0] for b in batches]),
+            "yb": _np.concatenate([b[1] for b in batches])}
+
+
+_KIT_KINDS = {"vectorized": _kit_measured, "loss": _kit_loss, "class_loss": _kit_class_loss}
+
+
 def _kit_check(call, target, module, kind, cases):
+    """Run one call's cases; send each result, or print which case raised (never its text)."""
     obj = getattr(_importlib.import_module(module), target)
     for case, blob in sorted(cases.items()):
         a = _kit_arrays(blob)
+        run = _KIT_KINDS.get(kind) or (_kit_predict if case == "predict" else _kit_train)
         try:
-            if kind == "vectorized":
-                rng = _np.random.default_rng()
-                W = 0.5 * rng.standard_normal((5, 3))
-                work = _kit_measure(obj, lambda n: (W.copy(), rng.standard_normal((n, 5)),
-                                                    rng.integers(0, 3, n), 0.1))
-                out = {"per_example": work.per_example, "tampered": float(work.tampered)}
-            elif kind == "loss":
-                out = obj(a["W"].copy(), a["X"].copy(), a["y"].copy(), float(a["reg"]))
-                out = {"loss": out[0], "dW": out[1]}
-            elif kind == "class_loss":
-                clf = obj()
-                clf.W = a["W"].copy()
-                out = clf.loss(a["X"].copy(), a["y"].copy(), float(a["reg"]))
-                out = {"loss": out[0], "dW": out[1]}
-            elif case == "predict":
-                clf = obj()
-                clf.W = a["W"].copy()
-                out = {"pred": clf.predict(a["X"].copy())}
-            else:
-                batches = []
-
-                class _Recorder(obj):
-                    def loss(self, X_batch, y_batch, reg):
-                        batches.append((_np.array(X_batch, dtype=float), _np.array(y_batch)))
-                        return 1.0, a["G"].copy()
-
-                clf = _Recorder()
-                clf.W = a["W"].copy()
-                clf.train(a["X"].copy(), a["y"].copy(), learning_rate=float(a["lr"]), reg=0.0,
-                          num_iters=4, batch_size=16, verbose=False)
-                out = {"W": clf.W, "Xb": _np.concatenate([b[0] for b in batches]),
-                       "yb": _np.concatenate([b[1] for b in batches])}
+            out = run(obj, a)
             _kit_send(call, case, out)
         except Exception as err:
             print("check", call, case, "raised", type(err).__name__)

@@ -23,16 +23,11 @@ def run(*, course, students=None, jobs=1, scheduler=None, cell_timeout=None, sub
     results stay as they were, and `grader_errors(results)` lists them for the caller.
     """
     from .. import grades
-    from ..nbgrader_hooks import KitGrading
     course = Path(course)
     check_course(course)
-    configured = KitGrading(config=course_config(course))
-    overrides = {"cell_timeout": cell_timeout, "submission_timeout": submission_timeout,
-                 "tests_only": None if run_notebooks is None else not run_notebooks,
-                 "allow_unisolated": allow_unisolated, "data_dir": str(data_dir) if data_dir else None}
-    for name, value in overrides.items():
-        if value is not None:
-            setattr(configured, name, value)
+    configured = course_settings(course, cell_timeout=cell_timeout, submission_timeout=submission_timeout,
+                                 tests_only=None if run_notebooks is None else not run_notebooks,
+                                 allow_unisolated=allow_unisolated, data_dir=str(data_dir) if data_dir else None)
     students = pick_students(course, students)
     if jobs < 1:
         raise KitError(f"expected --jobs of at least 1, got {jobs} instead")
@@ -54,6 +49,16 @@ def run(*, course, students=None, jobs=1, scheduler=None, cell_timeout=None, sub
         report.run(course=course)
     report_grader_errors(results)
     return results
+
+
+def course_settings(course, **overrides):
+    """The course's KitGrading (its nbgrader_config.py), with the overrides that are not None."""
+    from ..nbgrader_hooks import KitGrading
+    configured = KitGrading(config=course_config(course))
+    for name, value in overrides.items():
+        if value is not None:
+            setattr(configured, name, value)
+    return configured
 
 
 def task_settings(configured, *, check_here=True):
