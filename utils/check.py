@@ -35,7 +35,7 @@ WIDTH = 110          # longest line the report prints (error messages are cut to
 # hidden test (spelled in two parts: written whole, this file would itself look like it
 # held a hidden test, and the release would refuse it).
 ANSWER_PLACEHOLDER = "YOUR ANSWER HERE"
-BEGIN_HIDDEN, END_HIDDEN = "### BEGIN " + "HIDDEN TESTS", "### END " + "HIDDEN TESTS"
+BEGIN_HIDDEN, END_HIDDEN = "BEGIN " + "HIDDEN TESTS", "END " + "HIDDEN TESTS"
 # What else the release puts in an answer cell: the "**Your answer:**" prompt.
 ANSWER_PROMPT = re.compile(r"your answer\s*:?", re.IGNORECASE)
 # "**Inline question 1**", "**Question 3**": how the notebooks name their questions.
