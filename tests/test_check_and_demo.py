@@ -56,6 +56,7 @@ def solved_report(solved_folder, cifar10_dir):
 
 
 MAX_LINES = 40
+MAX_WIDTH = 110  # a terminal's width: long error messages are cut
 # What the kernel's connection printed on every start before the check asked for encryption.
 TRANSPORT_WARNING = "without encryption"
 
@@ -70,6 +71,7 @@ def test_fresh_release_report_is_short_and_complete(student_folder, fresh_report
     out = proc.stdout
     assert proc.returncode == 1, out + proc.stderr
     assert len(out.splitlines()) <= MAX_LINES, out
+    assert max(len(line) for line in out.splitlines()) <= MAX_WIDTH, out
     assert TRANSPORT_WARNING not in proc.stderr + out, proc.stderr
     assert "VALIDATION" not in out and "nbgrader" not in out, out
     # Every visible test cell, failing with the stub's NotImplementedError, and the points.
@@ -135,6 +137,7 @@ def test_solved_release_report_passes_and_reveals_no_hidden_test(solved_folder, 
     out = proc.stdout
     assert proc.returncode == 0, out + proc.stderr
     assert len(out.splitlines()) <= MAX_LINES, out
+    assert max(len(line) for line in out.splitlines()) <= MAX_WIDTH, out
     assert TRANSPORT_WARNING not in proc.stderr + out, proc.stderr
     cells = [c for name in ("svm.ipynb", "softmax.ipynb") for c in released_cells(solved_folder, name)]
     tests = [c for c in cells if is_test(c)]

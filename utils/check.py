@@ -211,7 +211,8 @@ def print_code_to_write(folder, notebooks):
                     and RAISE_NOT_IMPLEMENTED.search(cell.source)):
                 lines.append(f"{name}: the code cell under \"{heading_before(nb.cells, index)}\"")
                 places += 1
-    print("\nCode still to write (it raises NotImplementedError):" if lines else "\nCode still to write: none")
+    print("\nCode still to write (it raises NotImplementedError):" if lines
+          else "\nCode still to write: none")
     for line in lines:
         print(cut("  " + line))
     return places
@@ -324,8 +325,8 @@ def print_verdict(problems, failed, todo, missing, unrun):
     if left:
         print(f"\nNot done yet: {', '.join(left)}.")
         return 1
-    print("\nEverything this check can see is done" + (" once the notebooks are saved with their outputs" if unrun else "")
-          + ". Hidden tests run when your submission is graded.")
+    print("\nEverything this check can see is done" + (" (save the notebooks run)" if unrun else "")
+          + "; hidden tests run when it is graded.")
     return 0
 
 
