@@ -79,7 +79,7 @@ def test_fresh_release_report_is_short_and_complete(student_folder, fresh_report
            for c in released_cells(student_folder, name) if is_test(c)]
     total = sum(c.metadata.nbgrader["points"] for name in ("svm.ipynb", "softmax.ipynb")
                 for c in released_cells(student_folder, name) if is_test(c))
-    assert len(ids) >= 13
+    assert len(ids) >= 12  # six test cells per notebook
     for gid in ids:
         line = next(l for l in out.splitlines() if l.split()[:1] == [gid])
         assert "FAILED NotImplementedError" in line, line
