@@ -30,7 +30,7 @@ NOTEBOOKS = ("svm.ipynb", "softmax.ipynb")
 CELL_TIMEOUT = 300   # seconds per cell: a slow naive loss on a laptop still finishes
 WIDTH = 110          # longest line the report prints (error messages are cut to fit)
 
-# nbgrader's defaults, which the release uses (tests/test_check_and_demo.py checks that
+# nbgrader's defaults, which the release uses (tests/e2e/test_check_and_demo.py checks that
 # they still are): the text an unanswered written answer holds, and the markers of a
 # hidden test (spelled in two parts: written whole, this file would itself look like it
 # held a hidden test, and the release would refuse it).

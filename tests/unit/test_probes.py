@@ -13,7 +13,7 @@ import pytest
 
 from kit import probes
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ALL = set(probes.TARGETS)
 
 
