@@ -30,6 +30,7 @@ from payloads import LEAK_HIDDEN, PLANT_LINK, STEAL_REFERENCE, append
 ISOLATED, WHY_NOT = sandbox.isolation_status()
 needs_sandbox = pytest.mark.skipif(not ISOLATED, reason=f"no working sandbox here: {WHY_NOT}")
 
+
 def hidden_lines(course):
     """Every substantial line of every hidden-test region of the source notebooks."""
     found = set()
