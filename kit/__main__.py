@@ -1,49 +1,110 @@
 """`python -m kit COMMAND`: the instructor's command line (students have `python -m utils.check`).
 
-A thin wrapper: each command parses its arguments and calls one stage's `run(*, ...)`.
+Every command's arguments are parsed here, in one place; each command then calls one
+stage's keyword-only `run(*, ...)`. Defaults shown in the help are read from the code
+(the stage's or the course configuration's), never written twice.
 """
 import argparse
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from .course import DEFAULT_COURSE, DEFAULT_DIST, KIT_ROOT, KitError
 
+# Exit codes, the same for every command (documented in --help and the README).
+EXIT_OK = 0        # done
+EXIT_FAILED = 1    # done, but something failed or needs a look (listed on the terminal)
+EXIT_USAGE = 2     # the command line itself is wrong (argparse's code)
+EXIT_REFUSED = 3   # the input was refused before anything changed (the message says why)
+EXIT_INTERRUPTED = 130
+EXIT_CODES = f"""exit codes:
+  {EXIT_OK}    done
+  {EXIT_FAILED}    done, but something failed or needs a look: grader errors, refused
+       submissions, students an export could not match (all listed)
+  {EXIT_USAGE}    the command line is wrong (unknown option, bad value)
+  {EXIT_REFUSED}    the input was refused before anything changed: no course or release,
+       a bad configuration, data, folder or file (the message says what and how to fix it)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)"""
+
+
+def version():
+    try:
+        return metadata.version("linear-classifiers-kit")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed: python -m pip install -r requirements.txt)"
+
 
 def positive_int(text):
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text} instead")
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r} instead")
     return value
 
 
 def positive_float(text):
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
     if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text} instead")
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r} instead")
     return value
 
 
+def non_negative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {text!r} instead")
+    return value
+
+
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the epilog's layout (the exit codes table)."""
+
+
+def subcommand(commands, name, help):
+    return commands.add_parser(name, help=help, description=help, epilog=EXIT_CODES,
+                               formatter_class=Formatter)
+
+
 def add_course_option(parser, default=DEFAULT_COURSE):
-    parser.add_argument("--course", type=Path, default=default,
-                        help=f"the nbgrader course directory (default {default})")
+    parser.add_argument("--course", type=Path, default=default, metavar="DIR",
+                        help="the nbgrader course folder (default: %(default)s)")
+
+
+def add_students(parser, what):
+    parser.add_argument("students", nargs="*", metavar="STUDENT", help=f"student ids (default: every {what})")
 
 
 def add_grading_options(parser, course_default=DEFAULT_COURSE):
+    from .nbgrader_hooks import KitGrading
     add_course_option(parser, course_default)
-    parser.add_argument("--jobs", type=positive_int, default=1, help="submissions graded at once (default 1)")
+    parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
+                        help="submissions graded at once (default: %(default)s)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786, instead of locally")
-    parser.add_argument("--cell-timeout", type=positive_float, default=None,
-                        help="seconds one cell may run (default: the course's c.KitGrading.cell_timeout, 120)")
-    parser.add_argument("--submission-timeout", type=positive_float, default=None,
-                        help="seconds one whole submission may take (default: the course's setting, 1200)")
+    parser.add_argument("--cell-timeout", type=positive_float, default=None, metavar="SECONDS",
+                        help="seconds one cell may run (default: the course's c.KitGrading.cell_timeout, "
+                             f"{KitGrading.cell_timeout.default_value:g} unless set)")
+    parser.add_argument("--submission-timeout", type=positive_float, default=None, metavar="SECONDS",
+                        help="seconds one whole submission may take (default: the course's "
+                             "c.KitGrading.submission_timeout, "
+                             f"{KitGrading.submission_timeout.default_value:g} unless set)")
     parser.add_argument("--tests-only", action="store_true",
-                        help="run only the setup and test cells, not the whole notebooks (same scores)")
+                        help="run only the setup and test cells, not the whole notebooks (same scores, "
+                             "faster; the graded notebooks then show no student outputs)")
     parser.add_argument("--allow-unisolated", action="store_true",
                         help="grade even where the sandbox (bubblewrap) cannot isolate student code "
                              "(resource limits only; by default grading refuses)")
-    parser.add_argument("--data", type=Path, default=None,
-                        help="CIFAR-10 folder (default: $CIFAR10_DIR, else data/cifar-10-batches-py)")
+    parser.add_argument("--data", type=Path, default=None, metavar="DIR",
+                        help="CIFAR-10 folder (default: the course's c.KitGrading.data_dir, else "
+                             "$CIFAR10_DIR, else data/cifar-10-batches-py)")
 
 
 def grading_kwargs(args):
@@ -55,81 +116,133 @@ def grading_kwargs(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m kit", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m kit", description=__doc__.splitlines()[0],
+                                     epilog=EXIT_CODES, formatter_class=Formatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    release = commands.add_parser("release", help="build the student release and dist/linear_classifiers.zip")
-    release.add_argument("--dist", type=Path, default=DEFAULT_DIST)
+    release = subcommand(commands, "release", "build the student release and dist/linear_classifiers.zip")
+    release.add_argument("--dist", type=Path, default=DEFAULT_DIST, metavar="DIR",
+                         help="where the zip for students goes (default: %(default)s)")
     add_course_option(release)
 
-    from . import collect
-    collect.add_arguments(commands.add_parser("collect", help="take in submissions (zip files or folders)"))
+    add_collect_arguments(subcommand(commands, "collect", "take in submissions (zip files or folders)"))
 
-    autograde = commands.add_parser("autograde", help="grade submissions; write the gradebook and grades.csv")
-    autograde.add_argument("students", nargs="*", help="student ids (default: every submission)")
+    autograde = subcommand(commands, "autograde", "grade submissions; write the gradebook, grades.csv "
+                                                  "and the common-mistakes report")
+    add_students(autograde, "collected submission")
     add_grading_options(autograde)
 
-    feedback = commands.add_parser("feedback", help="feedback HTML per graded notebook (after hand grading)")
-    feedback.add_argument("students", nargs="*", help="student ids (default: every graded submission)")
+    feedback = subcommand(commands, "feedback", "feedback HTML per graded notebook (after hand grading)")
+    add_students(feedback, "graded submission")
     add_course_option(feedback)
-    feedback.add_argument("--jobs", type=positive_int, default=1, help="notebooks rendered at once (default 1)")
+    feedback.add_argument("--jobs", type=positive_int, default=1, metavar="N",
+                          help="notebooks rendered at once (default: %(default)s)")
 
-    report = commands.add_parser("report", help="common mistakes per function, scores and pass rates "
-                                                "(reports/report.html, .csv, .json)")
+    report = subcommand(commands, "report", "common mistakes per function, scores and pass rates "
+                                            "(reports/report.html, .csv, .json)")
     add_course_option(report)
 
-    demo = commands.add_parser("demo", help="release, then grade three example submissions and check them")
-    demo.add_argument("--dist", type=Path, default=DEFAULT_DIST)
-    add_grading_options(demo, course_default=KIT_ROOT / "demo-course")
+    add_similarity_arguments(subcommand(commands, "similarity", "compare the submissions' code with each "
+                                                                "other and with known solutions"))
+    add_export_arguments(subcommand(commands, "export", "grades as a Canvas or Moodle import (or plain CSV)"))
 
-    from . import export, similarity
-    similarity.add_arguments(commands.add_parser(
-        "similarity", help="compare the submissions' code with each other and with known solutions"))
-    export.add_arguments(commands.add_parser("export", help="grades as Canvas or Moodle import (or plain CSV)"))
+    demo = subcommand(commands, "demo", "release, then grade three example submissions and check them")
+    demo.add_argument("--dist", type=Path, default=DEFAULT_DIST, metavar="DIR",
+                      help="where the zip for students goes (default: %(default)s)")
+    add_grading_options(demo, course_default=KIT_ROOT / "demo-course")
     return parser
+
+
+def add_collect_arguments(parser):
+    parser.add_argument("paths", nargs="+", metavar="PATH",
+                        help="submission zip files or folders, one per student")
+    parser.add_argument("--student", metavar="ID", default=None,
+                        help="student id (only with one PATH); default: from the file or "
+                             "folder name, e.g. alice.zip or alice_linear_classifiers.zip -> alice")
+    add_course_option(parser)
+    parser.add_argument("--time", metavar="TIME", default=None,
+                        help="the time the submission(s) arrived, with its zone, e.g. '2026-12-01 "
+                             "16:53 Europe/Paris' (from the LMS or the e-mail); it decides lateness "
+                             "(default: now)")
+
+
+def add_similarity_arguments(parser):
+    from . import similarity
+    add_course_option(parser)
+    parser.add_argument("--known", type=Path, default=None, metavar="FOLDER",
+                        help="a folder of known solutions (.py files, notebooks) to compare with too")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="where similarity.html and similarity.csv go (default: COURSE/similarity)")
+    parser.add_argument("--show", type=non_negative_int, default=similarity.DEFAULT_SHOWN, metavar="N",
+                        help="pairs shown side by side in the HTML report (default: %(default)s)")
+
+
+def add_export_arguments(parser):
+    from . import export
+    parser.add_argument("--format", choices=export.FORMATS, required=True,
+                        help="canvas: Canvas gradebook import; moodle: Moodle grade import; csv: every column")
+    parser.add_argument("--roster", type=Path, default=None, metavar="FILE",
+                        help="CSV with a column `id` (the nbgrader student id) and any of "
+                             + ", ".join(export.ROSTER_FIELDS[1:]))
+    parser.add_argument("--out", type=Path, default=None, metavar="FILE",
+                        help="where to write (default: COURSE/export-FORMAT.csv)")
+    add_course_option(parser)
+    parser.add_argument("--title", default=export.ASSIGNMENT,
+                        help="the assignment's name in the LMS (default: %(default)s)")
+    parser.add_argument("--lms-assignment-id", default=None, metavar="ID",
+                        help="Canvas: the assignment's id, so the column is `TITLE (ID)` and Canvas "
+                             "updates that assignment instead of creating one")
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    from .collect import CollectError
     try:
         return dispatch(args)
-    except KitError as err:
+    except (KitError, CollectError) as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return EXIT_REFUSED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 def dispatch(args):
     if args.command == "release":
         from . import release
         release.run(kit_root=KIT_ROOT, course=args.course, dist=args.dist)
-        return 0
+        return EXIT_OK
     if args.command == "collect":
         from . import collect
-        return collect.main(args)
+        results = collect.run(paths=args.paths, student=args.student, course_dir=args.course,
+                              now=collect.parse_arrival(args.time) if args.time else None)
+        return EXIT_FAILED if any(r.refused for r in results) else EXIT_OK
     if args.command == "autograde":
         from . import autograde
         results = autograde.run(course=args.course, students=args.students, **grading_kwargs(args))
-        return 1 if autograde.grader_errors(results) else 0
+        return EXIT_FAILED if autograde.grader_errors(results) else EXIT_OK
     if args.command == "feedback":
         from . import feedback
         feedback.run(course=args.course, students=args.students, jobs=args.jobs)
-        return 0
+        return EXIT_OK
     if args.command == "report":
         from . import report
         report.run(course=args.course)
-        return 0
+        return EXIT_OK
+    if args.command == "similarity":
+        from . import similarity
+        similarity.run(course=args.course, known=args.known, out=args.out, show=args.show)
+        return EXIT_OK
+    if args.command == "export":
+        from . import export
+        result = export.run(course=args.course, format=args.format, roster=args.roster, out=args.out,
+                            title=args.title, lms_assignment_id=args.lms_assignment_id)
+        unresolved = result["not_on_roster"] or result["not_graded"] or result["unmatched"]
+        return EXIT_FAILED if unresolved else EXIT_OK
     if args.command == "demo":
         from . import demo
         return demo.run(course=args.course, dist=args.dist, **grading_kwargs(args))
-    if args.command == "similarity":
-        from . import similarity
-        return similarity.main(args)
-    if args.command == "export":
-        from . import export
-        return export.main(args)
     raise AssertionError(args.command)
 
 

@@ -32,12 +32,11 @@ to a temporary folder next to the destination, which then replaces the destinati
 earlier submission is renamed to a backup until the new one is in place (restored on failure).
 A submission whose timestamp is older than the one already collected is refused.
 
-Python use (the CLI is a thin wrapper, see add_arguments/main):
+Python use (`python -m kit collect` parses its arguments in kit/__main__.py):
     from kit.collect import run
     results = run(paths=["alice.zip", "bob/"], course_dir="course")
     exit_code = 1 if any(r.refused for r in results) else 0
 """
-import argparse
 import datetime
 import os
 import re
@@ -52,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
-from .course import ASSIGNMENT, DEFAULT_COURSE as DEFAULT_COURSE_DIR, NOTEBOOKS as EXPECTED_NOTEBOOKS
+from .course import ASSIGNMENT, NOTEBOOKS as EXPECTED_NOTEBOOKS
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"  # nbgrader's default Exchange.timestamp_format
 CONTENT_DIRS = frozenset({"classifiers", "utils"})  # never mistaken for a wrapper folder
@@ -171,22 +170,6 @@ def run(*, paths, course_dir, student=None, assignment=ASSIGNMENT, now=None, lim
     return results
 
 
-def add_arguments(parser):
-    """Add the `collect` arguments (PATH..., --student, --course) to an argparse parser."""
-    parser.add_argument("paths", nargs="+", metavar="PATH",
-                        help="submission zip files or folders, one per student")
-    parser.add_argument("--student", metavar="ID", default=None,
-                        help="student id (only with one PATH); default: from the file or "
-                             "folder name, e.g. alice.zip or alice_linear_classifiers.zip -> alice")
-    parser.add_argument("--course", metavar="DIR", default=None,
-                        help="nbgrader course folder (default: <repo root>/course)")
-    parser.add_argument("--time", metavar="TIME", default=None,
-                        help="the time the submission(s) arrived, with its zone, e.g. '2026-12-01 "
-                             "16:53 Europe/Paris' (from the LMS or the e-mail); it decides lateness. "
-                             "Default: now")
-    return parser
-
-
 def parse_arrival(text):
     """--time as an aware datetime; a time without its zone is refused (it would be guessed)."""
     import dateutil.parser
@@ -201,18 +184,6 @@ def parse_arrival(text):
         raise CollectError(f"expected --time with its zone, such as '2026-12-01 16:53 Europe/Paris' or "
                            f"'2026-12-01T16:53+01:00', got {text!r} instead")
     return when
-
-
-def main(args):
-    """Run `collect` for parsed arguments; return the exit code (0 ok, 1 refused, 2 usage)."""
-    try:
-        results = run(paths=args.paths, student=args.student,
-                      now=parse_arrival(args.time) if args.time else None,
-                      course_dir=args.course if args.course else DEFAULT_COURSE_DIR)
-    except CollectError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 1 if any(r.refused for r in results) else 0
 
 
 def valid_id(text) -> bool:
@@ -734,8 +705,3 @@ def _show(path):
     relative = os.path.relpath(path)
     return path if relative.startswith("..") else relative
 
-
-if __name__ == "__main__":
-    _parser = argparse.ArgumentParser(prog="python -m kit.collect", description=__doc__,
-                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sys.exit(main(add_arguments(_parser).parse_args()))

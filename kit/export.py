@@ -33,32 +33,6 @@ CSV_HEADER = ["student", "first_name", "last_name", "email", "lms_user_id", "sis
               "max", "status"]
 
 
-def add_arguments(parser):
-    """Add the `export` arguments (--format, --roster, --out, --course, --title, --lms-assignment-id)."""
-    from .course import DEFAULT_COURSE
-    parser.add_argument("--format", choices=FORMATS, required=True,
-                        help="canvas: Canvas gradebook import; moodle: Moodle grade import; csv: every column")
-    parser.add_argument("--roster", type=Path, default=None, metavar="FILE",
-                        help="CSV with a column `id` (the nbgrader student id) and any of "
-                             + ", ".join(ROSTER_FIELDS[1:]))
-    parser.add_argument("--out", type=Path, default=None, metavar="FILE",
-                        help="where to write (default: <course>/export-<format>.csv)")
-    parser.add_argument("--course", type=Path, default=DEFAULT_COURSE,
-                        help=f"the nbgrader course directory (default {DEFAULT_COURSE})")
-    parser.add_argument("--title", default=ASSIGNMENT,
-                        help=f"the assignment's name in the LMS (default {ASSIGNMENT})")
-    parser.add_argument("--lms-assignment-id", default=None, metavar="ID",
-                        help="Canvas: the assignment's id, so the column is `TITLE (ID)` and Canvas "
-                             "updates that assignment instead of creating one")
-    return parser
-
-
-def main(args):
-    result = run(course=args.course, format=args.format, roster=args.roster, out=args.out,
-                 title=args.title, lms_assignment_id=args.lms_assignment_id)
-    return 1 if result["not_on_roster"] or result["not_graded"] or result["unmatched"] else 0
-
-
 def run(*, course, format, roster=None, out=None, title=ASSIGNMENT, lms_assignment_id=None, verbose=True):
     """
     Write the grades of every graded submission in an LMS's import layout.

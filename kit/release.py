@@ -1,6 +1,7 @@
 """`python -m kit release`: turn this repository into the student release.
 
-Steps: assemble nbgrader's source folder from notebooks/, classifiers/ and utils/,
+Steps: assemble nbgrader's source folder from notebooks/, classifiers/ and utils/, with
+the files of student/ (the student's README.md and requirements.txt) at its top,
 run nbgrader's generate_assignment (which clears solution cells and hidden tests in
 the notebooks but copies .py files verbatim), cut the solution regions out of the
 released .py files, check the release line by line against the source, and zip it.
@@ -30,12 +31,17 @@ MARKER_WORDS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
 JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".DS_Store")
 # Lines this short or generic ("else:", "return loss, dW") may legitimately stay in a release.
 MIN_SECRET_LINE = 12
+# The files that go to the top of the student's folder. They live in a folder of their own
+# because the repository's README.md and requirements.txt (for instructors) have the same names.
+STUDENT_DOCS = "student"
+STUDENT_DOC_FILES = ("README.md", "requirements.txt")
 
 
 def run(*, kit_root=KIT_ROOT, course, dist):
     """Build the release of `kit_root` in `course` and write `dist`/linear_classifiers.zip."""
     kit_root, course, dist = Path(kit_root), Path(course), Path(dist)
-    missing = [p for p in [*(f"notebooks/{nb}" for nb in NOTEBOOKS), *MASTER_PACKAGES]
+    missing = [p for p in [*(f"notebooks/{nb}" for nb in NOTEBOOKS), *MASTER_PACKAGES,
+                           *(f"{STUDENT_DOCS}/{name}" for name in STUDENT_DOC_FILES)]
                if not (kit_root / p).exists()]
     if missing:
         raise KitError(f"expected the kit's {', '.join(missing)} in {kit_root}, found nothing there")
@@ -56,13 +62,16 @@ def run(*, kit_root=KIT_ROOT, course, dist):
 
 
 def assemble_source(kit_root, course):
-    """Copy the notebooks (flat) and the packages into course/source/<assignment>/."""
+    """Copy the notebooks and the student's README and requirements (flat) and the
+    packages into course/source/<assignment>/ (nbgrader releases every file of it)."""
     source = source_dir(course)
     if source.exists():
         shutil.rmtree(source)  # generated from the repository: the repository is the master
     source.mkdir(parents=True)
     for nb in NOTEBOOKS:
         shutil.copy2(kit_root / "notebooks" / nb, source / nb)
+    for name in STUDENT_DOC_FILES:
+        shutil.copy2(kit_root / STUDENT_DOCS / name, source / name)
     for package in MASTER_PACKAGES:
         shutil.copytree(kit_root / package, source / package, ignore=JUNK)
     write_nbgrader_config(course, student_file_paths(source))

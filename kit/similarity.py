@@ -31,6 +31,7 @@ from .grades import printable, spreadsheet_safe
 # one letter there, so about a statement), and every such match is guaranteed found.
 NOISE = 25
 GUARANTEE = 25
+DEFAULT_SHOWN = 50  # pairs the HTML report shows side by side
 # Bounds on what is read from a student (or a known-solutions folder): more is cut, and
 # the cut is noted in the report.
 MAX_FILE_BYTES = 256 * 1024
@@ -67,26 +68,7 @@ class Pair:
         return max(self.similarity_a, self.similarity_b)
 
 
-def add_arguments(parser):
-    """Add the `similarity` arguments (--course, --known, --out, --show) to an argparse parser."""
-    from .course import DEFAULT_COURSE
-    parser.add_argument("--course", type=Path, default=DEFAULT_COURSE,
-                        help=f"the nbgrader course directory (default {DEFAULT_COURSE})")
-    parser.add_argument("--known", type=Path, default=None, metavar="FOLDER",
-                        help="a folder of known solutions (.py files, notebooks) to compare with too")
-    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
-                        help="where similarity.html and similarity.csv go (default: <course>/similarity)")
-    parser.add_argument("--show", type=int, default=50, metavar="N",
-                        help="pairs shown side by side in the HTML report (default 50)")
-    return parser
-
-
-def main(args):
-    run(course=args.course, known=args.known, out=args.out, show=args.show)
-    return 0
-
-
-def run(*, course, known=None, out=None, show=50, noise=NOISE, guarantee=GUARANTEE, verbose=True):
+def run(*, course, known=None, out=None, show=DEFAULT_SHOWN, noise=NOISE, guarantee=GUARANTEE, verbose=True):
     """
     Compare every submission with every other and with the known solutions.
 

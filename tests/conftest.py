@@ -12,7 +12,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-# `KIT_STUDENT_DIR=/path/to/their/folder python -m pytest tests/test_classifiers.py` runs
+# `KIT_STUDENT_DIR=/path/to/their/folder python -m pytest tests/unit/test_classifiers.py` runs
 # the solution tests on a student's classifiers/ instead of the reference.
 STUDENT_DIR = os.environ.get("KIT_STUDENT_DIR")
 if STUDENT_DIR:

@@ -237,17 +237,17 @@ def plot_hyperparameter_results(results, chance=0.1):
     one point per (learning rate, regularization strength), at (log10 lr,
     log10 reg), with its accuracy written beside it.
 
-    Both panels share ONE colour scale, from chance to the best accuracy in
-    either panel, so colours compare across panels and a diverged run does not
-    stretch the scale. Runs up to 1.5 x chance, or with nan/inf accuracy
+    Both panels share ONE colour scale, from the worst to the best accuracy of the
+    runs that learned, in either panel: colours compare across panels, and neither
+    chance nor a diverged run stretches the scale so that the good runs look alike. Runs up to 1.5 x chance, or with nan/inf accuracy
     (diverged), are grey crosses instead of coloured dots. The run with the best
     validation accuracy is circled in both panels.
 
     Inputs:
     - results: dict mapping (learning_rate, reg) -> (train_acc, val_acc), with
       accuracies as fractions in [0, 1]; learning rates > 0, reg >= 0.
-    - chance: the accuracy of guessing (0.1 for 10 classes); the bottom of the
-      colour scale.
+    - chance: the accuracy of guessing (0.1 for 10 classes): runs up to 1.5 x chance
+      did not learn.
 
     Returns:
     - the Figure, with three axes: training, validation, and their one colorbar.
@@ -261,7 +261,8 @@ def plot_hyperparameter_results(results, chance=0.1):
 
     learned = accs[~_is_diverged(accs, chance)]
     best_acc = learned.max() if learned.size else chance + 0.1
-    norm = Normalize(vmin=chance, vmax=best_acc, clip=True)
+    worst_acc = learned.min() if learned.size > 1 and learned.min() < best_acc else chance
+    norm = Normalize(vmin=worst_acc, vmax=best_acc, clip=True)
     cmap = plt.get_cmap('viridis')
     val = accs[:, 1]
     val_learned = ~_is_diverged(val, chance)
@@ -299,8 +300,7 @@ def plot_hyperparameter_results(results, chance=0.1):
         fig.legend(list(keys.values()), list(keys), loc='outside lower center',
                    ncols=len(keys), fontsize=8)
     fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes,
-                 label='accuracy (one scale for both panels: chance %g to best %.3f)'
-                 % (chance, best_acc))
+                 label='accuracy (one scale for both panels: %.3f to %.3f)' % (worst_acc, best_acc))
     return fig
 
 

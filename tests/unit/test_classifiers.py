@@ -305,14 +305,14 @@ def test_course_written_modules_drop_in_unchanged(tmp_path):
     import subprocess
     import sys
     from pathlib import Path
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     shutil.copytree(repo / "classifiers", tmp_path / "classifiers")
     (tmp_path / "classifiers" / "linear_svm.py").write_text(COURSE_STYLE_SVM)
     (tmp_path / "classifiers" / "linear_classifier.py").write_text(COURSE_STYLE_CLASSIFIER)
     env = {"KIT_STUDENT_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           str(repo / "tests" / "test_classifiers.py"), "-k", "svm or predict or train",
-                           "--deselect", "tests/test_classifiers.py::test_course_written_modules_drop_in_unchanged"],
+                           str(repo / "tests" / "unit" / "test_classifiers.py"), "-k", "svm or predict or train",
+                           "--deselect", "tests/unit/test_classifiers.py::test_course_written_modules_drop_in_unchanged"],
                           cwd=repo, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout and "failed" not in proc.stdout

@@ -35,7 +35,7 @@ from kit.course import ASSIGNMENT, NOTEBOOKS, autograded_dir, coursedir, gradebo
 from kit.release import secret_lines
 from kit_helpers import (REPO, collect_all, gradebook_grades, grade, make_course, notebook, reference_submission,
                          save_notebook, scores, total, untouched_submission)
-from test_hardening import STEAL_REFERENCE, append
+from payloads import STEAL_REFERENCE, append
 
 pytestmark = pytest.mark.slow
 OUTPUT_DIR = REPO / "test-output" / "browser"

@@ -16,7 +16,7 @@ from bench import blocked
 from classifiers.linear_svm import svm_loss_vectorized
 from classifiers.softmax import softmax_loss_vectorized
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAIN = {"svm": svm_loss_vectorized, "softmax": softmax_loss_vectorized}
 ALL_PLANS = [blocked.Plan(block, orientation, threads) for block in (128, 256)
              for orientation in blocked.ORIENTATIONS for threads in blocked.THREADINGS]

@@ -19,7 +19,7 @@ import pytest
 from utils import download_cifar10 as dl
 from utils.data_utils import get_CIFAR10_data, load_CIFAR10
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FOLDER = 'cifar-10-batches-py'
 
 

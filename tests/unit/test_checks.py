@@ -13,7 +13,7 @@ import pytest
 
 from kit import checks
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 ALL = set(checks.ALL_CHECKS)
 
 

@@ -200,10 +200,10 @@ def test_kit_console_script(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for command in ("release", "collect", "autograde", "feedback", "demo"):
         assert command in proc.stdout
-    # The exit code main() returns reaches the shell (sys.exit semantics): a KitError is 2.
+    # The exit code main() returns reaches the shell (sys.exit semantics): a refused input is 3.
     proc = subprocess.run([kit, "autograde", "--course", str(tmp_path / "no-course")], cwd=tmp_path,
                           env=clean_env(), capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2 and proc.stderr.startswith("error: expected the source"), \
+    assert proc.returncode == 3 and proc.stderr.startswith("error: expected the source"), \
         proc.stdout + proc.stderr
 
 

@@ -3,7 +3,7 @@
 Checked on the released assignment, the text a student gets: no gradient formula or recipe,
 no answer to a written question, no grader machinery; questions numbered, with the points
 their answer cells are worth; every requirement the TODOs state is graded, and nothing else.
-(The learned templates are checked where the notebooks run: tests/test_notebooks.py.)
+(The learned templates are checked where the notebooks run: tests/e2e/test_notebooks.py.)
 """
 import ast
 import re

@@ -40,7 +40,7 @@ def test_grading_refuses_without_isolation(released_course, tmp_path, cifar10_di
     assert not autograded_dir(released_course, "safe_plain").exists()
     code = main(["autograde", "--course", str(released_course), "--tests-only",
                  "--data", cifar10_dir, "safe_plain"])
-    assert code == 2
+    assert code == 3  # refused input (kit/__main__.py EXIT_REFUSED)
 
 
 def test_allow_unisolated_grades_and_warns_once(released_course, tmp_path, cifar10_dir,

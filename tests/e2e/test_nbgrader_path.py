@@ -19,7 +19,7 @@ from kit.course import ASSIGNMENT, coursedir, gradebook_url, source_dir
 from kit.release import secret_lines
 from kit_helpers import (collect_all, gradebook_auto_scores, grade, make_course, reference_submission, scores,
                          untouched_submission)
-from test_hardening import LEAK_HIDDEN, STEAL_REFERENCE, append
+from payloads import LEAK_HIDDEN, STEAL_REFERENCE, append
 
 ISOLATED, WHY_NOT = sandbox.isolation_status()
 pytestmark = [pytest.mark.slow,

@@ -3,7 +3,6 @@
 Every refusal test compares a hash snapshot of the course folder and of the original
 submission before and after, so "refused" also means "nothing was touched".
 """
-import argparse
 import datetime
 import hashlib
 import json
@@ -15,6 +14,8 @@ import zipfile
 import pytest
 
 from kit import collect
+from kit.__main__ import EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE
+from kit.__main__ import main as kit_main
 from kit.collect import CollectError, Limits, run
 
 NOW = datetime.datetime(2026, 11, 22, 16, 53, 0, tzinfo=datetime.timezone.utc)
@@ -185,15 +186,20 @@ def test_batch_one_bad_one_good(tmp_path, course):
     assert not (course / "submitted" / "frank").exists()
 
 
-def test_cli_wrapper_exit_codes(tmp_path, course):
-    parser = collect.add_arguments(argparse.ArgumentParser())
+def test_cli_exit_codes(tmp_path, course, capsys):
     good = make_zip(tmp_path / "gina.zip", GOOD)
     bad = tmp_path / "hank.zip"
     bad.write_bytes(b"not a zip at all")
-    assert collect.main(parser.parse_args([str(good), "--course", str(course)])) == 0
-    assert collect.main(parser.parse_args([str(good), str(bad), "--course", str(course)])) == 1
-    args = parser.parse_args([str(good), str(bad), "--student", "x", "--course", str(course)])
-    assert collect.main(args) == 2
+    assert kit_main(["collect", str(good), "--course", str(course)]) == EXIT_OK
+    # One refused submission: the others are collected, the exit code says so.
+    assert kit_main(["collect", str(good), str(bad), "--course", str(course)]) == EXIT_FAILED
+    # Arguments that cannot work together: refused before anything changes.
+    assert kit_main(["collect", str(good), str(bad), "--student", "x", "--course", str(course)]) == EXIT_REFUSED
+    assert "--student" in capsys.readouterr().err
+    # A bad option is a usage error (argparse's 2), apart from a refused input.
+    with pytest.raises(SystemExit) as usage:
+        kit_main(["collect", str(good), "--no-such-option"])
+    assert usage.value.code == EXIT_USAGE
 
 
 # ("... +0100" is left out: nbgrader 0.9.6 reads that offset as 100 seconds.)

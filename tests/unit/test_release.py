@@ -1,5 +1,7 @@
 """`kit release`: the release holds no solution, hidden test or marker, and still works."""
+import ast
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -50,7 +52,63 @@ def test_zip_holds_the_release_and_nothing_else(course):
     # The instructor tooling holds the grader's reference losses: it must never ship.
     top = {n.split("/")[1] for n in names if n.count("/") >= 2}
     assert top == {"classifiers", "utils"}, top
-    assert {n.split("/")[1] for n in names if n.count("/") == 1} == {"svm.ipynb", "softmax.ipynb"}
+    assert {n.split("/")[1] for n in names if n.count("/") == 1} == {
+        "svm.ipynb", "softmax.ipynb", "README.md", "requirements.txt"}
+
+
+def zipped_text(course, name):
+    with zipfile.ZipFile(course.parent / "dist" / "linear_classifiers.zip") as zf:
+        return zf.read(f"linear_classifiers/{name}").decode()
+
+
+# Nothing a student reads may speak of the grader's machinery, its settings or its machines.
+NOT_FOR_STUDENTS = [r"\bCI\b", r"subset", r"QUICK", r"nbgrader", r"pytest", r"\bkit\b",
+                    r"/work\b", r"shared/data", r"sandbox", r"BEGIN HIDDEN"]
+
+
+def test_zip_carries_the_students_readme(course):
+    text = zipped_text(course, "README.md")
+    assert text == (REPO / "student" / "README.md").read_text()
+    for step in ("python -m pip install -r requirements.txt", "python -m utils.download_cifar10",
+                 "jupyter lab", "python -m utils.check", "svm.ipynb", "softmax.ipynb", "classifiers/"):
+        assert step in text, step
+    hand_in = text.split("Hand in", 1)[1]
+    assert "Zip this whole folder" in hand_in and "data/" in hand_in and "outputs" in hand_in
+    for pattern in NOT_FOR_STUDENTS:
+        assert not re.search(pattern, text), pattern
+    assert len(text.splitlines()) < 100, "a short README"
+
+
+def test_zip_requirements_cover_what_the_release_imports(course):
+    """Every third-party module the released code and notebooks import comes from a
+    distribution the student's requirements.txt installs; no grader-only tool is in it."""
+    from importlib.metadata import packages_distributions
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    lines = [l.strip() for l in zipped_text(course, "requirements.txt").splitlines()]
+    wanted = {canonicalize_name(Requirement(l).name) for l in lines if l and not l.startswith("#")}
+    assert {"numpy", "matplotlib", "nbformat", "nbclient", "ipykernel"} <= wanted, wanted
+    assert wanted & {"jupyterlab", "jupyter", "notebook"}, wanted
+    assert not wanted & {"nbgrader", "pytest", "playwright", "dask"}, wanted
+    modules = set()
+    released = release_dir(course)
+    for path in released.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                modules.add(node.module.split(".")[0])
+    for nb in ("svm.ipynb", "softmax.ipynb"):  # code cells hold IPython magics: not ast
+        for cell in json.loads((released / nb).read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                modules |= set(re.findall(r"^\s*(?:from|import)\s+(\w+)", "".join(cell["source"]), re.MULTILINE))
+    third_party = {m for m in modules - set(sys.stdlib_module_names) - {"classifiers", "utils", "__future__"}}
+    assert {"numpy", "matplotlib", "nbformat", "nbclient", "tqdm"} <= third_party, third_party
+    where = packages_distributions()
+    for module in sorted(third_party):
+        assert module in where, f"{module}: imported by the release but installed by no distribution here"
+        assert {canonicalize_name(d) for d in where[module]} & wanted, \
+            f"{module} (from {where[module]}) is imported by the release but not in its requirements.txt"
 
 
 def test_no_released_function_computes_what_students_write(course):

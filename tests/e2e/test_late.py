@@ -141,7 +141,7 @@ def test_collect_records_the_arrival_time_given_with_its_zone(tmp_path, capsys):
     assert late.read_timestamp(submitted_dir(course, "alice")) == (stamp, None)
     # Without a zone the time would be guessed: refused, nothing collected.
     assert kit_main(["collect", str(folder), "--course", str(tmp_path / "other"),
-                     "--time", "2026-11-30 19:30"]) == 2
+                     "--time", "2026-11-30 19:30"]) == 3
     assert "expected --time with its zone" in capsys.readouterr().err
     assert not (tmp_path / "other").exists()
 

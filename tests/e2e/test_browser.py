@@ -24,7 +24,7 @@ from browser_helpers import (FRONT_ENDS, UI_TIMEOUT, JupyterServer, browser_skip
                              launch_chromium, notebook_cells, paste, run_cells,
                              select_cell, try_to_type, validate, wait_for_notebook, wait_until)
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 OUTPUT_DIR = REPO / "test-output" / "browser"
 ASSIGNMENT = "linear_classifiers"
 NOTEBOOK = "softmax.ipynb"

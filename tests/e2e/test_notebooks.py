@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # The weights each notebook shows as "what the classifier learned".
 TEMPLATES = {"svm.ipynb": "best_svm", "softmax.ipynb": "strong_softmax"}
 MIN_MEDIAN_CORRELATION = 0.5
@@ -62,4 +62,4 @@ def test_notebook_runs_and_shows_real_templates(name, cifar10_dir):
     assert len(images) >= 5, f"{name}: expected its figures, got {len(images)}"
 
 # From a flat assignment folder: the grader runs the reference submission that way, see
-# tests/test_autograde.py::test_reference_notebooks_run_without_errors_in_a_flat_folder.
+# tests/e2e/test_autograde.py::test_reference_notebooks_run_without_errors_in_a_flat_folder.
