@@ -51,7 +51,8 @@ def test_allow_unisolated_grades_and_warns_once(released_course, tmp_path, cifar
         results = autograde.run(course=released_course, students=["safe_loose"], jobs=1,
                                 data_dir=cifar10_dir, run_notebooks=False, progress=False,
                                 allow_unisolated=True, cell_timeout=60)
-    assert total(results[0]) == (60.0, 60.0), results[0].problems
+    got, most = total(results[0])
+    assert most > 0 and got == most, results[0].problems
     banner = capfd.readouterr().err
     assert banner.count("run WITHOUT isolation") == 1, banner
     assert sum(issubclass(w.category, sandbox.SandboxWarning) for w in caught) == 1
@@ -90,7 +91,8 @@ def test_data_the_sandbox_cannot_read_is_a_grader_error(released_course, tmp_pat
     course = released_course
     collect_all(course, [reference_submission(course, tmp_path / "safe_env")])
     first = grade(course, ["safe_env"], cifar10_dir, jobs=1, run_notebooks=False)["safe_env"]
-    assert total(first) == (60.0, 60.0)
+    got, most = total(first)
+    assert most > 0 and got == most, first.problems
     before = tree_hashes(autograded_dir(course, "safe_env"))
     rows = (course / "grades.csv").read_text()
     code = main(["autograde", "--course", str(course), "--tests-only", "--data", unreadable_data,
