@@ -16,7 +16,6 @@ report), the words a student reads in their feedback, and how it is recognised.
 Nothing here reads anything but arrays already decoded by checks.load (no pickles).
 """
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import numpy as np
 

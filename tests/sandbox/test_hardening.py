@@ -25,7 +25,7 @@ from kit.course import ASSIGNMENT, autograded_dir, source_dir
 from kit.release import BEGIN_HIDDEN, END_HIDDEN
 from kit_helpers import (REPO, collect_all, grade, reference_submission, total,
                          untouched_submission)
-from payloads import LEAK_HIDDEN, PLANT_LINK, STEAL_REFERENCE, append
+from payloads import LEAK_HIDDEN, PLANT_LINK, STEAL_REFERENCE, STEAL_SOFTMAX, append
 
 ISOLATED, WHY_NOT = sandbox.isolation_status()
 needs_sandbox = pytest.mark.skipif(not ISOLATED, reason=f"no working sandbox here: {WHY_NOT}")
