@@ -176,7 +176,8 @@ def test_formgrader_buttons_grade_and_hand_back_as_the_kit(tmp_path, cifar10_dir
     timings = {}
     course, exchange, by_kit = make_graded_course(tmp_path, cifar10_dir)
     kit_totals = {s: total(r)[0] for s, r in by_kit.items()}
-    assert kit_totals == {HONEST: 60, HOSTILE: 0}, kit_totals
+    full = total(by_kit[HONEST])[1]   # the reference: every autograded point
+    assert full > 0 and kit_totals == {HONEST: full, HOSTILE: 0}, kit_totals
     timings["kit grading"] = time.monotonic() - started
     for stale in OUTPUT_DIR.glob("formgrader-*"):
         stale.unlink()
@@ -285,7 +286,7 @@ def run_in_formgrader(page, server, course, by_kit, graded_before, timings, dead
     report = grades.write_reports(course, plot=False)
     rows = {r["student"]: r for r in csv.DictReader(report.read_text().splitlines())}
     assert rows[HONEST][WRITTEN] == str(HAND_SCORE) and rows[HONEST]["manual"] == str(HAND_SCORE), rows[HONEST]
-    assert rows[HONEST]["auto"] == "60" and rows[HOSTILE]["auto"] == "0", rows
+    assert rows[HONEST]["auto"] == "%g" % total(by_kit[HONEST])[1] and rows[HOSTILE]["auto"] == "0", rows
     # The hostile answer waits for a hand score (nbgrader gives unchanged answers 0).
     assert rows[HOSTILE][WRITTEN] == "" and rows[HOSTILE]["manual"] == "0", rows[HOSTILE]
     timings["hand score"] = time.monotonic() - t
