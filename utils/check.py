@@ -36,10 +36,12 @@ WIDTH = 110          # longest line the report prints (error messages are cut to
 # held a hidden test, and the release would refuse it).
 ANSWER_PLACEHOLDER = "YOUR ANSWER HERE"
 BEGIN_HIDDEN, END_HIDDEN = "BEGIN " + "HIDDEN TESTS", "END " + "HIDDEN TESTS"
-# What else the release puts in an answer cell: the "**Your answer:**" prompt.
-ANSWER_PROMPT = re.compile(r"your answer\s*:?", re.IGNORECASE)
-# "**Inline question 1**", "**Question 3**": how the notebooks name their questions.
-QUESTION_NAME = re.compile(r"\*\*([^*\n]*question[^*\n]*)\*\*", re.IGNORECASE)
+# What else the release puts in an answer cell: the "**Your answer:**" prompt (or the
+# Korean edition's "**답변:**", kit/i18n.py).
+ANSWER_PROMPT = re.compile(r"(your answer|답변)\s*:?", re.IGNORECASE)
+# "**Inline question 1**", "**Question 3**" (Korean edition: "**인라인 질문 1**",
+# "**질문 3**"): how the notebooks name their questions.
+QUESTION_NAME = re.compile(r"\*\*([^*\n]*(?:question|질문)[^*\n]*)\*\*", re.IGNORECASE)
 RAISE_NOT_IMPLEMENTED = re.compile(r"^\s*raise\s+NotImplementedError\b", re.MULTILINE)
 
 
