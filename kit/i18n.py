@@ -38,6 +38,13 @@ DEFAULT_LANGUAGE = "en"
 SOURCES = (*(f"notebooks/{nb}" for nb in NOTEBOOKS),
            "classifiers/linear_classifier.py", "classifiers/linear_svm.py",
            "classifiers/softmax.py", "student/README.md")
+# The student tools whose messages are translated with gettext (`_("...")`, utils/messages.py):
+# their catalogue is i18n/<lang>/utils.po, compiled into the release's utils/locale/.
+MESSAGE_SOURCES = ("utils/check.py", "utils/gradient_check.py", "utils/data_utils.py",
+                   "utils/download_cifar10.py")
+MESSAGE_DOMAIN = "utils"
+# Placeholders a translated message must keep: %-conversions in order, {fields} by name.
+PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[sdrifeEgGxXc%]|\{[^{}]*\}")
 # nbgrader's region markers must stay exactly where they are in a translated cell.
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS",
            "### END HIDDEN TESTS")
@@ -201,7 +208,66 @@ def problems(*, kit_root=KIT_ROOT, lang):
                              f"solution and hidden-test markers, one for one")
         found += [f"{source}: {uid!r} is translated but no longer in the English: remove it"
                   for uid in table if uid not in units]
+    return found + message_problems(kit_root, lang)
+
+
+def catalog_path(kit_root, lang):
+    return Path(kit_root) / "i18n" / lang / f"{MESSAGE_DOMAIN}.po"
+
+
+def english_messages(kit_root):
+    """{English message: "file:line"} of every `_("...")` in the student tools."""
+    from babel.messages.extract import extract_from_file
+    found = {}
+    for source in MESSAGE_SOURCES:
+        for lineno, message, _, _ in extract_from_file("python", str(Path(kit_root) / source),
+                                                       keywords={"_": None}):
+            found.setdefault(message, f"{source}:{lineno}")
     return found
+
+
+def read_catalog(kit_root, lang):
+    from babel.messages.pofile import read_po
+    path = catalog_path(kit_root, lang)
+    if not path.exists():
+        return None
+    with path.open("rb") as f:
+        return read_po(f, locale=lang)
+
+
+def message_problems(kit_root, lang):
+    """The gettext side of problems(): a message's msgid is its English, so a changed English
+    message has no translation any more (its old entry is reported as unused)."""
+    catalog = read_catalog(kit_root, lang)
+    english = english_messages(kit_root)
+    path = catalog_path(kit_root, lang).relative_to(kit_root)
+    if catalog is None:
+        return [f"{path}: missing; it translates {len(english)} messages of the student tools"]
+    found = []
+    for message, where in english.items():
+        entry = catalog.get(message)
+        if entry is None or not entry.string:
+            found.append(f"{where}: message {message[:60]!r} has no {lang} translation yet")
+        elif entry.fuzzy:
+            found.append(f"{where}: message {message[:60]!r} is marked fuzzy in {path}: review it")
+        elif sorted(PLACEHOLDER.findall(entry.string)) != sorted(PLACEHOLDER.findall(message)) or \
+                [p for p in PLACEHOLDER.findall(entry.string) if p.startswith("%")] != \
+                [p for p in PLACEHOLDER.findall(message) if p.startswith("%")]:
+            found.append(f"{where}: message {message[:60]!r}: the translation must keep the "
+                         f"placeholders {PLACEHOLDER.findall(message)} (the %-ones in order)")
+    found += [f"{path}: {m.id[:60]!r} is translated but no longer in the English: remove it"
+              for m in catalog if m.id and m.id not in english]
+    return found
+
+
+def write_messages(kit_root, target, lang):
+    """Compile the catalogue into `target`/utils/locale/ and name the language there."""
+    from babel.messages.mofile import write_mo
+    locale = Path(target) / "utils" / "locale"
+    (locale / lang / "LC_MESSAGES").mkdir(parents=True, exist_ok=True)
+    with (locale / lang / "LC_MESSAGES" / f"{MESSAGE_DOMAIN}.mo").open("wb") as f:
+        write_mo(f, read_catalog(kit_root, lang))
+    (locale / "LANGUAGE").write_text(lang + "\n", encoding="utf-8")
 
 
 def translate_text(source, text, table, lang):
@@ -261,6 +327,7 @@ def apply(*, kit_root=KIT_ROOT, target, lang):
         relative = re.sub(r"^(notebooks|student)/", "", source)
         (Path(target) / relative).write_text(translate_text(source, english, table, lang),
                                              encoding="utf-8")
+    write_messages(kit_root, target, lang)
 
 
 def main(argv=None):

@@ -210,7 +210,9 @@ def test_the_student_check_names_the_korean_questions(korean_course, tmp_path, c
                           capture_output=True, text=True, timeout=900,
                           env={**__import__("os").environ, "CIFAR10_DIR": cifar10_dir})
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "인라인 질문 1 (3 points)" in proc.stdout and "질문 4 (2 points)" in proc.stdout, proc.stdout
+    # The report in Korean (gettext catalogue in utils/locale/), the questions by their Korean names.
+    assert "인라인 질문 1 (3점)" in proc.stdout and "질문 4 (2점)" in proc.stdout, proc.stdout
+    assert "보이는 점수:" in proc.stdout and "아직 쓰지 않은 서술형 답" in proc.stdout, proc.stdout
 
 
 @pytest.mark.slow
