@@ -6,6 +6,7 @@ The three submissions are built from the kit itself:
 - `demo_untouched`: the release as a student receives it (0 points expected);
 - `demo_partial`: only the naive losses written (strictly between 0 and full).
 The demo uses its own course folder (`demo-course/` by default), never an instructor's.
+With `lang="ko"` (`kit demo --lang ko`) the release is the Korean edition (kit/i18n.py).
 """
 import json
 import shutil

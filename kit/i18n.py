@@ -200,8 +200,9 @@ def problems(*, kit_root=KIT_ROOT, lang):
                 found.append(f"{source}: {uid!r} has no {lang} translation yet")
             elif entry.get("en_sha256") != fingerprint(english):
                 found.append(f"{source}: {uid!r} changed in English after it was translated "
-                             f"(fingerprint {str(entry.get('en_sha256'))[:12]}, English now "
-                             f"{fingerprint(english)[:12]}): update the translation and its en_sha256")
+                             f"(expected en_sha256 {fingerprint(english)}, got "
+                             f"{str(entry.get('en_sha256'))[:12]}... instead): update the "
+                             f"translation, then its en_sha256")
             elif [m for m in MARKERS for _ in range(english.count(m))] != \
                     [m for m in MARKERS for _ in range(entry[lang].count(m))]:
                 found.append(f"{source}: {uid!r}: the translation must keep the English's "

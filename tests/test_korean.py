@@ -95,6 +95,45 @@ def test_changed_docstrings_comments_and_readme_are_flagged(tmp_path):
         assert unit in found, found
 
 
+def test_a_changed_tool_message_is_flagged_where_it_is(tmp_path):
+    """The student tools' messages are gettext msgids: a changed English message has no
+    translation any more, and its old entry is unused (gettext's own notion of stale)."""
+    root = kit_copy(tmp_path)
+    module = root / "utils" / "gradient_check.py"
+    text = module.read_text()
+    line = text[:text.index('"numerical: %f analytic: %f')].count("\n") + 1
+    module.write_text(text.replace('"numerical: %f analytic: %f, relative error: %e"',
+                                   '"numerical: %f, analytic: %f, relative error: %e"'))
+    found = i18n.problems(kit_root=root, lang="ko")
+    assert found == [
+        f"utils/gradient_check.py:{line}: message 'numerical: %f, analytic: %f, relative error: %e' "
+        "has no ko translation yet",
+        "i18n/ko/utils.po: 'numerical: %f analytic: %f, relative error: %e' is translated but no "
+        "longer in the English: remove it"], found
+    # A translation that loses or reorders a %-placeholder would print garbage or crash.
+    catalog = root / "i18n" / "ko" / "utils.po"
+    catalog.write_text(catalog.read_text().replace('msgstr "%s 확인 중"', 'msgstr "확인 중"'))
+    assert any("'Checking %s': the translation must keep the placeholders" in f
+               for f in i18n.problems(kit_root=root, lang="ko"))
+
+
+def test_the_tools_report_in_korean_only_in_the_korean_release(korean_course, released_course):
+    probe = ("import numpy as np\nfrom utils.gradient_check import grad_check_sparse\n"
+             "x = np.ones(3)\ngrad_check_sparse(lambda w: float(np.sum(w * w)), x, 2 * x, 1)\n"
+             "from utils.data_utils import find_cifar10_dir\n"
+             "try:\n    find_cifar10_dir('/nonexistent')\nexcept FileNotFoundError as e:\n    print(e)\n")
+    outputs = {}
+    for lang, course in (("ko", korean_course), ("en", released_course)):
+        outputs[lang] = subprocess.run([sys.executable, "-c", probe], cwd=release_dir(course),
+                                       capture_output=True, text=True, check=True,
+                                       env={"PATH": "/usr/bin:/bin"}).stdout
+    assert outputs["ko"].startswith("수치적: 2.000000 해석적: 2.000000, 상대 오차: "), outputs["ko"]
+    assert "CIFAR-10을 찾지 못했습니다" in outputs["ko"], outputs["ko"]
+    assert outputs["en"].startswith("numerical: 2.000000 analytic: 2.000000, relative error: ")
+    assert "CIFAR-10 not found" in outputs["en"] and not HANGUL.search(outputs["en"])
+    assert not (release_dir(released_course) / "utils" / "locale").exists()
+
+
 def test_a_translation_that_drops_a_solution_marker_or_changes_code_is_refused(tmp_path):
     root = kit_copy(tmp_path)
     table = root / "i18n" / "ko" / "notebooks" / "svm.ipynb.yaml"
