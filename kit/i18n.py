@@ -41,7 +41,7 @@ SOURCES = (*(f"notebooks/{nb}" for nb in NOTEBOOKS),
 # The student tools whose messages are translated with gettext (`_("...")`, utils/messages.py):
 # their catalogue is i18n/<lang>/utils.po, compiled into the release's utils/locale/.
 MESSAGE_SOURCES = ("utils/check.py", "utils/gradient_check.py", "utils/data_utils.py",
-                   "utils/download_cifar10.py")
+                   "utils/download_cifar10.py", "utils/vectorization.py")
 MESSAGE_DOMAIN = "utils"
 # Placeholders a translated message must keep: %-conversions in order, {fields} by name.
 PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[sdrifeEgGxXc%]|\{[^{}]*\}")
@@ -251,14 +251,23 @@ def message_problems(kit_root, lang):
             found.append(f"{where}: message {message[:60]!r} has no {lang} translation yet")
         elif entry.fuzzy:
             found.append(f"{where}: message {message[:60]!r} is marked fuzzy in {path}: review it")
-        elif sorted(PLACEHOLDER.findall(entry.string)) != sorted(PLACEHOLDER.findall(message)) or \
-                [p for p in PLACEHOLDER.findall(entry.string) if p.startswith("%")] != \
-                [p for p in PLACEHOLDER.findall(message) if p.startswith("%")]:
+        elif placeholders(entry.string) != placeholders(message):
             found.append(f"{where}: message {message[:60]!r}: the translation must keep the "
-                         f"placeholders {PLACEHOLDER.findall(message)} (the %-ones in order)")
+                         f"placeholders {PLACEHOLDER.findall(message)} (%-ones and {{}} ones each in order)")
     found += [f"{path}: {m.id[:60]!r} is translated but no longer in the English: remove it"
               for m in catalog if m.id and m.id not in english]
     return found
+
+
+def placeholders(text):
+    """What a translation must keep of a message's placeholders: positional ones (%s, {},
+    {:,}) in their order, named ones ({name}) in any order."""
+    found = PLACEHOLDER.findall(text)
+    named = sorted(p for p in found if re.match(r"\{[A-Za-z_]", p))
+    # %-conversions and positional {} fields are filled by two different operators:
+    # each kind keeps its own order.
+    return ([p for p in found if p.startswith("%")],
+            [p for p in found if p.startswith("{") and p not in named], named)
 
 
 def write_messages(kit_root, target, lang):
