@@ -125,6 +125,7 @@ def build_parser():
     release.add_argument("--dist", type=Path, default=DEFAULT_DIST, metavar="DIR",
                          help="where the zip for students goes (default: %(default)s)")
     add_course_option(release)
+    add_language_option(release)
 
     add_collect_arguments(subcommand(commands, "collect", "take in submissions (zip files or folders)"))
 
@@ -151,7 +152,16 @@ def build_parser():
     demo.add_argument("--dist", type=Path, default=DEFAULT_DIST, metavar="DIR",
                       help="where the zip for students goes (default: %(default)s)")
     add_grading_options(demo, course_default=KIT_ROOT / "demo-course")
+    add_language_option(demo)
     return parser
+
+
+def add_language_option(parser):
+    from .i18n import DEFAULT_LANGUAGE, LANGUAGES
+    parser.add_argument("--lang", choices=LANGUAGES, default=DEFAULT_LANGUAGE,
+                        help="language of the students' text (notebooks' markdown, docstrings and "
+                             "comments, README); code and tests are the same in every language "
+                             "(default: %(default)s)")
 
 
 def add_collect_arguments(parser):
@@ -211,7 +221,7 @@ def main(argv=None):
 def dispatch(args):
     if args.command == "release":
         from . import release
-        release.run(kit_root=KIT_ROOT, course=args.course, dist=args.dist)
+        release.run(kit_root=KIT_ROOT, course=args.course, dist=args.dist, lang=args.lang)
         return EXIT_OK
     if args.command == "collect":
         from . import collect
@@ -242,7 +252,7 @@ def dispatch(args):
         return EXIT_FAILED if unresolved else EXIT_OK
     if args.command == "demo":
         from . import demo
-        return demo.run(course=args.course, dist=args.dist, **grading_kwargs(args))
+        return demo.run(course=args.course, dist=args.dist, lang=args.lang, **grading_kwargs(args))
     raise AssertionError(args.command)
 
 

@@ -6,6 +6,7 @@ The three submissions are built from the kit itself:
 - `demo_untouched`: the release as a student receives it (0 points expected);
 - `demo_partial`: only the naive losses written (strictly between 0 and full).
 The demo uses its own course folder (`demo-course/` by default), never an instructor's.
+With `lang="ko"` (`kit demo --lang ko`) the release is the Korean edition (kit/i18n.py).
 """
 import json
 import shutil
@@ -18,10 +19,10 @@ from .course import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, release_dir, sour
 NAIVE_FUNCTIONS = ("svm_loss_naive", "softmax_loss_naive")
 
 
-def run(*, course, dist, data_dir=None, **grading):
+def run(*, course, dist, data_dir=None, lang="en", **grading):
     course = Path(course)
     data_dir = ensure_data(data_dir)
-    release.run(kit_root=KIT_ROOT, course=course, dist=dist)
+    release.run(kit_root=KIT_ROOT, course=course, dist=dist, lang=lang)
     with tempfile.TemporaryDirectory(prefix="kit-demo-") as tmp:
         folders = build_submissions(course, Path(tmp))
         results = collect.run(paths=[str(f) for f in folders], course_dir=course, verbose=False)

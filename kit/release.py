@@ -16,7 +16,7 @@ from pathlib import Path
 
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
-from . import checks
+from . import checks, i18n
 from .course import (ASSIGNMENT, KIT_ROOT, MASTER_PACKAGES, NOTEBOOKS, student_owned,
                      KitError, coursedir, ensure_alembic_on_path, release_dir, source_dir,
                      write_nbgrader_config)
@@ -37,8 +37,10 @@ STUDENT_DOCS = "student"
 STUDENT_DOC_FILES = ("README.md", "requirements.txt")
 
 
-def run(*, kit_root=KIT_ROOT, course, dist):
-    """Build the release of `kit_root` in `course` and write `dist`/linear_classifiers.zip."""
+def run(*, kit_root=KIT_ROOT, course, dist, lang=i18n.DEFAULT_LANGUAGE):
+    """Build the release of `kit_root` in `course` and write `dist`/linear_classifiers.zip,
+    its students' text in `lang` (kit/i18n.py; the release fails while a translation is
+    missing or stale)."""
     kit_root, course, dist = Path(kit_root), Path(course), Path(dist)
     missing = [p for p in [*(f"notebooks/{nb}" for nb in NOTEBOOKS), *MASTER_PACKAGES,
                            *(f"{STUDENT_DOCS}/{name}" for name in STUDENT_DOC_FILES)]
@@ -48,6 +50,7 @@ def run(*, kit_root=KIT_ROOT, course, dist):
     for nb in NOTEBOOKS:   # a typo in a cell's kit.checks would silently drop a trusted check
         checks.refuse_unknown_names(kit_root / "notebooks" / nb)
     source = assemble_source(kit_root, course)
+    i18n.apply(kit_root=kit_root, target=source, lang=lang)
     generate_assignment(course)
     release = release_dir(course)
     for path in sorted(release.rglob("*.py")):

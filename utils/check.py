@@ -26,6 +26,8 @@ import re
 import sys
 from pathlib import Path
 
+from .messages import _
+
 NOTEBOOKS = ("svm.ipynb", "softmax.ipynb")
 CELL_TIMEOUT = 300   # seconds per cell: a slow naive loss on a laptop still finishes
 WIDTH = 110          # longest line the report prints (error messages are cut to fit)
@@ -36,10 +38,12 @@ WIDTH = 110          # longest line the report prints (error messages are cut to
 # held a hidden test, and the release would refuse it).
 ANSWER_PLACEHOLDER = "YOUR ANSWER HERE"
 BEGIN_HIDDEN, END_HIDDEN = "BEGIN " + "HIDDEN TESTS", "END " + "HIDDEN TESTS"
-# What else the release puts in an answer cell: the "**Your answer:**" prompt.
-ANSWER_PROMPT = re.compile(r"your answer\s*:?", re.IGNORECASE)
-# "**Inline question 1**", "**Question 3**": how the notebooks name their questions.
-QUESTION_NAME = re.compile(r"\*\*([^*\n]*question[^*\n]*)\*\*", re.IGNORECASE)
+# What else the release puts in an answer cell: the "**Your answer:**" prompt (or the
+# Korean edition's "**답변:**", kit/i18n.py).
+ANSWER_PROMPT = re.compile(r"(your answer|답변)\s*:?", re.IGNORECASE)
+# "**Inline question 1**", "**Question 3**" (Korean edition: "**인라인 질문 1**",
+# "**질문 3**"): how the notebooks name their questions.
+QUESTION_NAME = re.compile(r"\*\*([^*\n]*(?:question|질문)[^*\n]*)\*\*", re.IGNORECASE)
 RAISE_NOT_IMPLEMENTED = re.compile(r"^\s*raise\s+NotImplementedError\b", re.MULTILINE)
 
 
@@ -58,16 +62,18 @@ def run(*, folder, data_dir=None):
     folder = Path(folder).resolve()
     present = [name for name in NOTEBOOKS if (folder / name).is_file()]
     if not present or not (folder / "classifiers").is_dir():
-        raise CheckError(f"expected {' and '.join(NOTEBOOKS)} beside classifiers/ in {folder}, "
-                         "found none; run `python -m utils.check` inside your assignment folder")
+        raise CheckError(_("expected {notebooks} beside classifiers/ in {folder}, found none; "
+                           "run `python -m utils.check` inside your assignment folder").format(
+                               notebooks=" and ".join(NOTEBOOKS), folder=folder))
     env = {**os.environ, **({"CIFAR10_DIR": str(data_dir)} if data_dir else {})}
-    problems = [f"{name} is missing" for name in NOTEBOOKS if name not in present]
+    problems = [_("{name} is missing").format(name=name) for name in NOTEBOOKS if name not in present]
     notebooks = {}
     for name in present:
         try:
             notebooks[name] = read_notebook(folder / name)
         except ValueError as err:
-            problems.append(f"{name} cannot be read ({err}); take it from the handed-out zip again")
+            problems.append(_("{name} cannot be read ({err}); take it from the handed-out zip "
+                              "again").format(name=name, err=err))
     results = [row for name, nb in notebooks.items() for row in run_visible_tests(folder / name, nb, env)]
     failed = print_tests(results)
     todo = print_code_to_write(folder, notebooks)
@@ -174,15 +180,16 @@ def print_tests(results):
     previous = None
     for notebook, gid, points, error in results:
         if notebook != previous:
-            print(f"Visible tests of {notebook} (points earned / points):")
+            print(_("Visible tests of {notebook} (points earned / points):").format(notebook=notebook))
             previous = notebook
         total += points
         earned += points if error is None else 0
         failed += error is not None
-        result = "passed" if error is None else " ".join(["FAILED", *error.strip().splitlines()[:1]])
+        result = _("passed") if error is None else " ".join([_("FAILED"), *error.strip().splitlines()[:1]])
         print(cut(f"  {gid:<{width}} {points if error is None else 0:>2g}/{points:<3g} {result}"))
-    print(f"Visible points: {earned:g} of {total:g} ({len(results) - failed} of {len(results)} "
-          "visible test cells pass; hidden tests run when your work is graded)")
+    print(_("Visible points: {earned:g} of {total:g} ({passed} of {cells} visible test cells pass; "
+            "hidden tests run when your work is graded)").format(
+                earned=earned, total=total, passed=len(results) - failed, cells=len(results)))
     return failed
 
 
@@ -199,7 +206,8 @@ def print_code_to_write(folder, notebooks):
         try:
             names = stubbed_functions(path.read_text(encoding="utf-8", errors="replace"))
         except SyntaxError as err:
-            lines.append(f"classifiers/{path.name}: does not parse (line {err.lineno}: {err.msg})")
+            lines.append(_("classifiers/{file}: does not parse (line {line}: {msg})").format(
+                file=path.name, line=err.lineno, msg=err.msg))
             places += 1
             continue
         if names:
@@ -209,10 +217,11 @@ def print_code_to_write(folder, notebooks):
         for index, cell in enumerate(nb.cells):
             if (cell.cell_type == "code" and grading(cell).get("solution")
                     and RAISE_NOT_IMPLEMENTED.search(cell.source)):
-                lines.append(f"{name}: the code cell under \"{heading_before(nb.cells, index)}\"")
+                lines.append(_("{name}: the code cell under \"{heading}\"").format(
+                    name=name, heading=heading_before(nb.cells, index)))
                 places += 1
-    print("\nCode still to write (it raises NotImplementedError):" if lines
-          else "\nCode still to write: none")
+    print("\n" + (_("Code still to write (it raises NotImplementedError):") if lines
+                  else _("Code still to write: none")))
     for line in lines:
         print(cut("  " + line))
     return places
@@ -259,7 +268,8 @@ def heading_before(cells, index):
 def print_answers_to_write(notebooks):
     """Name the written answers still to give, with their points, a few to a line per
     notebook; return how many there are."""
-    missing = {name: [f"{question_name(nb.cells, index)} ({grading(cell).get('points') or 0:g} points)"
+    missing = {name: [_("{question} ({points:g} points)").format(
+                          question=question_name(nb.cells, index), points=grading(cell).get("points") or 0)
                       for index, cell in enumerate(nb.cells)
                       if is_written_answer(cell) and unanswered(cell.source)]
                for name, nb in notebooks.items()}
@@ -268,9 +278,10 @@ def print_answers_to_write(notebooks):
                  if is_written_answer(cell) and unanswered(cell.source))
     given = sum(is_written_answer(cell) for nb in notebooks.values() for cell in nb.cells) - count
     if not count:
-        print(f"\nWritten answers: all {given} given (graded by hand)")
+        print("\n" + _("Written answers: all {given} given (graded by hand)").format(given=given))
         return 0
-    print(f"\nWritten answers still to give ({count}, {points:g} points, graded by hand; {given} given):")
+    print("\n" + _("Written answers still to give ({count}, {points:g} points, graded by hand; "
+                   "{given} given):").format(count=count, points=points, given=given))
     for name, names in missing.items():
         line = f"  {name}:"
         for index, question in enumerate(names):
@@ -309,9 +320,11 @@ def print_unrun(notebooks):
     results the written answers are about)."""
     counts = [(name, sum(1 for c in nb.cells if c.cell_type == "code" and c.get("execution_count") is None),
                sum(1 for c in nb.cells if c.cell_type == "code")) for name, nb in notebooks.items()]
-    unrun = [f"{name} {n} of {total}" for name, n, total in counts if n]
+    unrun = [_("{name} {n} of {total}").format(name=name, n=n, total=total)
+             for name, n, total in counts if n]
     if unrun:
-        print(f"\nCode cells not run: {', '.join(unrun)}; run all cells and save before you hand in.")
+        print("\n" + _("Code cells not run: {cells}; run all cells and save before you hand "
+                       "in.").format(cells=", ".join(unrun)))
     return len(unrun)
 
 
@@ -319,14 +332,16 @@ def print_verdict(problems, failed, todo, missing, unrun):
     """The last line: what is left, or that everything the check sees is done.
     Returns the exit status: 1 while tests fail or code or answers are missing, else 0
     (notebooks saved without outputs are only a reminder: grading runs them again)."""
-    left = problems + [f"{count} {what}" for count, what in ((failed, "visible test cells fail"),
-                                                            (todo, "places raise NotImplementedError"),
-                                                            (missing, "written answers missing")) if count]
+    left = problems + [what.format(count=count) for count, what in (
+        (failed, _("{count} visible test cells fail")),
+        (todo, _("{count} places raise NotImplementedError")),
+        (missing, _("{count} written answers missing"))) if count]
     if left:
-        print(f"\nNot done yet: {', '.join(left)}.")
+        print("\n" + _("Not done yet: {left}.").format(left=", ".join(left)))
         return 1
-    print("\nEverything this check can see is done" + (" (save the notebooks run)" if unrun else "")
-          + "; hidden tests run when it is graded.")
+    print("\n" + (_("Everything this check can see is done (save the notebooks run); hidden tests "
+                    "run when it is graded.") if unrun else
+                  _("Everything this check can see is done; hidden tests run when it is graded.")))
     return 0
 
 
@@ -340,7 +355,7 @@ def main(argv=None):
     try:
         return run(folder=args.folder, data_dir=args.data)
     except CheckError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(_("error: {err}").format(err=err), file=sys.stderr)
         return 2
 
 

@@ -11,6 +11,8 @@ import pickle
 
 import numpy as np
 
+from .messages import _
+
 CLASS_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer',
                'dog', 'frog', 'horse', 'ship', 'truck']
 
@@ -58,9 +60,9 @@ def find_cifar10_dir(cifar10_dir=None):
     if cifar10_dir is not None:
         folder, source = os.fspath(cifar10_dir), 'the cifar10_dir argument'
     elif os.environ.get('CIFAR10_DIR'):
-        folder, source = os.environ['CIFAR10_DIR'], 'the CIFAR10_DIR environment variable'
+        folder, source = os.environ['CIFAR10_DIR'], _('the CIFAR10_DIR environment variable')
     else:
-        folder, source = default_cifar10_dir(), 'the default location'
+        folder, source = default_cifar10_dir(), _('the default location')
     folder = os.path.abspath(os.path.expanduser(folder))
 
     for candidate in (folder, os.path.join(folder, 'cifar-10-batches-py')):
@@ -68,13 +70,13 @@ def find_cifar10_dir(cifar10_dir=None):
             return candidate
 
     if os.path.isdir(folder):
-        got = 'it lacks %s' % ', '.join(_missing_files(folder))
+        got = _('it lacks %s') % ', '.join(_missing_files(folder))
     else:
-        got = 'no such folder'
+        got = _('no such folder')
     raise FileNotFoundError(
-        "CIFAR-10 not found: expected data_batch_1..5 and test_batch in %s "
-        "(from %s), got %s instead. Download it with `%s` run from %s, or set "
-        "the CIFAR10_DIR environment variable to your cifar-10-batches-py folder."
+        _("CIFAR-10 not found: expected data_batch_1..5 and test_batch in %s "
+          "(from %s), got %s instead. Download it with `%s` run from %s, or set "
+          "the CIFAR10_DIR environment variable to your cifar-10-batches-py folder.")
         % (folder, source, got, DOWNLOAD_COMMAND, kit_root()))
 
 
@@ -275,9 +277,9 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000,
     # Shrink to the data we have: validation first, training gets the rest.
     if num_validation >= n_avail:
         raise ValueError(
-            "expected more training images than num_validation=%d, got %d "
-            "training images in %s instead; ask for a smaller num_validation "
-            "or use the full data set (`%s`)"
+            _("expected more training images than num_validation=%d, got %d "
+              "training images in %s instead; ask for a smaller num_validation "
+              "or use the full data set (`%s`)")
             % (num_validation, n_avail, root, DOWNLOAD_COMMAND))
     notes = []
     if num_training + num_validation > n_avail:

@@ -26,6 +26,7 @@ import urllib.error
 import urllib.request
 
 from .data_utils import TEST_FILE, TRAIN_FILES, _load_batch_raw, kit_root
+from .messages import _
 
 CIFAR10_URL = 'https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz'
 CIFAR10_SIZE = 170498071
@@ -80,16 +81,16 @@ def _download(url, path, size):
                     if written > size:
                         # Stop early rather than fill the disk with the wrong file.
                         raise CIFAR10InstallError(
-                            "expected %d bytes from %s, got more than that instead; "
-                            "the server did not send the CIFAR-10 archive" % (size, url))
+                            _("expected %d bytes from %s, got more than that instead; "
+                              "the server did not send the CIFAR-10 archive") % (size, url))
                     out.write(chunk)
                     md5.update(chunk)
                     bar.update(len(chunk))
     except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
         raise CIFAR10InstallError(
-            "could not download %s (%s). If this machine has no internet access, "
-            "download the file elsewhere and install it with "
-            "`python -m utils.download_cifar10 --archive FILE`" % (url, e)) from None
+            _("could not download %s (%s). If this machine has no internet access, "
+              "download the file elsewhere and install it with "
+              "`python -m utils.download_cifar10 --archive FILE`") % (url, e)) from None
     return md5.hexdigest()
 
 
@@ -106,14 +107,14 @@ def _verify(path, size, md5, digest=None):
     actual_size = os.path.getsize(path)
     if actual_size != size:
         raise CIFAR10InstallError(
-            "expected the archive to be %d bytes, got %d bytes instead (%s); "
-            "the download was incomplete or this is not cifar-10-python.tar.gz, "
-            "download it again" % (size, actual_size, path))
+            _("expected the archive to be %d bytes, got %d bytes instead (%s); "
+              "the download was incomplete or this is not cifar-10-python.tar.gz, "
+              "download it again") % (size, actual_size, path))
     digest = digest or _file_md5(path)
     if digest != md5:
         raise CIFAR10InstallError(
-            "expected the archive's MD5 to be %s, got %s instead (%s); the file is "
-            "corrupt or not cifar-10-python.tar.gz, download it again" % (md5, digest, path))
+            _("expected the archive's MD5 to be %s, got %s instead (%s); the file is "
+              "corrupt or not cifar-10-python.tar.gz, download it again") % (md5, digest, path))
 
 
 def _check_member(member):
@@ -122,16 +123,16 @@ def _check_member(member):
     name = member.name
     if name.startswith(('/', '\\')) or os.path.isabs(name) or (len(name) > 1 and name[1] == ':'):
         raise CIFAR10InstallError(
-            "refusing to extract %r: absolute paths are not allowed in the archive" % name)
+            _("refusing to extract %r: absolute paths are not allowed in the archive") % name)
     parts = name.replace('\\', '/').split('/')
     if '..' in parts:
         raise CIFAR10InstallError(
-            "refusing to extract %r: '..' in a path could write outside the "
-            "destination" % name)
+            _("refusing to extract %r: '..' in a path could write outside the "
+              "destination") % name)
     if not (member.isreg() or member.isdir()):
         raise CIFAR10InstallError(
-            "refusing to extract %r: expected only regular files and folders, got "
-            "a link or special file instead" % name)
+            _("refusing to extract %r: expected only regular files and folders, got "
+              "a link or special file instead") % name)
 
 
 def _extract(archive, into):
@@ -144,15 +145,15 @@ def _extract(archive, into):
                 total += member.size
                 if total > _MAX_EXTRACTED_BYTES:
                     raise CIFAR10InstallError(
-                        "refusing to extract %s: it unpacks to more than %d bytes, "
-                        "which is not CIFAR-10" % (archive, _MAX_EXTRACTED_BYTES))
+                        _("refusing to extract %s: it unpacks to more than %d bytes, "
+                          "which is not CIFAR-10") % (archive, _MAX_EXTRACTED_BYTES))
                 if hasattr(tarfile, 'data_filter'):
                     tar.extract(member, into, filter='data')
                 else:  # Python without extraction filters: our checks above.
                     tar.extract(member, into, set_attrs=False)
     except (tarfile.TarError, EOFError, OSError, ValueError) as e:
         raise CIFAR10InstallError(
-            "could not extract %s (%s: %s); the archive is damaged, download it again"
+            _("could not extract %s (%s: %s); the archive is damaged, download it again")
             % (archive, type(e).__name__, e)) from None
 
 
@@ -160,13 +161,13 @@ def _validate_extracted(folder, archive):
     """Every batch must exist and load before the folder is put in place."""
     if not os.path.isdir(folder):
         raise CIFAR10InstallError(
-            "expected the archive %s to contain a %s/ folder, got none instead; "
-            "this is not cifar-10-python.tar.gz" % (archive, FOLDER_NAME))
+            _("expected the archive %s to contain a %s/ folder, got none instead; "
+              "this is not cifar-10-python.tar.gz") % (archive, FOLDER_NAME))
     for name in TRAIN_FILES + [TEST_FILE]:
         path = os.path.join(folder, name)
         if not os.path.isfile(path):
             raise CIFAR10InstallError(
-                "expected %s/%s in the archive %s, got no such file instead"
+                _("expected %s/%s in the archive %s, got no such file instead")
                 % (FOLDER_NAME, name, archive))
         try:
             _load_batch_raw(path)
@@ -198,17 +199,17 @@ def download_cifar10(dest=None, archive=None, *, url=None, size=None, md5=None):
     dest = os.path.abspath(os.path.expanduser(os.fspath(dest if dest is not None else default_dest())))
     target = os.path.join(dest, FOLDER_NAME)
     if _is_installed(target):
-        print('CIFAR-10 is already in %s; nothing to do.' % target)
+        print(_('CIFAR-10 is already in %s; nothing to do.') % target)
         return target
     if os.path.lexists(target):
         raise CIFAR10InstallError(
-            "expected %s to be absent or complete, got an incomplete folder instead; "
-            "delete it and run this again" % target)
+            _("expected %s to be absent or complete, got an incomplete folder instead; "
+              "delete it and run this again") % target)
     if archive is not None:
         archive = os.path.abspath(os.path.expanduser(os.fspath(archive)))
         if not os.path.isfile(archive):
-            raise CIFAR10InstallError("expected an archive file at %s, got no such file "
-                                      "instead" % archive)
+            raise CIFAR10InstallError(_("expected an archive file at %s, got no such file "
+                                        "instead") % archive)
 
     os.makedirs(dest, exist_ok=True)
     # Temporary files sit next to the destination (same file system, so the
@@ -220,16 +221,16 @@ def download_cifar10(dest=None, archive=None, *, url=None, size=None, md5=None):
             fd, tmp_archive = tempfile.mkstemp(prefix='.cifar-10-python-',
                                                suffix='.tar.gz.part', dir=dest)
             os.close(fd)
-            print('Downloading %s to %s' % (url, dest))
+            print(_('Downloading %s to %s') % (url, dest))
             digest = _download(url, tmp_archive, size)
             _verify(tmp_archive, size, md5, digest)
             source = tmp_archive
         else:
-            print('Checking %s' % archive)
+            print(_('Checking %s') % archive)
             _verify(archive, size, md5)
             source = archive
 
-        print('Extracting %s' % os.path.basename(source))
+        print(_('Extracting %s') % os.path.basename(source))
         _extract(source, tmp_dir)
         extracted = os.path.join(tmp_dir, FOLDER_NAME)
         _validate_extracted(extracted, source)
@@ -237,7 +238,7 @@ def download_cifar10(dest=None, archive=None, *, url=None, size=None, md5=None):
             os.rename(extracted, target)
         except OSError:
             if _is_installed(target):  # another run finished first
-                print('CIFAR-10 is already in %s; nothing to do.' % target)
+                print(_('CIFAR-10 is already in %s; nothing to do.') % target)
                 return target
             raise
     finally:
@@ -245,7 +246,7 @@ def download_cifar10(dest=None, archive=None, *, url=None, size=None, md5=None):
         if tmp_archive is not None and os.path.exists(tmp_archive):
             os.remove(tmp_archive)
 
-    print('CIFAR-10 installed in %s' % target)
+    print(_('CIFAR-10 installed in %s') % target)
     return target
 
 
@@ -263,10 +264,10 @@ def main(argv=None):
     try:
         download_cifar10(args.dest, args.archive)
     except CIFAR10InstallError as e:
-        print('error: %s' % e, file=sys.stderr)
+        print(_('error: %s') % e, file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print('interrupted; nothing was installed', file=sys.stderr)
+        print(_('interrupted; nothing was installed'), file=sys.stderr)
         return 130
     return 0
 

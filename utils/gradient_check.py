@@ -11,6 +11,8 @@ whose error shrinks like h**2 (a one-sided difference only shrinks like h).
 
 import numpy as np
 
+from .messages import _
+
 # Relative errors are divided by |a| + |b|; this floor keeps 0 / 0 (both
 # gradients exactly zero, which is a perfect match) from becoming NaN.
 _REL_ERROR_FLOOR = 1e-8
@@ -20,13 +22,13 @@ def _check_float_array(x, name):
     """Raise unless x is a floating point numpy array (it is modified in place)."""
     if not isinstance(x, np.ndarray):
         raise TypeError(
-            "expected %s to be a numpy array, got %s instead; wrap it with "
-            "np.asarray(%s, dtype=np.float64)" % (name, type(x).__name__, name))
+            _("expected %s to be a numpy array, got %s instead; wrap it with "
+              "np.asarray(%s, dtype=np.float64)") % (name, type(x).__name__, name))
     if not np.issubdtype(x.dtype, np.floating):
         # x[ix] += h on an integer array silently rounds h away.
         raise TypeError(
-            "expected %s to have a floating point dtype, got %s instead; use "
-            "%s.astype(np.float64)" % (name, x.dtype, name))
+            _("expected %s to have a floating point dtype, got %s instead; use "
+              "%s.astype(np.float64)") % (name, x.dtype, name))
 
 
 def _relative_error(a, b):
@@ -55,7 +57,7 @@ def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     """
     _check_float_array(x, "x")
     if not h > 0:
-        raise ValueError("expected a step size h > 0, got %r instead" % (h,))
+        raise ValueError(_("expected a step size h > 0, got %r instead") % (h,))
 
     grad = np.zeros(x.shape, dtype=np.float64)
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
@@ -111,15 +113,15 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None,
     analytic_grad = np.asarray(analytic_grad)
     if analytic_grad.shape != x.shape:
         raise ValueError(
-            "expected analytic_grad to have the shape of x %s, got %s instead"
+            _("expected analytic_grad to have the shape of x %s, got %s instead")
             % (x.shape, analytic_grad.shape))
     if x.size == 0:
-        raise ValueError("expected a non-empty x, got shape %s instead" % (x.shape,))
+        raise ValueError(_("expected a non-empty x, got shape %s instead") % (x.shape,))
     if int(num_checks) != num_checks or num_checks < 0:
         raise ValueError(
-            "expected num_checks to be a non-negative int, got %r instead" % (num_checks,))
+            _("expected num_checks to be a non-negative int, got %r instead") % (num_checks,))
     if not h > 0:
-        raise ValueError("expected a step size h > 0, got %r instead" % (h,))
+        raise ValueError(_("expected a step size h > 0, got %r instead") % (h,))
 
     if rng is None and seed is not None:
         rng = np.random.default_rng(seed)
@@ -143,7 +145,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None,
         grad_numerical = (fxph - fxmh) / (2 * h)
         grad_analytic = float(analytic_grad[ix])
         rel_errors[i] = _relative_error(grad_numerical, grad_analytic)
-        print("numerical: %f analytic: %f, relative error: %e"
+        print(_("numerical: %f analytic: %f, relative error: %e")
               % (grad_numerical, grad_analytic, rel_errors[i]))
 
     return rel_errors
@@ -162,7 +164,7 @@ def rel_error(x, y):
     """
     if np.shape(x) != np.shape(y):
         raise ValueError(
-            "expected x and y to have the same shape, got %s and %s instead"
+            _("expected x and y to have the same shape, got %s and %s instead")
             % (np.shape(x), np.shape(y)))
     if np.size(x) == 0:
         return 0.0

@@ -40,6 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .messages import _
+
 # References taken when this module is imported, so that code which later replaces
 # sys.settrace & co. by something else cannot fool the measurement through them.
 _settrace = sys.settrace
@@ -141,11 +143,11 @@ class PythonWork:
         return bool(self.tampering)
 
     def __str__(self):
-        text = ("{:,} steps at N = {:,}, {:,} at N = {:,}: {:.2f} Python-level steps per "
-                "extra example".format(self.small.total, self.sizes[0], self.large.total,
+        text = (_("{:,} steps at N = {:,}, {:,} at N = {:,}: {:.2f} Python-level steps per "
+                  "extra example").format(self.small.total, self.sizes[0], self.large.total,
                                        self.sizes[1], self.per_example))
         if self.tampering:
-            text += "; tampered: " + "; ".join(self.tampering)
+            text += _("; tampered: ") + "; ".join(self.tampering)
         return text
 
 
@@ -330,13 +332,13 @@ def check_vectorized(fn, make_args, *, what=None, sizes=DEFAULT_SIZES,
     work = measure_python_work(fn, make_args, sizes=sizes)
     if work.tampered:
         raise AssertionError(
-            "%s interfered with the count of its Python-level steps: it %s; expected a "
-            "function that only computes, got one that does more instead"
+            _("%s interfered with the count of its Python-level steps: it %s; expected a "
+              "function that only computes, got one that does more instead")
             % (what, "; ".join(work.tampering)))
     if work.per_example > max_per_example:
         raise AssertionError(
-            "%s ran about %.1f Python-level steps per example (lines, calls) between "
-            "N = {:,} and N = {:,}; expected no loop over the examples, got one instead"
+            _("%s ran about %.1f Python-level steps per example (lines, calls) between "
+              "N = {:,} and N = {:,}; expected no loop over the examples, got one instead")
             .format(*work.sizes) % (what, work.per_example))
     return work
 
@@ -380,16 +382,15 @@ def _main():
             fn = getattr(__import__(module, fromlist=[name]), name)
             work = measure_python_work(fn, make_args)
         except NotImplementedError:
-            print("%s: not implemented yet" % name)
+            print(_("%s: not implemented yet") % name)
             continue
         except Exception as err:
             failed += 1
-            print("%s: raised %s: %s" % (name, type(err).__name__, err))
+            print(_("%s: raised %s: %s") % (name, type(err).__name__, err))
             continue
-        verdict = ("vectorized" if not work.tampered and work.per_example <= MAX_STEPS_PER_EXAMPLE
-                   else "NOT vectorized")
-        failed += verdict != "vectorized"
-        print("%s: %s (%s)" % (name, verdict, work))
+        vectorized = not work.tampered and work.per_example <= MAX_STEPS_PER_EXAMPLE
+        failed += not vectorized
+        print((_("%s: vectorized (%s)") if vectorized else _("%s: NOT vectorized (%s)")) % (name, work))
     return 1 if failed else 0
 
 

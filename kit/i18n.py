@@ -1,0 +1,356 @@
+"""Editions of the assignment in other languages, kept in step with the English source.
+
+The English files are the one source of truth: the notebooks' markdown cells, the
+docstrings and comments of classifiers/, and the student README. A translation lives
+beside them in `i18n/<lang>/<same path>.yaml`, one entry per unit of text:
+
+    <unit id>:
+      en_sha256: <fingerprint of the English the translation was made from>
+      ko: |-
+        <the translated text>
+
+Units are a notebook cell's whole source (id: its nbgrader grade_id), a docstring
+(id: `<function>.__doc__`, the literal with its quotes) or a run of comment lines
+(id: `<function>#<n>`, the lines as written), and a whole markdown file (id: `text`).
+When the English of a unit changes, its fingerprint no longer matches and the unit is
+reported as stale, the way gettext marks a translation fuzzy; `problems()` lists these
+and the units without a translation, and the release refuses to build while there are any.
+
+Code never changes: code and test cells are not units at all, and a translated .py file
+must have the same syntax tree as the English one once docstrings are set aside.
+"""
+import ast
+import hashlib
+import io
+import json
+import re
+import textwrap
+import tokenize
+from pathlib import Path
+
+import yaml
+
+from .course import KIT_ROOT, NOTEBOOKS, KitError
+
+LANGUAGES = ("en", "ko")
+DEFAULT_LANGUAGE = "en"
+# The student-facing English files that have a translation, relative to the kit's root.
+SOURCES = (*(f"notebooks/{nb}" for nb in NOTEBOOKS),
+           "classifiers/linear_classifier.py", "classifiers/linear_svm.py",
+           "classifiers/softmax.py", "student/README.md")
+# The student tools whose messages are translated with gettext (`_("...")`, utils/messages.py):
+# their catalogue is i18n/<lang>/utils.po, compiled into the release's utils/locale/.
+MESSAGE_SOURCES = ("utils/check.py", "utils/gradient_check.py", "utils/data_utils.py",
+                   "utils/download_cifar10.py", "utils/vectorization.py")
+MESSAGE_DOMAIN = "utils"
+# Placeholders a translated message must keep: %-conversions in order, {fields} by name.
+PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[sdrifeEgGxXc%]|\{[^{}]*\}")
+# nbgrader's region markers must stay exactly where they are in a translated cell.
+MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS",
+           "### END HIDDEN TESTS")
+
+
+def fingerprint(text):
+    """sha256 of the English with trailing spaces and surrounding blank lines ignored
+    (an editor's whitespace does not make a translation stale; a changed word does)."""
+    normal = "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
+    return hashlib.sha256(normal.encode("utf-8")).hexdigest()
+
+
+def table_path(kit_root, lang, source):
+    return Path(kit_root) / "i18n" / lang / f"{source}.yaml"
+
+
+def load_table(path):
+    """The entries of one translation file ({} when there is none).
+
+    Returns: {unit id: {"en_sha256": str, <lang>: str}}.
+    """
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise KitError(f"{path}: expected a mapping of unit ids to entries, "
+                       f"got {type(data).__name__} instead; see kit/i18n.py for the format")
+    return data
+
+
+# --- the units of text of each kind of source ---------------------------------------------
+
+def units_of(path, text):
+    """The translatable units of one English source.
+
+    Inputs: path (decides the kind by its suffix), text (its content).
+    Returns: {unit id: (start, end, English)} with character offsets into `text` for .py
+    files, and None offsets for notebook cells and markdown files (replaced whole).
+    """
+    suffix = Path(path).suffix
+    if suffix == ".ipynb":
+        cells = json.loads(text)["cells"]
+        return {cell_id(cell, i): (None, None, "".join(cell["source"]))
+                for i, cell in enumerate(cells) if cell["cell_type"] == "markdown"}
+    if suffix == ".py":
+        return python_units(text)
+    if suffix == ".md":
+        return {"text": (None, None, text)}
+    raise KitError(f"expected a .ipynb, .py or .md source to translate, got {path} instead")
+
+
+def cell_id(cell, index):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") or f"cell {index}"
+
+
+def python_units(text):
+    """Docstrings and comments of Python source, outside solution regions (those are cut
+    from the release, and the reference solution stays as the instructor wrote it)."""
+    from .release import solution_regions
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    hidden = set()
+    for begin, end in solution_regions(lines):
+        hidden.update(range(begin + 1, end + 2))  # 1-based line numbers, markers included
+    tree = ast.parse(text)
+    names = qualified_names(tree)
+    scopes = [(node.lineno, node.end_lineno, names[node]) for node in names]
+
+    def scope(lineno):
+        inside = [s for s in scopes if s[0] <= lineno <= s[1]]
+        return min(inside, key=lambda s: s[1] - s[0])[2] if inside else "module"
+
+    units, counts = {}, {}
+    for node in ast.walk(tree):
+        doc = docstring_node(node)
+        if doc is not None:
+            start = starts[doc.lineno - 1] + doc.col_offset
+            end = starts[doc.end_lineno - 1] + doc.end_col_offset
+            name = names.get(node, "module")
+            units[f"{name}.__doc__"] = (start, end, text[start:end])
+    block = None  # [first line, last line] of a run of whole-line comments
+    runs = []
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        if tok.type != tokenize.COMMENT or tok.start[0] in hidden:
+            continue
+        row, col = tok.start
+        if lines[row - 1][:col].strip():  # a comment after code: a unit of its own
+            runs.append((row, row, starts[row - 1] + col, starts[row - 1] + tok.end[1]))
+        elif block and block[1] == row - 1:
+            block[1] = row
+        else:
+            block = [row, row]
+            runs.append(block)
+    for run in runs:
+        if isinstance(run, list):  # whole lines, indentation included, without the last newline
+            start, end = starts[run[0] - 1], starts[run[1]] - 1
+        else:
+            start, end = run[2], run[3]
+        row = run[0]
+        name = scope(row)
+        counts[name] = counts.get(name, 0) + 1
+        # Without the indentation of the code around it, which the translation gets back.
+        units[f"{name}#{counts[name]}"] = (start, end, textwrap.dedent(text[start:end]))
+    return units
+
+
+def qualified_names(tree):
+    """{function or class node: "Class.method" style name}, so two methods called `loss`
+    in different classes are different units."""
+    names = {}
+
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
+                names[child] = prefix + child.name
+                visit(child, names[child] + ".")
+            else:
+                visit(child, prefix)
+    visit(tree, "")
+    return names
+
+
+def docstring_node(node):
+    body = getattr(node, "body", None)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        return body[0].value
+    return None
+
+
+# --- checking and applying a translation --------------------------------------------------
+
+def problems(*, kit_root=KIT_ROOT, lang):
+    """Every reason the `lang` edition of `kit_root` is not complete and current.
+
+    Inputs: kit_root (the repository), lang (a language code other than English).
+    Returns: a list of messages, each naming the file and the cell or unit; [] when complete.
+    """
+    if lang == DEFAULT_LANGUAGE:
+        return []
+    found = []
+    for source in SOURCES:
+        path = Path(kit_root) / source
+        table = load_table(table_path(kit_root, lang, source))
+        units = units_of(path, path.read_text(encoding="utf-8"))
+        for uid, (_, _, english) in units.items():
+            entry = table.get(uid)
+            if not english.strip():
+                continue
+            if not isinstance(entry, dict) or not isinstance(entry.get(lang), str):
+                found.append(f"{source}: {uid!r} has no {lang} translation yet")
+            elif entry.get("en_sha256") != fingerprint(english):
+                found.append(f"{source}: {uid!r} changed in English after it was translated "
+                             f"(expected en_sha256 {fingerprint(english)}, got "
+                             f"{str(entry.get('en_sha256'))[:12]}... instead): update the "
+                             f"translation, then its en_sha256")
+            elif [m for m in MARKERS for _ in range(english.count(m))] != \
+                    [m for m in MARKERS for _ in range(entry[lang].count(m))]:
+                found.append(f"{source}: {uid!r}: the translation must keep the English's "
+                             f"solution and hidden-test markers, one for one")
+        found += [f"{source}: {uid!r} is translated but no longer in the English: remove it"
+                  for uid in table if uid not in units]
+    return found + message_problems(kit_root, lang)
+
+
+def catalog_path(kit_root, lang):
+    return Path(kit_root) / "i18n" / lang / f"{MESSAGE_DOMAIN}.po"
+
+
+def english_messages(kit_root):
+    """{English message: "file:line"} of every `_("...")` in the student tools."""
+    from babel.messages.extract import extract_from_file
+    found = {}
+    for source in MESSAGE_SOURCES:
+        for lineno, message, _, _ in extract_from_file("python", str(Path(kit_root) / source),
+                                                       keywords={"_": None}):
+            found.setdefault(message, f"{source}:{lineno}")
+    return found
+
+
+def read_catalog(kit_root, lang):
+    from babel.messages.pofile import read_po
+    path = catalog_path(kit_root, lang)
+    if not path.exists():
+        return None
+    with path.open("rb") as f:
+        return read_po(f, locale=lang)
+
+
+def message_problems(kit_root, lang):
+    """The gettext side of problems(): a message's msgid is its English, so a changed English
+    message has no translation any more (its old entry is reported as unused)."""
+    catalog = read_catalog(kit_root, lang)
+    english = english_messages(kit_root)
+    path = catalog_path(kit_root, lang).relative_to(kit_root)
+    if catalog is None:
+        return [f"{path}: missing; it translates {len(english)} messages of the student tools"]
+    found = []
+    for message, where in english.items():
+        entry = catalog.get(message)
+        if entry is None or not entry.string:
+            found.append(f"{where}: message {message[:60]!r} has no {lang} translation yet")
+        elif entry.fuzzy:
+            found.append(f"{where}: message {message[:60]!r} is marked fuzzy in {path}: review it")
+        elif placeholders(entry.string) != placeholders(message):
+            found.append(f"{where}: message {message[:60]!r}: the translation must keep the "
+                         f"placeholders {PLACEHOLDER.findall(message)} (%-ones and {{}} ones each in order)")
+    found += [f"{path}: {m.id[:60]!r} is translated but no longer in the English: remove it"
+              for m in catalog if m.id and m.id not in english]
+    return found
+
+
+def placeholders(text):
+    """What a translation must keep of a message's placeholders: positional ones (%s, {},
+    {:,}) in their order, named ones ({name}) in any order."""
+    found = PLACEHOLDER.findall(text)
+    named = sorted(p for p in found if re.match(r"\{[A-Za-z_]", p))
+    # %-conversions and positional {} fields are filled by two different operators:
+    # each kind keeps its own order.
+    return ([p for p in found if p.startswith("%")],
+            [p for p in found if p.startswith("{") and p not in named], named)
+
+
+def write_messages(kit_root, target, lang):
+    """Compile the catalogue into `target`/utils/locale/ and name the language there."""
+    from babel.messages.mofile import write_mo
+    locale = Path(target) / "utils" / "locale"
+    (locale / lang / "LC_MESSAGES").mkdir(parents=True, exist_ok=True)
+    with (locale / lang / "LC_MESSAGES" / f"{MESSAGE_DOMAIN}.mo").open("wb") as f:
+        write_mo(f, read_catalog(kit_root, lang))
+    (locale / "LANGUAGE").write_text(lang + "\n", encoding="utf-8")
+
+
+def translate_text(source, text, table, lang):
+    """`text` (the English of `source`) with every unit replaced by its translation.
+
+    Raises KitError when a translated .py file's code differs from the English one's.
+    """
+    units = units_of(source, text)
+    done = lambda uid: table[uid][lang]  # noqa: E731 (problems() ran first: all present)
+    if source.endswith(".ipynb"):
+        nb = json.loads(text)
+        for i, cell in enumerate(nb["cells"]):
+            uid = cell_id(cell, i)
+            if uid in units and units[uid][2].strip():
+                cell["source"] = done(uid)
+        return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
+    if source.endswith(".md"):
+        return done("text").rstrip("\n") + "\n"
+    out = text
+    for uid, (start, end, english) in sorted(units.items(), key=lambda u: -u[1][0]):
+        original = text[start:end]
+        indent = original[:len(original) - len(original.lstrip(" \t"))]
+        out = out[:start] + textwrap.indent(done(uid), indent) + out[end:]
+    if code_of(out) != code_of(text):
+        raise KitError(f"{source}: the {lang} translation changed code, not only docstrings "
+                       f"and comments; compare it with the English")
+    return out
+
+
+def code_of(text):
+    """The syntax tree of Python source with docstrings left out: what must not change."""
+    tree = ast.parse(text)
+    for node in ast.walk(tree):
+        if docstring_node(node) is not None:
+            node.body[0].value.value = ""
+    return ast.dump(tree)
+
+
+def apply(*, kit_root=KIT_ROOT, target, lang):
+    """Write the `lang` edition of every translated source into `target`, a folder laid out
+    like nbgrader's source (notebooks and README at the top, the packages below).
+
+    Inputs: kit_root, target (the assembled source folder), lang.
+    Raises KitError naming every missing or stale unit when the translation is not complete.
+    """
+    if lang == DEFAULT_LANGUAGE:
+        return
+    if lang not in LANGUAGES:
+        raise KitError(f"expected a language among {', '.join(LANGUAGES)}, got {lang!r} instead")
+    missing = problems(kit_root=kit_root, lang=lang)
+    if missing:
+        raise KitError(f"the {lang} edition is not complete; translate these in i18n/{lang}/:\n  "
+                       + "\n  ".join(missing))
+    for source in SOURCES:
+        table = load_table(table_path(kit_root, lang, source))
+        english = (Path(kit_root) / source).read_text(encoding="utf-8")
+        relative = re.sub(r"^(notebooks|student)/", "", source)
+        (Path(target) / relative).write_text(translate_text(source, english, table, lang),
+                                             encoding="utf-8")
+    write_messages(kit_root, target, lang)
+
+
+def main(argv=None):
+    """`python -m kit.i18n LANG`: list what the LANG edition lacks (exit 1 if anything)."""
+    import sys
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m kit.i18n LANG   (e.g. ko)", file=sys.stderr)
+        return 2
+    found = problems(lang=args[0])
+    print("\n".join(found) or f"the {args[0]} edition is complete and current")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

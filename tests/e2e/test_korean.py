@@ -1,0 +1,271 @@
+"""The Korean edition (issue 17): complete, current, and graded exactly like the English one.
+
+- the completeness and staleness check passes on the repository, and flags a changed English
+  cell, docstring or README (in a temporary copy) by name, as the release then does;
+- code and test cells, their metadata and the classifiers' code are byte-identical in the
+  two releases, and every markdown cell of the Korean one is Korean;
+- the Korean release passes the English one's leak checks (tests/test_release.py,
+  tests/test_teaching.py), and the student check names its questions;
+- `kit demo --lang ko` grades reference / untouched / partial as in English, and an English
+  submission grades in full in the Korean course;
+- both Korean notebooks run top to bottom with the reference solution.
+"""
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import nbformat
+import pytest
+
+from kit import i18n, release
+from kit.course import KitError, release_dir, source_dir
+from kit_helpers import REPO, collect_all, grade, reference_submission
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def hangul_share(text):
+    """Hangul syllables among the letters of `text` outside code spans and LaTeX (which stay
+    as in English)."""
+    prose = re.sub(r"`[^`]*`|\$\$.*?\$\$|\$[^$]*\$", "", text, flags=re.DOTALL)
+    letters = [c for c in prose if c.isalpha()]
+    return sum(bool(HANGUL.match(c)) for c in letters) / max(1, len(letters))
+
+
+@pytest.fixture(scope="module")
+def korean_course(tmp_path_factory):
+    root = tmp_path_factory.mktemp("korean")
+    release.run(kit_root=REPO, course=root / "course", dist=root / "dist", lang="ko")
+    return root / "course"
+
+
+def kit_copy(tmp_path):
+    """The parts of the repository the translation check reads, in a temporary folder."""
+    for part in ("notebooks", "classifiers", "student", "i18n", "utils"):
+        shutil.copytree(REPO / part, tmp_path / part, ignore=release.JUNK)
+    return tmp_path
+
+
+# --- completeness and staleness -----------------------------------------------------------
+
+def test_the_korean_edition_is_complete_and_current():
+    assert i18n.problems(kit_root=REPO, lang="ko") == []
+
+
+def test_a_changed_english_cell_is_flagged_by_name(tmp_path):
+    root = kit_copy(tmp_path)
+    path = root / "notebooks" / "svm.ipynb"
+    nb = json.loads(path.read_text())
+    cell = next(c for c in nb["cells"] if c["metadata"]["nbgrader"]["grade_id"] == "svm_loss_md")
+    cell["source"] = "".join(cell["source"]).replace("at\nleast a margin", "at\nleast a margin of one")
+    new = nbformat.v4.new_markdown_cell("A new paragraph nobody has translated.")
+    new.metadata["nbgrader"] = {"grade_id": "svm_new_md", "grade": False, "solution": False,
+                                "locked": True, "schema_version": 3}
+    nb["cells"].insert(3, new)
+    path.write_text(json.dumps(nb, indent=1))
+    found = i18n.problems(kit_root=root, lang="ko")
+    assert len(found) == 2, found
+    assert "notebooks/svm.ipynb: 'svm_new_md' has no ko translation yet" in found
+    assert any(f.startswith("notebooks/svm.ipynb: 'svm_loss_md' changed in English after it was "
+                            "translated") for f in found), found
+    # The release refuses, naming the cells, before anything is built.
+    with pytest.raises(KitError, match="svm_new_md(.|\n)*svm_loss_md"):
+        release.run(kit_root=root, course=tmp_path / "course", dist=tmp_path / "dist", lang="ko")
+    assert not (tmp_path / "dist").exists()
+    # The English release does not depend on the translation.
+    assert i18n.problems(kit_root=root, lang="en") == []
+
+
+def test_changed_docstrings_comments_and_readme_are_flagged(tmp_path):
+    root = kit_copy(tmp_path)
+    module = root / "classifiers" / "softmax.py"
+    module.write_text(module.read_text().replace("Softmax loss function, vectorized version.",
+                                                 "Softmax loss function, vectorized.")
+                      .replace("# Initialize the loss and gradient to zero.", "# Start from zero."))
+    readme = root / "student" / "README.md"
+    readme.write_text(readme.read_text() + "\nOne more line.\n")
+    found = "\n".join(i18n.problems(kit_root=root, lang="ko"))
+    for unit in ("classifiers/softmax.py: 'softmax_loss_vectorized.__doc__' changed",
+                 "classifiers/softmax.py: 'softmax_loss_naive#1' changed",
+                 "classifiers/softmax.py: 'softmax_loss_vectorized#1' changed",
+                 "student/README.md: 'text' changed"):
+        assert unit in found, found
+
+
+def test_a_changed_tool_message_is_flagged_where_it_is(tmp_path):
+    """The student tools' messages are gettext msgids: a changed English message has no
+    translation any more, and its old entry is unused (gettext's own notion of stale)."""
+    root = kit_copy(tmp_path)
+    module = root / "utils" / "gradient_check.py"
+    text = module.read_text()
+    line = text[:text.index('"numerical: %f analytic: %f')].count("\n") + 1
+    module.write_text(text.replace('"numerical: %f analytic: %f, relative error: %e"',
+                                   '"numerical: %f, analytic: %f, relative error: %e"'))
+    found = i18n.problems(kit_root=root, lang="ko")
+    assert found == [
+        f"utils/gradient_check.py:{line}: message 'numerical: %f, analytic: %f, relative error: %e' "
+        "has no ko translation yet",
+        "i18n/ko/utils.po: 'numerical: %f analytic: %f, relative error: %e' is translated but no "
+        "longer in the English: remove it"], found
+    # A translation that loses or reorders a %-placeholder would print garbage or crash.
+    catalog = root / "i18n" / "ko" / "utils.po"
+    catalog.write_text(catalog.read_text().replace('msgstr "%s 확인 중"', 'msgstr "확인 중"'))
+    assert any("'Checking %s': the translation must keep the placeholders" in f
+               for f in i18n.problems(kit_root=root, lang="ko"))
+
+
+def test_the_tools_report_in_korean_only_in_the_korean_release(korean_course, released_course):
+    probe = ("import numpy as np\nfrom utils.gradient_check import grad_check_sparse\n"
+             "x = np.ones(3)\ngrad_check_sparse(lambda w: float(np.sum(w * w)), x, 2 * x, 1)\n"
+             "from utils.data_utils import find_cifar10_dir\n"
+             "try:\n    find_cifar10_dir('/nonexistent')\nexcept FileNotFoundError as e:\n    print(e)\n")
+    outputs = {}
+    for lang, course in (("ko", korean_course), ("en", released_course)):
+        outputs[lang] = subprocess.run([sys.executable, "-c", probe], cwd=release_dir(course),
+                                       capture_output=True, text=True, check=True,
+                                       env={"PATH": "/usr/bin:/bin"}).stdout
+    assert outputs["ko"].startswith("수치적: 2.000000 해석적: 2.000000, 상대 오차: "), outputs["ko"]
+    assert "CIFAR-10을 찾지 못했습니다" in outputs["ko"], outputs["ko"]
+    assert outputs["en"].startswith("numerical: 2.000000 analytic: 2.000000, relative error: ")
+    assert "CIFAR-10 not found" in outputs["en"] and not HANGUL.search(outputs["en"])
+    assert not (release_dir(released_course) / "utils" / "locale").exists()
+
+
+def test_a_translation_that_drops_a_solution_marker_or_changes_code_is_refused(tmp_path):
+    root = kit_copy(tmp_path)
+    table = root / "i18n" / "ko" / "notebooks" / "svm.ipynb.yaml"
+    text = table.read_text()
+    table.write_text(text.replace("    ### END SOLUTION\n", "", 1))
+    found = i18n.problems(kit_root=root, lang="ko")
+    assert len(found) == 1 and "markers" in found[0] and "'q_svm_gradient'" in found[0], found
+    # A "translated" docstring that smuggles in code changes the syntax tree: refused.
+    source = "classifiers/linear_svm.py"
+    english = (REPO / source).read_text()
+    entries = i18n.load_table(i18n.table_path(REPO, "ko", source))
+    entries["svm_loss_vectorized.__doc__"] = dict(
+        entries["svm_loss_vectorized.__doc__"],
+        ko='"""벡터화 구현."""\n    reg = 0')
+    with pytest.raises(KitError, match="changed code"):
+        i18n.translate_text(source, english, entries, "ko")
+
+
+# --- the Korean release against the English one ------------------------------------------
+
+def test_code_and_test_cells_are_identical_and_the_text_is_korean(korean_course, released_course):
+    for name in ("svm.ipynb", "softmax.ipynb"):
+        for folder in (release_dir, source_dir):
+            ko = nbformat.read(folder(korean_course) / name, as_version=4).cells
+            en = nbformat.read(folder(released_course) / name, as_version=4).cells
+            assert [c.cell_type for c in ko] == [c.cell_type for c in en]
+            for k, e in zip(ko, en):
+                if e.cell_type == "code":  # nbgrader's checksum included: the same cell
+                    assert k.metadata == e.metadata, name
+                    assert k.source == e.source, f"{name} {e.metadata['nbgrader']['grade_id']}"
+                else:  # the same grading flags and id; the checksum is of the (other) text
+                    strip = lambda m: {**m, "nbgrader": {**m["nbgrader"], "checksum": None}}  # noqa: E731
+                    assert strip(k.metadata) == strip(e.metadata), name
+                    # nbgrader's placeholder stays as it is: the student check looks for it.
+                    text = k.source.replace("YOUR ANSWER HERE", "")
+                    assert hangul_share(text) > 0.5, f"{name}: not Korean: {k.source[:200]}"
+    for path in sorted((release_dir(released_course) / "classifiers").glob("*.py")):
+        korean = release_dir(korean_course) / "classifiers" / path.name
+        assert i18n.code_of(korean.read_text()) == i18n.code_of(path.read_text()), path.name
+        assert path.name == "__init__.py" or HANGUL.search(korean.read_text()), path.name
+    for path in sorted((release_dir(released_course) / "utils").glob("*.py")):
+        assert (release_dir(korean_course) / "utils" / path.name).read_bytes() == path.read_bytes()
+    readme = (release_dir(korean_course) / "README.md").read_text()
+    assert "## 용어집" in readme and "| 힌지 손실 | hinge loss |" in readme
+
+
+def test_terms_come_with_the_english_at_first_use(korean_course):
+    text = "\n".join(c.source for name in ("svm.ipynb", "softmax.ipynb")
+                     for c in nbformat.read(source_dir(korean_course) / name, as_version=4).cells)
+    for term in ("손실 함수(loss function)", "힌지 손실, hinge loss", "정규화(regularization)",
+                 "가중치(weights)", "점수(score)", "미니배치(minibatch)", "경사 하강법(stochastic gradient\n",
+                 "수치적 기울기(numerical gradient)", "해석적 기울기(analytic gradient)",
+                 "소프트맥스(Softmax)", "교차 엔트로피(cross-entropy)"):
+        assert term in text, term
+
+
+def test_the_korean_release_holds_no_solution_or_hidden_test(korean_course):
+    """tests/test_release.py's leak check, on the Korean release."""
+    source, released = source_dir(korean_course), release_dir(korean_course)
+    assert len(release.secret_lines(source)) > 50
+    assert release.check_release(source, released) == []
+    names = zipfile.ZipFile(korean_course.parent / "dist" / "linear_classifiers.zip").namelist()
+    assert {n.split("/")[1] for n in names if n.count("/") == 1} == {
+        "svm.ipynb", "softmax.ipynb", "README.md", "requirements.txt"}
+
+
+def test_the_korean_release_gives_nothing_away(korean_course):
+    """tests/test_teaching.py's giveaway patterns (formulas, recipes, grader machinery:
+    mostly LaTeX and code, the same in both languages), on the Korean release."""
+    import importlib.util, pathlib
+    spec = importlib.util.spec_from_file_location(
+        "teaching_rules", pathlib.Path(__file__).resolve().parents[1] / "unit" / "test_teaching.py")
+    teaching = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(teaching)
+    GIVEAWAYS, student_texts = teaching.GIVEAWAYS, teaching.student_texts
+    found = [f"{what}: {where}: {m.group(0)!r}" for what, pattern in GIVEAWAYS
+             for where, text in student_texts(release_dir(korean_course))
+             for m in re.finditer(pattern, text)]
+    assert not found, "\n".join(found)
+
+
+# --- grading: the same in both editions (real nbgrader runs) ------------------------------
+
+@pytest.mark.slow
+def test_the_korean_demo_grades_the_three_examples_as_expected(tmp_path, cifar10_dir):
+    env_run = subprocess.run(
+        [sys.executable, "-m", "kit", "demo", "--lang", "ko", "--course", str(tmp_path / "course"),
+         "--dist", str(tmp_path / "dist"), "--tests-only", "--jobs", "2"],
+        cwd=REPO, capture_output=True, text=True, timeout=1800,
+        env={**__import__("os").environ, "CIFAR10_DIR": cifar10_dir})
+    out = env_run.stdout
+    assert env_run.returncode == 0, out[-3000:] + env_run.stderr[-3000:]
+    for student in ("demo_reference", "demo_untouched", "demo_partial"):
+        line = next(l for l in out.splitlines() if l.strip().startswith(student) and "expected" in l)
+        assert line.rstrip().endswith(": ok"), line
+    released = release_dir(tmp_path / "course")
+    assert HANGUL.search((released / "svm.ipynb").read_text())
+
+
+@pytest.mark.slow
+def test_an_english_submission_grades_in_full_in_the_korean_course(korean_course, released_course,
+                                                                  tmp_path, cifar10_dir):
+    english = reference_submission(released_course, tmp_path / "english_reference")
+    assert not HANGUL.search((english / "svm.ipynb").read_text())
+    collect_all(korean_course, [english])
+    result = grade(korean_course, ["english_reference"], cifar10_dir,
+                   run_notebooks=False)["english_reference"]
+    from kit import grades
+    got, most = grades.totals(grades.summary_of(result))
+    assert most > 0 and got == most, (got, most, result["problems"])
+
+
+@pytest.mark.slow
+def test_the_student_check_names_the_korean_questions(korean_course, tmp_path, cifar10_dir):
+    with zipfile.ZipFile(korean_course.parent / "dist" / "linear_classifiers.zip") as zf:
+        zf.extractall(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "utils.check"], cwd=tmp_path / "linear_classifiers",
+                          capture_output=True, text=True, timeout=900,
+                          env={**__import__("os").environ, "CIFAR10_DIR": cifar10_dir})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    # The report in Korean (gettext catalogue in utils/locale/), the questions by their Korean names.
+    assert "인라인 질문 1 (3점)" in proc.stdout and "질문 4 (2점)" in proc.stdout, proc.stdout
+    assert "보이는 점수:" in proc.stdout and "아직 쓰지 않은 서술형 답" in proc.stdout, proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["svm.ipynb", "softmax.ipynb"])
+def test_korean_notebooks_run_top_to_bottom_with_the_reference(name, korean_course, cifar10_dir):
+    """As tests/test_notebooks.py does for the English ones: the Korean source notebook (model
+    answers included) with the repository's reference classifiers."""
+    from test_notebooks import execute
+    folder = source_dir(korean_course)  # flat, with the translated reference classifiers
+    nb = execute(str(folder / name), str(folder), cifar10_dir)
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, errors[0]
