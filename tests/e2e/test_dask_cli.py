@@ -25,7 +25,15 @@ from kit_helpers import REPO, collect_all, make_course, reference_submission, un
 pytestmark = pytest.mark.slow
 
 HOST = "127.0.0.1"
-AUTO_POINTS = 60          # the assignment's autograded points
+def _autograded_points():
+    import nbformat
+    from kit_helpers import REPO
+    return sum(c.metadata["nbgrader"].get("points", 0) for name in ("svm.ipynb", "softmax.ipynb")
+               for c in nbformat.read(REPO / "notebooks" / name, as_version=4).cells
+               if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade"))
+
+
+AUTO_POINTS = _autograded_points()  # the assignment's autograded points (the notebooks' own)
 STARTUP_TIMEOUT = 45      # seconds for the scheduler and both workers to come up
 GRADING_TIMEOUT = 100     # seconds for `kit autograde` on two submissions (about 40 here)
 
