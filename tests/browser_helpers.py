@@ -63,6 +63,23 @@ def browser_skip_reason():
     return None
 
 
+def release_zip(root, lang="en"):
+    """`python -m kit release [--lang]` into root/course and root/dist (never the repo's
+    course/); the student zip's path. Skips, saying why, where no browser can run."""
+    import pytest
+    skip = browser_skip_reason()
+    if skip:
+        print(skip)
+        pytest.skip(skip)
+    command = [sys.executable, "-m", "kit", "release", "--lang", lang,
+               "--course", str(root / "course"), "--dist", str(root / "dist")]
+    proc = subprocess.run(command, cwd=Path(__file__).resolve().parent.parent,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, f"kit release --lang {lang} failed:\n" + proc.stdout + proc.stderr
+    from kit.course import ASSIGNMENT
+    return root / "dist" / (ASSIGNMENT + ".zip")
+
+
 def free_port():
     """A TCP port nothing listens on at 127.0.0.1 right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -1,9 +1,12 @@
 """Helpers the notebooks' test cells share: read a function's results and compare them.
 
 Every test cell imports these instead of repeating them, so a message reads the same in
-every cell. They only read values; they never compute a loss or a gradient.
+every cell. They compute no loss themselves: they read what the student's functions return
+(numerical_gradient evaluates the student's loss through utils.gradient_check).
 """
 import numpy as np
+
+from .gradient_check import eval_numerical_gradient
 
 
 def as_float(value, what):
@@ -66,17 +69,11 @@ def numerical_gradient(loss_fn, W, h=1e-6):
 
     Inputs:
     - loss_fn: a function of W returning (loss, ...) as the losses in classifiers/ do.
-    - W: float array; left unchanged.
+    - W: float array; left unchanged (loss_fn gets a copy at every step).
     - h: the step of the difference quotient.
 
     Returns:
     - an array of W's shape.
     """
-    W = np.array(W, dtype=np.float64)
-    grad = np.zeros_like(W)
-    for ix in np.ndindex(*W.shape):
-        W_plus, W_minus = W.copy(), W.copy()
-        W_plus[ix] += h
-        W_minus[ix] -= h
-        grad[ix] = (as_float(loss_fn(W_plus)[0], "the loss") - as_float(loss_fn(W_minus)[0], "the loss")) / (2 * h)
-    return grad
+    return eval_numerical_gradient(lambda w: as_float(loss_fn(w.copy())[0], "the loss"),
+                                   np.array(W, dtype=np.float64), verbose=False, h=h)

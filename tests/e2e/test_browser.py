@@ -12,15 +12,13 @@ import contextlib
 import json
 import math
 import re
-import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from browser_helpers import (FRONT_ENDS, UI_TIMEOUT, JupyterServer, browser_skip_reason, copy_to,
+from browser_helpers import (FRONT_ENDS, UI_TIMEOUT, JupyterServer, copy_to, release_zip,
                              launch_chromium, notebook_cells, paste, run_cells,
                              select_cell, try_to_type, validate, wait_for_notebook, wait_until)
 
@@ -54,17 +52,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def released_zip(tmp_path_factory):
-    """`python -m kit release` into a temporary course and dist (never the repo's course/)."""
-    skip = browser_skip_reason()
-    if skip:
-        print(skip)
-        pytest.skip(skip)
-    root = tmp_path_factory.mktemp("browser-release")
-    proc = subprocess.run([sys.executable, "-m", "kit", "release", "--course", str(root / "course"),
-                           "--dist", str(root / "dist")], cwd=REPO, capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 0, "kit release failed:\n" + proc.stdout + proc.stderr
-    return root / "dist" / (ASSIGNMENT + ".zip")
+    """The English release's student zip."""
+    return release_zip(tmp_path_factory.mktemp("browser-release"))
 
 
 @pytest.fixture

@@ -8,13 +8,12 @@ screenshot goes to test-output/browser/lab-korean-svm.png.
 """
 import re
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from browser_helpers import (FRONT_ENDS, JupyterServer, browser_skip_reason, copy_to,
+from browser_helpers import (FRONT_ENDS, JupyterServer, copy_to, release_zip,
                              launch_chromium, notebook_cells, wait_for_notebook)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,16 +37,8 @@ def korean_font():
 
 @pytest.fixture(scope="module")
 def korean_folder(tmp_path_factory):
-    skip = browser_skip_reason()
-    if skip:
-        print(skip)
-        pytest.skip(skip)
     root = tmp_path_factory.mktemp("browser-korean")
-    proc = subprocess.run([sys.executable, "-m", "kit", "release", "--lang", "ko",
-                           "--course", str(root / "course"), "--dist", str(root / "dist")],
-                          cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, "kit release --lang ko failed:\n" + proc.stdout + proc.stderr
-    with zipfile.ZipFile(root / "dist" / (ASSIGNMENT + ".zip")) as zf:
+    with zipfile.ZipFile(release_zip(root, lang="ko")) as zf:
         zf.extractall(root / "student")
     return root / "student" / ASSIGNMENT
 

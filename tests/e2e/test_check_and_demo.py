@@ -61,6 +61,16 @@ MAX_WIDTH = 110  # a terminal's width: long error messages are cut
 TRANSPORT_WARNING = "without encryption"
 
 
+def assert_short_and_quiet(proc, *, returncode):
+    """The check's report: its exit status, at most MAX_LINES of at most MAX_WIDTH, no
+    kernel transport warning."""
+    out = proc.stdout
+    assert proc.returncode == returncode, out + proc.stderr
+    assert len(out.splitlines()) <= MAX_LINES, out
+    assert max(len(line) for line in out.splitlines()) <= MAX_WIDTH, out
+    assert TRANSPORT_WARNING not in proc.stderr + out, proc.stderr
+
+
 def released_cells(folder, name):
     import nbformat
     return nbformat.read(folder / name, as_version=4).cells
@@ -69,10 +79,7 @@ def released_cells(folder, name):
 def test_fresh_release_report_is_short_and_complete(student_folder, fresh_report):
     proc = fresh_report
     out = proc.stdout
-    assert proc.returncode == 1, out + proc.stderr
-    assert len(out.splitlines()) <= MAX_LINES, out
-    assert max(len(line) for line in out.splitlines()) <= MAX_WIDTH, out
-    assert TRANSPORT_WARNING not in proc.stderr + out, proc.stderr
+    assert_short_and_quiet(proc, returncode=1)
     assert "VALIDATION" not in out and "nbgrader" not in out, out
     # Every visible test cell, failing with the stub's NotImplementedError, and the points.
     ids = [grade_id(c) for name in ("svm.ipynb", "softmax.ipynb")
@@ -135,10 +142,7 @@ def test_fresh_release_report_flags_the_search_cells(student_folder, fresh_repor
 def test_solved_release_report_passes_and_reveals_no_hidden_test(solved_folder, solved_report):
     proc = solved_report
     out = proc.stdout
-    assert proc.returncode == 0, out + proc.stderr
-    assert len(out.splitlines()) <= MAX_LINES, out
-    assert max(len(line) for line in out.splitlines()) <= MAX_WIDTH, out
-    assert TRANSPORT_WARNING not in proc.stderr + out, proc.stderr
+    assert_short_and_quiet(proc, returncode=0)
     cells = [c for name in ("svm.ipynb", "softmax.ipynb") for c in released_cells(solved_folder, name)]
     tests = [c for c in cells if is_test(c)]
     total = sum(c.metadata.nbgrader["points"] for c in tests)

@@ -201,14 +201,9 @@ def test_the_korean_release_holds_no_solution_or_hidden_test(korean_course):
 
 
 def test_the_korean_release_gives_nothing_away(korean_course):
-    """tests/test_teaching.py's giveaway patterns (formulas, recipes, grader machinery:
+    """The giveaway patterns of tests/giveaways.py (formulas, recipes, grader machinery:
     mostly LaTeX and code, the same in both languages), on the Korean release."""
-    import importlib.util, pathlib
-    spec = importlib.util.spec_from_file_location(
-        "teaching_rules", pathlib.Path(__file__).resolve().parents[1] / "unit" / "test_teaching.py")
-    teaching = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(teaching)
-    GIVEAWAYS, student_texts = teaching.GIVEAWAYS, teaching.student_texts
+    from giveaways import GIVEAWAYS, student_texts
     found = [f"{what}: {where}: {m.group(0)!r}" for what, pattern in GIVEAWAYS
              for where, text in student_texts(release_dir(korean_course))
              for m in re.finditer(pattern, text)]

@@ -6,6 +6,7 @@ their answer cells are worth; every requirement the TODOs state is graded, and n
 (The learned templates are checked where the notebooks run: tests/e2e/test_notebooks.py.)
 """
 import ast
+import functools
 import re
 
 import nbformat
@@ -13,36 +14,12 @@ import pytest
 
 from kit import checks as kit_checks
 from kit.course import release_dir
+from giveaways import GIVEAWAYS, student_texts
 from kit_helpers import REPO
 
 NOTEBOOKS = ("svm.ipynb", "softmax.ipynb")
 
-# Text that gives a derivation away, answers a question before it is asked, or speaks of the
-# grader's machinery. Each entry: (what it gives away, regular expression).
-GIVEAWAYS = [
-    ("Softmax gradient formula", r"p_j\s*-\s*\\mathbb\{1\}|\(p\[j\]\s*-\s*1|p\s*-\s*1\{|P\s*-\s*Y"),
-    ("Softmax gradient recipe", r"probabilities minus the one-hot|X\.T times|X\^T"),
-    ("SVM gradient recipe", r"pushes column|coefficient matrix|count of positive margins|gains x_0|"
-                            r"column y\[i\] down|grows by \$x_i\$"),
-    ("predict's solution", r"argmax\(\s*X"),
-    ("the SGD update", r"W\s*-=\s*learning_rate|-\s*k\s*\*\s*learning_rate"),
-    ("why the initial SVM loss is C - 1", r"C - 1 margins|close to \$?C - 1|C - 1 = 9|is exactly 1\b"),
-    ("why the initial Softmax loss is log C", r"probability 1 / C|loss is ln\(C\)"),
-    ("the quick setting", r"QUICK|quick setting"),
-    ("CI or test data", r"\bCI\b|subset|10%|4,170|smaller copy"),
-]
-
 QUESTION = re.compile(r"^\*\*(Inline question|Question) (\d+)\*\* \((\d+) points?\)")
-
-
-def student_texts(folder):
-    """(where, text) of everything a student reads in a release folder."""
-    for path in sorted(folder.rglob("*")):
-        if path.suffix == ".ipynb":
-            for i, cell in enumerate(nbformat.read(path, as_version=4).cells):
-                yield f"{path.name} cell {i}", cell.source
-        elif path.suffix in (".py", ".md", ".txt") and path.is_file():
-            yield str(path.relative_to(folder)), path.read_text()
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +122,9 @@ def function_text(module, name):
     return " ".join(ast.get_source_segment((REPO / "classifiers" / module).read_text(), node).split()).lower()
 
 
+@functools.cache
 def declared_checks():
+    """{check: [notebook:grade_id of each test cell declaring it]}, read once."""
     checks = {}
     for name in NOTEBOOKS:
         for cell in nbformat.read(REPO / "notebooks" / name, as_version=4).cells:
