@@ -68,11 +68,13 @@ def by_function(checks):
     return rows
 
 
-def run(*, course, plot=True):
+def run(*, course, plot=True, plot_drawn=False):
     """Write reports/report.json, report.csv and report.html into the course folder.
 
     Inputs: course, the course folder (graded with `kit autograde`); plot: False to leave
-    out the score plot (the page then says so).
+    out the score plot (the page then says so); plot_drawn: True when the caller has just
+    drawn grades_summary.png from the same gradebook (grades.write_reports), so it is
+    embedded as it is instead of drawn again.
     Returns the path of report.html.
     """
     course = Path(course)
@@ -93,7 +95,8 @@ def run(*, course, plot=True):
     write_csv(folder / "report.csv", data["functions"])
     image = None
     if plot and summaries:
-        grades.plot_summary(course, summaries, columns)
+        if not plot_drawn:
+            grades.plot_summary(course, summaries, columns)
         image = (course / "grades_summary.png").read_bytes()
     target = folder / "report.html"
     target.write_text(page(data, image))

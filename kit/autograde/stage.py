@@ -46,7 +46,7 @@ def run(*, course, students=None, jobs=1, scheduler=None, cell_timeout=None, sub
     grades.write_reports(course)
     if any(not r.failed for r in results):
         from .. import report
-        report.run(course=course)
+        report.run(course=course, plot_drawn=True)  # write_reports drew the plot just now
     report_grader_errors(results)
     return results
 
