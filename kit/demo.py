@@ -62,18 +62,25 @@ def ensure_data(data_dir):
 
 def build_submissions(course, root):
     released, source = release_dir(course), source_dir(course)
-    reference = copy_release(released, root / "demo_reference")
-    for path in (source / "classifiers").glob("*.py"):
-        shutil.copy2(path, reference / "classifiers" / path.name)
-    for nb in NOTEBOOKS:
-        (reference / nb).write_text(solved_notebook(source / nb, released / nb))
+    reference_submission(course, root / "demo_reference")
     copy_release(released, root / "demo_untouched")
     partial = copy_release(released, root / "demo_partial")
     for name in ("linear_svm.py", "softmax.py"):
         text = (source / "classifiers" / name).read_text()
         (partial / "classifiers" / name).write_text(
             release.cut_solutions(text, name, keep=NAIVE_FUNCTIONS))
-    return [reference, root / "demo_untouched", partial]
+    return [root / "demo_reference", root / "demo_untouched", partial]
+
+
+def reference_submission(course, target):
+    """The reference solution as a student would hand it in, in the folder `target`."""
+    released, source = release_dir(course), source_dir(course)
+    reference = copy_release(released, target)
+    for path in (source / "classifiers").glob("*.py"):
+        shutil.copy2(path, reference / "classifiers" / path.name)
+    for nb in NOTEBOOKS:
+        (reference / nb).write_text(solved_notebook(source / nb, released / nb))
+    return reference
 
 
 def copy_release(released, target):

@@ -24,7 +24,7 @@ from traitlets.config import Configurable
 
 from . import cells, verdicts
 from .autograde import DEFAULT_CELL_TIMEOUT, DEFAULT_SUBMISSION_TIMEOUT
-from .course import ASSIGNMENT
+from .course import ASSIGNMENT, NOTEBOOKS
 
 
 class KitGrading(Configurable):
@@ -37,6 +37,12 @@ class KitGrading(Configurable):
                                         "code (resource limits only).").tag(config=True)
     data_dir = Unicode("", help="CIFAR-10 folder (default: $CIFAR10_DIR, else the kit's "
                                 "data/cifar-10-batches-py).").tag(config=True)
+    share_data = Bool(True, help="Prepare the notebooks' CIFAR-10 arrays once per batch and map "
+                                 "them read-only into every kernel (same grades, less time and "
+                                 "memory).").tag(config=True)
+    reference_limits = Bool(True, help="Limit each cell to 10x the reference solution's time on "
+                                       "this machine (at least 20 s, at most cell_timeout); "
+                                       "False: cell_timeout for every cell.").tag(config=True)
     duedate = Unicode("", help="The assignment's due date with its time zone, e.g. '2026-12-01 "
                                "17:00:00 Europe/Paris' (written to the gradebook when grades are "
                                "stored); '': the gradebook's own (formgrader's).").tag(config=True)
@@ -61,21 +67,46 @@ class KitAutograde(NbGraderPreprocessor):
     """Grade this notebook the kit's way; write its scores to the gradebook."""
 
     def preprocess(self, nb, resources):
-        from . import autograde, grades
+        from . import autograde, grades, nbgrader_ahead
         settings = KitGrading(parent=self)
         info = resources["nbgrader"]
         if info["assignment"] != ASSIGNMENT:
             raise GraderFailed(f"expected assignment {ASSIGNMENT!r}, got {info['assignment']!r} instead")
         course, student, name = course_root(self), info["student"], info["notebook"] + ".ipynb"
-        task = autograde.make_task(course, student, notebooks=(name,),
-                                   **autograde.task_settings(settings))
-        result = autograde.grade_or_fail(task)
+        common = autograde.task_settings(settings)
+
+        def make_task(student_id, notebooks, blas_threads=None):
+            task = autograde.make_task(course, student_id, notebooks=notebooks, blas_threads=blas_threads,
+                                       **common)
+            return batch_resources(course, settings, task)
+
+        result = nbgrader_ahead.graded_notebook(
+            self, student, name, make_task=lambda s, threads: make_task(s, NOTEBOOKS, threads),
+            grade_one=lambda: autograde.grade_or_fail(make_task(student, (name,))))
         if result.failed:
             raise GraderFailed(f"{student} {name}: " + "; ".join(p.message for p in result.problems))
         grades.write_gradebook(course, result)
         grades.merge_summary(course, result)   # the status and feedback lines `kit feedback` reads
         graded = nbformat.reads(result.notebooks[name].graded, as_version=4)
         return graded, resources
+
+
+def batch_resources(course, settings, task):
+    """What `kit autograde` makes once per batch, made once per nbgrader process here (it
+    grades notebook after notebook): the shared CIFAR-10 arrays and the reference timings."""
+    from dataclasses import replace
+
+    from . import shared_data
+    from .autograde import reference_times, stage
+    if settings.share_data:
+        prepared = shared_data.for_this_process(data_dir=task.data_dir,
+                                                notebook_texts=stage.source_notebooks(course))
+        task = replace(task, shared_data=prepared.folder if prepared else None)
+    if settings.reference_limits:
+        # Timed for the whole submission, as `kit autograde` does: every notebook's cells.
+        whole = replace(task, notebooks=NOTEBOOKS)
+        task = replace(task, reference_times=reference_times.load_or_measure(course, whole, progress=False))
+    return task
 
 
 class KitFeedback(NbGraderPreprocessor):

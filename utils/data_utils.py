@@ -6,6 +6,7 @@ pickle of a dict with 'data' (uint8, one 3072-value row per image: 1024 red,
 1024 green, 1024 blue values of a row-major 32x32 image) and 'labels'.
 """
 
+import json
 import os
 import pickle
 
@@ -24,6 +25,11 @@ _IMAGE_SHAPE = (32, 32, 3)
 _NUM_PIXELS = 32 * 32 * 3
 # Fixed seed so that the dev sample is the same on every run.
 _DEV_SEED = 0
+# A grader that runs many notebooks prepares the arrays below once and names the folder
+# here; each loader then maps them (copy on write) instead of reading and converting
+# the batches again. The values are the same either way.
+PREPARED_ENV = 'CIFAR10_PREPARED_DIR'
+PREPARED_MANIFEST = 'manifest.json'
 
 
 def kit_root():
@@ -78,6 +84,41 @@ def find_cifar10_dir(cifar10_dir=None):
           "(from %s), got %s instead. Download it with `%s` run from %s, or set "
           "the CIFAR10_DIR environment variable to your cifar-10-batches-py folder.")
         % (folder, source, got, DOWNLOAD_COMMAND, kit_root()))
+
+
+def source_stamp(root):
+    """What identifies a CIFAR-10 folder's contents: its real path and, per batch file,
+    the size and modification time."""
+    stamp = [os.path.realpath(root)]
+    for name in TRAIN_FILES + [TEST_FILE]:
+        st = os.stat(os.path.join(root, name))
+        stamp.append([name, st.st_size, st.st_mtime_ns])
+    return stamp
+
+
+def prepared_key(function, **arguments):
+    """The manifest key of one loader call, e.g. prepared_key('load_CIFAR10')."""
+    return function + json.dumps(arguments, sort_keys=True)
+
+
+def _prepared(root, key):
+    """The arrays a grader prepared for this call on this folder (PREPARED_ENV), mapped
+    copy on write, and the note the call prints; None when there are none."""
+    folder = os.environ.get(PREPARED_ENV)
+    if not folder:
+        return None
+    try:
+        with open(os.path.join(folder, PREPARED_MANIFEST)) as f:
+            manifest = json.load(f)
+        entry = manifest['calls'][key] if manifest['source'] == source_stamp(root) else None
+        if entry is None:
+            return None
+        arrays = {name: np.asarray(np.load(os.path.join(folder, file), mmap_mode='c',
+                                           allow_pickle=False))
+                  for name, file in entry['arrays'].items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # no usable copy: load the batches as usual
+    return arrays, entry.get('note')
 
 
 def _load_batch_raw(filename):
@@ -198,6 +239,10 @@ def load_CIFAR10(root):
     - X_test: float64 array (N_test, 32, 32, 3); 10,000 images for the full set.
     - y_test: int64 array (N_test,).
     """
+    prepared = _prepared(root, prepared_key('load_CIFAR10'))
+    if prepared:
+        arrays = prepared[0]
+        return arrays['X_train'], arrays['y_train'], arrays['X_test'], arrays['y_test']
     X_train, y_train, X_test, y_test = _load_raw(root)
     # Concatenate as uint8 and convert once: one float64 copy, not two.
     X_train = np.ascontiguousarray(_to_images(X_train), dtype=np.float64)
@@ -270,6 +315,15 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000,
     num_dev = _check_count(num_dev, 'num_dev')
 
     root = find_cifar10_dir(cifar10_dir)
+    key = prepared_key('get_CIFAR10_data', num_training=num_training,
+                       num_validation=num_validation, num_test=num_test, num_dev=num_dev,
+                       subtract_mean=bool(subtract_mean), add_bias=bool(add_bias))
+    prepared = _prepared(root, key)
+    if prepared:
+        data, note = prepared
+        if note:
+            print(note)
+        return dict(data, class_names=list(CLASS_NAMES))
     X_all, y_all, X_test_all, y_test_all = _load_raw(root)
     X_all, X_test_all = _to_images(X_all), _to_images(X_test_all)
     n_avail, n_test_avail = X_all.shape[0], X_test_all.shape[0]

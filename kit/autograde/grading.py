@@ -9,7 +9,8 @@ from pathlib import Path
 import nbformat
 
 from .. import cells, checks, sanitize, verdicts
-from .plans import CheckPlan, TestPlan
+from .limits import Hangs
+from .plans import CheckPlan, TestPlan, notebook_cell_info
 from .result import GradingResult, NotebookResult, failed_result
 from .runner import grading_runner
 from .task import restore_notebook, write_files
@@ -18,12 +19,13 @@ MAX_NOTEBOOK_RESTARTS = 3       # after this many crashes the rest of a student 
 CHECK_KERNEL_OWN_CELLS = 3      # the environment check, the runner and the import check
 
 
-def grade_submission(task):
+def grade_submission(task, times=None):
     """Grade one submission in private working folders.
 
-    Inputs: task, a GradingTask. Returns its GradingResult (failed, with the reason, when
-    the grader's own environment is at fault: a kernel that cannot start, data the
-    sandbox cannot see).
+    Inputs: task, a GradingTask; times, a dict that receives how long each cell took
+    (limits.CellInfo key -> seconds; for timing the reference solution).
+    Returns its GradingResult (failed, with the reason, when the grader's own environment
+    is at fault: a kernel that cannot start, data the sandbox cannot see).
     """
     deadline = time.monotonic() + task.submission_timeout
     graded = {name: restore_notebook(task, name) for name in task.notebooks}
@@ -34,13 +36,14 @@ def grade_submission(task):
             write_files(folder, {**task.master_files, **task.files})
         environment = []   # problems of the grader's own making: the student is not to blame
         found = {}         # check -> names of the known mistakes that explain it (mistakes.py)
+        peaks = {}         # kernel role -> bytes
         problems = run_to_completion(lambda: run_kernels(task, graded, folders, deadline, environment,
-                                                         found))
+                                                         found, times, peaks))
     if environment:
         return failed_result(task, "; ".join(dict.fromkeys(environment)))
     return GradingResult(student=task.student, timestamp=task.timestamp,
                          notebooks={name: finish_notebook(task, name, graded[name]) for name in task.notebooks},
-                         problems=list(task.problems) + problems, checks=found)
+                         problems=list(task.problems) + problems, checks=found, memory_peaks=peaks)
 
 
 def run_to_completion(make_coroutine):
@@ -54,48 +57,68 @@ def run_to_completion(make_coroutine):
         return pool.submit(lambda: asyncio.run(make_coroutine())).result()
 
 
-async def run_kernels(task, graded, folders, deadline, environment, found=None):
+async def run_kernels(task, graded, folders, deadline, environment, found=None, times=None, peaks=None):
     """The notebooks (one after the other), the test cells and the trusted checks, each in
     kernels of their own, at the same time; returns submission-wide Problems. Problems that
     are not the student's (a kernel that cannot start, data the sandbox cannot see) are
-    appended to `environment`; each judged check's mistake names to `found`."""
+    appended to `environment`; each judged check's mistake names to `found`, each cell's
+    time to `times`, each kernel role's memory peak to `peaks`. A hang the test kernel
+    finds spares the other kernels' time (Hangs)."""
     tests = TestPlan(graded)
     check_plan = CheckPlan(tests.checks, seed=checks.new_seed())
-    jobs = [run_tests(task, tests, folders["tests"], deadline, environment),
-            run_checks(task, check_plan, folders["checks"], deadline, environment)]
+    hangs, times = Hangs(), {} if times is None else times
+    record = Record(times, {} if peaks is None else peaks)
+    jobs = [run_tests(task, tests, folders["tests"], deadline, environment, hangs, record),
+            run_checks(task, check_plan, folders["checks"], deadline, environment, record)]
     if task.run_notebooks:
-        jobs.append(run_student_cells(task, graded, folders["notebooks"], deadline, environment))
+        jobs.append(run_student_cells(task, graded, folders["notebooks"], deadline, environment,
+                                      hangs, record))
     test_problems, check_problems = (await asyncio.gather(*jobs))[:2]
     found = {} if found is None else found
     verdicts_by_check = check_plan.judge(found)
     return test_problems + tests.conclude(graded, verdicts_by_check, task.files, found) + check_problems
 
 
-async def run_student_cells(task, graded, workdir, deadline, environment):
+class Record:
+    """What the kernels of one submission measured: cell times and memory peaks per role."""
+
+    def __init__(self, times, peaks):
+        self.times, self.peaks = times, peaks
+
+    def add(self, role, runner):
+        self.times.update(runner.times)
+        if runner.memory_peak is not None:
+            self.peaks[role] = max(self.peaks.get(role, 0), runner.memory_peak)
+
+
+async def run_student_cells(task, graded, workdir, deadline, environment, hangs, record):
     """Every code cell but the test cells, for the outputs a grader reads by hand."""
-    runner = grading_runner(task, workdir, environment)
+    runner = grading_runner(task, workdir, environment, hangs)
     for name, g in graded.items():
         if g["nb"] is None:
             continue
         nb = g["nb"]
         indices = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not cells.is_test(c)]
-        problems = await runner.run(nb, indices, deadline, max_restarts=MAX_NOTEBOOK_RESTARTS)
+        problems = await runner.run(nb, indices, deadline, max_restarts=MAX_NOTEBOOK_RESTARTS,
+                                    info=notebook_cell_info(name, nb))
         g["problems"] += [p.within(f"{name} cell {index}" if index is not None else name)
                           for index, p in problems]
+    record.add("notebooks", runner)
 
 
-async def run_tests(task, plan, workdir, deadline, environment):
+async def run_tests(task, plan, workdir, deadline, environment, hangs, record):
     """The import check, then per notebook its setup cell and test cells, in one fresh kernel."""
     if not plan.slots:
         return []
-    runner = grading_runner(task, workdir, environment)
+    runner = grading_runner(task, workdir, environment, hangs)
     problems = await runner.run(plan.nb, plan.pending, deadline, max_restarts=len(plan.pending),
-                                contexts=plan.contexts, fatal=[0])
+                                contexts=plan.contexts, fatal=[0], info=plan.info)
     plan.stopped = runner.notes
+    record.add("tests", runner)
     return [p.within(plan.label(index)) for index, p in problems]
 
 
-async def run_checks(task, plan, workdir, deadline, environment):
+async def run_checks(task, plan, workdir, deadline, environment, record):
     """The trusted checks in a kernel of their own, where no test cell has run. Its first
     cell, run before any student code, also checks that the sandbox sees the data."""
     if not plan.calls:
@@ -103,7 +126,8 @@ async def run_checks(task, plan, workdir, deadline, environment):
     runner = grading_runner(task, workdir, environment)
     problems = await runner.run(plan.nb, list(range(len(plan.nb.cells))), deadline,
                                 max_restarts=len(plan.calls), contexts=plan.contexts,
-                                fatal=list(range(CHECK_KERNEL_OWN_CELLS)))
+                                fatal=list(range(CHECK_KERNEL_OWN_CELLS)), info=plan.info)
+    record.add("checks", runner)
     environment += [o.get("evalue", "") for o in plan.nb.cells[0].outputs
                     if o.get("output_type") == "error"]
     return [p.within(f"trusted checks ({plan.labels.get(index, 'kernel')})")

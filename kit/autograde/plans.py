@@ -8,8 +8,9 @@ import nbformat
 
 from .. import cells, checks, verdicts
 from ..problems import Problem, ProblemKind
+from .limits import PACKAGE, CellInfo, cell_uses
 
-IMPORT_CHECK = "import classifiers"
+IMPORT_CHECK = f"import {PACKAGE}"
 # Run in a grading kernel before any student code: what the sandbox must show it.
 ENVIRONMENT_CHECK = """\
 import os as _os
@@ -25,12 +26,25 @@ if _data:
 """
 
 
+def cell_key(name, cell):
+    """A notebook cell's name in the reference timings: notebook and grade_id (else cell id)."""
+    return f"{name}:{cells.grade_id(cell) or cell.get('id') or ''}"
+
+
+def notebook_cell_info(name, nb):
+    """index -> CellInfo of a student notebook's cells, run for their outputs: a timeout
+    there blames nothing (such a cell does much besides calling the student's functions)."""
+    return lambda index: CellInfo(key=cell_key(name, nb.cells[index]),
+                                  uses=cell_uses(nb.cells[index].source))
+
+
 class TestPlan:
     """The test kernel's notebook: the import check, then per notebook its setup cell and
-    test cells; which cells each cell needs run first (contexts)."""
+    test cells; which cells each cell needs run first (contexts), and each cell's CellInfo."""
 
     def __init__(self, graded):
         self.slots, self.contexts, self.labels = [], {}, {0: "importing classifiers"}
+        self.infos = {0: CellInfo(key=IMPORT_CHECK, uses=frozenset(), blames=frozenset({PACKAGE}))}
         self.stopped = {}   # cell index -> the grader's note, for cells it stopped or skipped
         self.nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(IMPORT_CHECK)])
         for name, g in graded.items():
@@ -47,13 +61,18 @@ class TestPlan:
             return
         if not self.slots:
             self.nb.metadata = copy.deepcopy(nb.metadata)
-        setup = self.add(cells.setup_cell(nb), f"{name} setup cell")
+        setup_cell = cells.setup_cell(nb)
+        setup = self.add(setup_cell, f"{name} setup cell")
+        self.infos[setup] = CellInfo(key=cell_key(name, setup_cell), uses=cell_uses(setup_cell.source))
         for i in tests:
             cell = copy.deepcopy(nb.cells[i])
             cell.outputs, cell.execution_count = [], None
             scratch_index = self.add(cell, f"{name} test cell {cells.grade_id(cell)!r}")
             self.contexts[scratch_index] = (setup,)
             self.slots.append((name, i, scratch_index))
+            tested = frozenset(check.partition(":")[0] for check in checks.checks_for(cell))
+            self.infos[scratch_index] = CellInfo(key=cell_key(name, cell),
+                                                 uses=cell_uses(cell.source) | tested, blames=tested)
 
     def add(self, cell, label):
         self.nb.cells.append(cell)
@@ -62,6 +81,9 @@ class TestPlan:
 
     def label(self, index):
         return self.labels.get(index, f"cell {index}") if index is not None else "test kernel"
+
+    def info(self, index):
+        return self.infos.get(index, CellInfo())
 
     def conclude(self, graded, verdicts_by_check, files, found=None):
         """Copy each test cell's outputs into its notebook, let the trusted checks overrule a
@@ -110,6 +132,11 @@ class CheckPlan:
             self.nb.cells.append(nbformat.v4.new_code_cell(source))
             index = len(self.nb.cells) - 1
             self.calls[target], self.labels[index], self.contexts[index] = index, target, (1,)
+
+    def info(self, index):
+        """Each check cell's timing key; its own kernel, whose cells are one call each, needs
+        no record of hangs (a check may use inputs larger than any test cell's)."""
+        return CellInfo(key=f"checks:{self.labels.get(index, index)}")
 
     def judge(self, found=None):
         """{check: None when right, else why it is wrong}; fills `found` (see checks.judge)."""

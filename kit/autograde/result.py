@@ -25,13 +25,16 @@ class GradingResult:
 
     Inputs: student; timestamp (the submission time's text, None when unknown); notebooks
     {name: NotebookResult}; problems, the submission's own (each notebook's are in it);
-    checks {check: [] when right, else the names of the known mistakes that explain it}.
+    checks {check: [] when right, else the names of the known mistakes that explain it};
+    memory_peaks {kernel role ("notebooks", "tests", "checks"): the most bytes its kernels
+    used at once (the sandbox's cgroup counter; absent where there is none)}.
     """
     student: str
     timestamp: str = None
     notebooks: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)   # Problem
     checks: dict = field(default_factory=dict)
+    memory_peaks: dict = field(default_factory=dict)
 
     def all_problems(self):
         """The submission's problems, then each notebook's."""

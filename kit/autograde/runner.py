@@ -11,6 +11,7 @@ from .. import cells, sandbox
 from ..course import KIT_ROOT
 from ..outputs import BoundedNotebookClient, bounded_error
 from ..problems import Problem, ProblemKind
+from .limits import PACKAGE, CellInfo, cell_limit
 
 LIMIT_POLL_SECONDS = 0.5        # how often a running cell's kernel is checked for a process-limit hit
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -20,15 +21,21 @@ BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THR
 MAX_BLAS_THREADS = 8
 
 
-def grading_runner(task, workdir, environment=None):
-    """Kernels for grading: sandboxed, with the data folder in their env; a kernel that
-    cannot start is the grader's problem (appended to `environment`)."""
+def grading_runner(task, workdir, environment=None, hangs=None):
+    """Kernels for grading: sandboxed, with the data folder (and the batch's prepared copy,
+    kit/shared_data.py) in their env, read-only; a kernel that cannot start is the grader's
+    problem (appended to `environment`); `hangs` (limits.Hangs) shared with the
+    submission's other kernels."""
     # Set always: kernels graded side by side would otherwise each start one BLAS thread per core.
     env = {var: str(kernel_blas_threads(task)) for var in BLAS_THREAD_VARIABLES}
     readonly = []
     if task.data_dir:
         env["CIFAR10_DIR"] = task.data_dir
         readonly.append(task.data_dir)
+    if task.shared_data:
+        from utils.data_utils import PREPARED_ENV
+        env[PREPARED_ENV] = task.shared_data
+        readonly.append(task.shared_data)
     limit = task.submission_timeout
     return KernelRunner(
         make_kernel_manager=lambda: sandbox.kernel_manager(
@@ -36,7 +43,8 @@ def grading_runner(task, workdir, environment=None):
             hidden=[KIT_ROOT],  # the grader's own code and solutions, should they be in view
             client_class="kit.outputs.BoundedKernelClient"),
         workdir=workdir, env=env, cell_timeout=task.cell_timeout, environment=environment,
-        time_limit_note=f"the submission's time limit ({limit:.0f} s) was reached")
+        time_limit_note=f"the submission's time limit ({limit:.0f} s) was reached",
+        reference_times=task.reference_times, hangs=hangs)
 
 
 def kernel_blas_threads(task):
@@ -54,22 +62,38 @@ class KernelRunner:
     `contexts` maps a cell to the cells a kernel must have run before it (a setup cell):
     run when the cell's context differs from the kernel's, outputs kept from their first
     run only. When a `fatal` cell times out or kills its kernel, no further cell runs.
+    `info` maps a cell index to its limits.CellInfo: its time limit comes from
+    `reference_times` (limits.cell_limit; the ceiling is `cell_timeout`), and it is not
+    run once something it uses is known to hang (`hangs`, limits.Hangs).
     Returns the problems met, as (cell index or None, Problem).
     """
 
     def __init__(self, *, make_kernel_manager, workdir, env, cell_timeout, time_limit_note,
-                 environment=None):
+                 environment=None, reference_times=None, hangs=None):
         self.make_kernel_manager, self.workdir, self.env = make_kernel_manager, workdir, env
         self.environment = environment if environment is not None else []
         self.cell_timeout, self.time_limit_note = cell_timeout, time_limit_note
+        self.reference_times, self.hangs = reference_times or {}, hangs
+        self.info = lambda index: CellInfo()
         self.limit_baseline = 0   # process-limit hits of the running kernel at its launch
         self.notes = {}           # cell index -> why the grader stopped or skipped it
+        self.times = {}           # CellInfo.key -> seconds the cell ran (cells that ended well)
+        self.memory_peak = None   # bytes: the most memory any of its kernels used (cgroup), if known
+        self.km = None            # the kernel manager of the latest kernel
 
-    async def run(self, nb, indices, deadline, max_restarts, contexts=None, fatal=()):
+    async def run(self, nb, indices, deadline, max_restarts, contexts=None, fatal=(), info=None):
+        if info is not None:
+            self.info = info
+        self.skipped = []   # (index, Problem) of the cells a known hang kept from running
+        problems = await self._run(nb, indices, deadline, max_restarts, contexts, fatal)
+        return problems + self.skipped
+
+    async def _run(self, nb, indices, deadline, max_restarts, contexts, fatal):
         pending, contexts, problems, restarts, seen = list(indices), contexts or {}, [], 0, set()
         while pending:
             try:
                 failure = await self._run_in_one_kernel(nb, pending, contexts, deadline, seen, fatal)
+                self._note_memory_peak()
             except (RuntimeError, TimeoutError, OSError) as err:
                 reason = f"the kernel could not start ({type(err).__name__}: {err})"
                 self.environment.append(reason)
@@ -102,6 +126,8 @@ class KernelRunner:
                         return (*failure, True)
                     loaded = needed
                 pending.pop(0)
+                if self._skip_known_hang(nb, index):
+                    continue
                 problem = await self._execute(client, nb, index, deadline)
                 if problem:
                     return index, problem, False
@@ -130,25 +156,52 @@ class KernelRunner:
             cell.outputs = [cells.error_output("TimeLimit", message)]
             self.notes[index] = message
             return Problem(ProblemKind.TIME_LIMIT, message)
-        client.timeout = int(max(1, min(self.cell_timeout, remaining)))
+        info = self.info(index)
+        limit = cell_limit(self.reference_times.get(info.key), self.cell_timeout)
+        client.timeout = int(max(1, min(limit, remaining)))
+        started = time.monotonic()
         try:
             await stop_at_process_limit(client.km, client.async_execute_cell(cell, index),
                                         self.limit_baseline)
         except CellTimeoutError:
             problem = Problem(ProblemKind.TIMEOUT,
-                              f"timeout: the cell ran longer than {client.timeout} s and was stopped")
+                              f"timeout: the cell ran longer than its time limit ({client.timeout} s) "
+                              "and was stopped")
+            if self.hangs is not None and info.blames:
+                self.hangs.record(info.blames, f"{info.key or f'cell {index}'}")
         except DeadKernelError:
             # A limit the sandbox names is the submission's resource use, else a plain death.
             kind = ProblemKind.RESOURCE_LIMIT if sandbox.limit_hit(client.km) else ProblemKind.DEAD_KERNEL
             problem = Problem(kind, sandbox.death_reason(client.km))
         else:
+            if info.key:
+                self.times[info.key] = time.monotonic() - started
             return None
         cell.outputs.append(cells.error_output("KernelFailure", problem.message))
         self.notes[index] = problem.message
         return problem
 
+    def _note_memory_peak(self):
+        events = self.km.limit_events() if hasattr(self.km, "limit_events") else {}
+        peak = events.get("memory_peak")
+        if peak is not None:
+            self.memory_peak = max(self.memory_peak or 0, peak)
+
+    def _skip_known_hang(self, nb, index):
+        """Whether the cell was skipped: something it uses already ran past its limit."""
+        known = self.hangs.blocking(self.info(index).uses) if self.hangs is not None else None
+        if known is None:
+            return False
+        target, where = known
+        what = f"importing the package {PACKAGE}" if target == PACKAGE else target
+        reason = f"not run: {what} ran past its time limit (in {where}), so this cell would too"
+        nb.cells[index].outputs = [cells.error_output("NotRun", reason)]
+        self.notes[index] = reason
+        self.skipped.append((index, Problem(ProblemKind.NOT_RUN, reason)))
+        return True
+
     def _client(self, nb):
-        km = self.make_kernel_manager()
+        km = self.km = self.make_kernel_manager()
         # "immediate": the sandbox kills the kernel's whole cgroup anyway; a graceful
         # shutdown only waits for a process nobody needs any more.
         return BoundedNotebookClient(nb, km=km, timeout=int(self.cell_timeout), allow_errors=True,

@@ -2,17 +2,20 @@
 read from its configuration, one task per submission graded, the results stored by this
 process only (the one writer of the course folder and the gradebook)."""
 import os
+from dataclasses import replace
 from pathlib import Path
 
-from .. import sandbox
-from ..course import ASSIGNMENT, KitError, choose_students, course_config, release_dir, source_dir, submitted_dir
+from .. import sandbox, shared_data
+from ..course import ASSIGNMENT, NOTEBOOKS, KitError, choose_students, course_config, release_dir, source_dir, submitted_dir
+from . import reference_times
 from .executors import execute_tasks
 from .result import failed_result, grader_errors
 from .task import make_task
 
 
 def run(*, course, students=None, jobs=1, scheduler=None, cell_timeout=None, submission_timeout=None,
-        data_dir=None, run_notebooks=None, allow_unisolated=None, progress=True):
+        data_dir=None, run_notebooks=None, allow_unisolated=None, share_data=None, reference_limits=None,
+        progress=True):
     """Grade the named (or all) submitted students; write gradebook, autograded/ and grades.csv.
 
     Settings left None come from the course's configuration (`c.KitGrading` in its
@@ -27,21 +30,29 @@ def run(*, course, students=None, jobs=1, scheduler=None, cell_timeout=None, sub
     check_course(course)
     configured = course_settings(course, cell_timeout=cell_timeout, submission_timeout=submission_timeout,
                                  tests_only=None if run_notebooks is None else not run_notebooks,
-                                 allow_unisolated=allow_unisolated, data_dir=str(data_dir) if data_dir else None)
+                                 allow_unisolated=allow_unisolated, data_dir=str(data_dir) if data_dir else None,
+                                 share_data=share_data, reference_limits=reference_limits)
     students = pick_students(course, students)
     if jobs < 1:
         raise KitError(f"expected --jobs of at least 1, got {jobs} instead")
     settings = task_settings(configured, check_here=not scheduler)
     settings["blas_threads"] = None if scheduler else max(1, (os.cpu_count() or 1) // jobs)
-    tasks = [make_task(course, student, **settings) for student in students]
     results = []
-    for result in execute_tasks(tasks, jobs=jobs, scheduler=scheduler, progress=progress):
-        if not result.failed:
-            try:
-                grades.store(course, result)
-            except Exception as err:  # one student's results never stop the batch
-                result = failed_result(result, f"storing the results failed: {type(err).__name__}: {err}")
-        results.append(result)
+    # Dask workers may be other machines: they cannot see a folder prepared here.
+    with shared_data.shared(data_dir=settings["data_dir"], notebook_texts=source_notebooks(course),
+                            enabled=configured.share_data and not scheduler) as prepared:
+        settings["shared_data"] = prepared.folder if prepared else None
+        tasks = [make_task(course, student, **settings) for student in students]
+        if configured.reference_limits and tasks:
+            reference = reference_times.load_or_measure(course, tasks[0], progress=progress)
+            tasks = [replace(task, reference_times=reference) for task in tasks]
+        for result in execute_tasks(tasks, jobs=jobs, scheduler=scheduler, progress=progress):
+            if not result.failed:
+                try:
+                    grades.store(course, result)
+                except Exception as err:  # one student's results never stop the batch
+                    result = failed_result(result, f"storing the results failed: {type(err).__name__}: {err}")
+            results.append(result)
     results.sort(key=lambda r: r.student)
     grades.write_reports(course)
     if any(not r.failed for r in results):
@@ -49,6 +60,11 @@ def run(*, course, students=None, jobs=1, scheduler=None, cell_timeout=None, sub
         report.run(course=course, plot_drawn=True)  # write_reports drew the plot just now
     report_grader_errors(results)
     return results
+
+
+def source_notebooks(course):
+    """The texts of the instructor's notebooks: the data loads they make are prepared once."""
+    return [(source_dir(course) / nb).read_text() for nb in NOTEBOOKS if (source_dir(course) / nb).is_file()]
 
 
 def course_settings(course, **overrides):

@@ -22,6 +22,8 @@ class GradingTask:
     source_notebooks: dict       # notebook name -> source notebook JSON (with hidden tests)
     release_notebooks: dict      # notebook name -> released notebook JSON
     data_dir: str = None         # CIFAR-10 folder, bound read-only into the sandbox
+    shared_data: str = None      # the batch's prepared arrays (kit/shared_data.py), bound read-only
+    reference_times: dict = None  # cell key -> seconds the reference took (limits.py); None: unknown
     cell_timeout: float = DEFAULT_CELL_TIMEOUT
     submission_timeout: float = DEFAULT_SUBMISSION_TIMEOUT
     run_notebooks: bool = True   # False: only the setup and test cells run (scores are the same)

@@ -65,7 +65,10 @@ def notebook_batch(course, cifar10_dir, tmp_path_factory):
                          "    return ['try:\\n'] + ['    ' + l for l in lines] + ['\\nexcept BaseException:\\n    pass\\n']\n"
                          "ip.input_transformers_post.append(swallow)\n"
                          "ip.showtraceback = lambda *a, **k: None\n")
-    students = ["reference", "untouched", "assert_true", "transformer"]
+    hang = untouched_submission(course, root / "import_hang")
+    path = hang / "classifiers" / "softmax.py"
+    path.write_text("while True:\n    pass\n" + path.read_text())
+    students = ["reference", "untouched", "assert_true", "transformer", "import_hang"]
     collect_all(course, [root / s for s in students])
     return grade(course, students, cifar10_dir, run_notebooks=True)
 
@@ -160,6 +163,53 @@ def test_infinite_loop_costs_only_its_tests(module_batch, course):
               and "predict" not in g and "sgd" not in g]
     assert any(result[g] == reference[g] > 0 for g in others)
     assert "timeout" in module_batch["infinite_loop"].status
+
+
+def feedback_text(result, name, gid):
+    return " ".join(result.notebooks[name].scores[gid]["feedback"])
+
+
+def test_a_hanging_function_costs_its_cells_and_stops_there(module_batch, course):
+    """The first test cell of the looping loss runs into its limit; the next cell testing the
+    same function is not run at all (it would hang too); cells of other functions run."""
+    result = module_batch["infinite_loop"]
+    first, *rest = vectorized_tests(course)
+    assert rest
+    assert "time limit" in feedback_text(result, "svm.ipynb", first)
+    for gid in rest:
+        text = feedback_text(result, "svm.ipynb", gid)
+        assert "not run: svm_loss_vectorized ran past its time limit" in text, text
+    assert scores(result)["test_svm_naive_loss"] == scores(module_batch["reference_again"])["test_svm_naive_loss"] > 0
+
+
+def test_a_hanging_import_stops_the_notebook_run(notebook_batch):
+    """Importing the package loops forever: once the test kernel has seen it, the notebook
+    kernel runs no further cell that imports it (each would cost a whole time limit)."""
+    result = notebook_batch["import_hang"]
+    timeouts = [p for p in result.all_problems() if "time limit" in p.message and "timeout" in p.message]
+    skipped = [p for p in result.all_problems() if "importing the package classifiers ran past" in p.message]
+    assert skipped
+    assert len(timeouts) <= 4, [p.message for p in timeouts]   # at most a cell or two per kernel
+    assert total(result)[0] == 0
+
+
+def cell_text(result, name, gid):
+    import nbformat
+    nb = nbformat.reads(result.notebooks[name].graded, as_version=4)
+    cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == gid)
+    return "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+
+
+def test_grades_and_outputs_are_the_same_without_the_shared_data(notebook_batch, course, cifar10_dir):
+    """The batch maps the CIFAR-10 arrays prepared once (kit/shared_data.py); each kernel
+    loading them itself gives the same scores and the same printed results."""
+    shared = notebook_batch["reference"]
+    alone = grade(course, ["reference"], cifar10_dir, run_notebooks=True, share_data=False)["reference"]
+    assert scores(alone) == scores(shared)
+    for name, gid in (("svm.ipynb", "svm_load_data"), ("svm.ipynb", "svm_sgd_accuracy"),
+                      ("softmax.ipynb", "softmax_load_data"), ("softmax.ipynb", "softmax_test_accuracy")):
+        text = cell_text(shared, name, gid)
+        assert text and text == cell_text(alone, name, gid), (gid, text)
 
 
 def test_dead_kernel_costs_only_the_cells_it_killed(module_batch):

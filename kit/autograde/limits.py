@@ -1,0 +1,69 @@
+"""How long each cell of a submission may run, and what a hang already cost.
+
+Cell time limits follow the work: a cell the reference solution runs in t seconds may run
+max(FLOOR_SECONDS, FACTOR * t), never more than the course's cell timeout (the ceiling, for
+cells the reference does not have). Chosen so that no correct solution is stopped:
+- FACTOR 10 covers a plain but correct solution (a half-vectorized loss, sampling
+  without replacement, one Python loop over the classes: at most about 3x the reference's
+  time in the benchmark) on a grader under load (the same notebook took 36-110 s on one
+  2-core machine as its load changed: 3x), with room to spare;
+- FLOOR_SECONDS 20 covers the fixed cost of a short cell that no factor scales: the first
+  import of numpy and matplotlib in a fresh kernel, a garbage collection, a busy disk.
+A hanging loss then costs 20 s per cell that calls it instead of the two minutes of a
+fixed limit. `Hangs` makes it cost one cell: once a test cell, or the import of the
+student's package, has run past its limit, the cells that use the same function (or
+any part of the package) are not run again in that submission's kernels; they fail with
+a note saying where the hang was seen.
+"""
+from dataclasses import dataclass
+
+FACTOR = 10
+FLOOR_SECONDS = 20
+PACKAGE = "classifiers"       # the target every cell importing the student's package has
+
+
+def cell_limit(reference_seconds, ceiling):
+    """The time limit of a cell the reference ran in `reference_seconds` (None: unknown)."""
+    if reference_seconds is None:
+        return ceiling
+    return min(ceiling, max(FLOOR_SECONDS, FACTOR * reference_seconds))
+
+
+@dataclass(frozen=True)
+class CellInfo:
+    """What the runner knows of a cell: `key`, its name in the reference timings; `uses`,
+    the student functions (and PACKAGE) it needs, not run once one of them is known to
+    hang; `blames`, what its own timeout shows to hang (a test cell: the functions it
+    tests; the import check: PACKAGE; a notebook cell, which does much else: nothing)."""
+    key: str = None
+    uses: frozenset = frozenset()
+    blames: frozenset = frozenset()
+
+
+def cell_uses(source):
+    """The student functions a cell's code names, plus PACKAGE when it imports from it."""
+    from ..checks import targets_of
+    found = set(targets_of(source))
+    if PACKAGE in source:
+        found.add(PACKAGE)
+    return frozenset(found)
+
+
+class Hangs:
+    """The targets that ran past their time limit in one submission, and where; shared by
+    the submission's kernels (they run in one event loop: no locking needed)."""
+
+    def __init__(self):
+        self.known = {}   # target -> where it hung
+
+    def record(self, targets, where):
+        for target in targets:
+            self.known.setdefault(target, where)
+
+    def blocking(self, targets):
+        """(target, where) of the first known hang among `targets`, else None. A hang of the
+        package's import blocks every cell that uses the package."""
+        for target in sorted(targets, key=lambda t: t != PACKAGE):
+            if target in self.known:
+                return target, self.known[target]
+        return None

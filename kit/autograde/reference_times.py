@@ -1,0 +1,90 @@
+"""How long the reference solution takes for each cell, on this grading machine: the base
+of every cell's time limit (limits.py).
+
+The reference solution (the instructor's notebooks and classifiers/) is graded once as
+a submission, with the batch's own settings (data, BLAS threads, whether notebooks run),
+and each cell's time recorded. It must score full marks: if it does not, the grader or
+its environment is broken and no limit could be trusted, so grading stops with a message.
+Timings are kept in the user's cache folder (`$XDG_CACHE_HOME/kit`, else `~/.cache/kit`),
+under a key made of everything they depend on: the source notebooks and classifiers,
+the data set's files, the BLAS threads, whether notebooks run and the ceiling. Any
+change is a new key, measured again; nothing else is ever cached there.
+"""
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ..course import KitError, source_dir
+
+CACHE_ENV = "XDG_CACHE_HOME"
+
+
+def cache_folder():
+    base = os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kit" / "reference-times"
+
+
+def fingerprint(course, task):
+    """A hash of everything the reference's cell times depend on."""
+    from utils.data_utils import source_stamp
+    digest = hashlib.sha256()
+    source = source_dir(course)
+    for path in sorted(source.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".ipynb", ".py"):
+            digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes() + b"\0")
+    settings = {"data": source_stamp(task.data_dir) if task.data_dir else None,
+                "blas_threads": task.blas_threads, "run_notebooks": task.run_notebooks,
+                "cell_timeout": task.cell_timeout, "shared_data": bool(task.shared_data),
+                "python": sys.version_info[:2]}
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:32]
+
+
+def load_or_measure(course, task, progress=True):
+    """{cell key: seconds} of the reference on this machine with `task`'s settings (a
+    GradingTask, whose files are not used): read from the cache, else measured now."""
+    path = cache_folder() / f"{fingerprint(course, task)}.json"
+    try:
+        cached = json.loads(path.read_text())
+        if isinstance(cached, dict) and all(isinstance(v, (int, float)) for v in cached.values()):
+            return cached
+    except (OSError, ValueError):
+        pass   # not measured yet (or an unreadable cache file): measure
+    if progress:
+        print("Timing the reference solution once with these settings (cell time limits "
+              "follow it; kept in " + str(cache_folder()) + ")...", flush=True)
+    times = measure(course, task)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
+            json.dump(times, f, indent=1, sort_keys=True)
+        os.replace(f.name, path)
+    except OSError as err:   # a read-only home: measured again next time, that is all
+        print(f"note: could not keep the reference timings in {path} ({err.strerror})")
+    return times
+
+
+def measure(course, task):
+    """Grade the reference solution with `task`'s settings; {cell key: seconds}."""
+    from dataclasses import replace
+
+    from .. import cells, demo
+    from .grading import grade_submission
+    with tempfile.TemporaryDirectory(prefix="kit-reference-") as tmp:
+        folder = demo.reference_submission(course, Path(tmp) / "reference")
+        files, _ = cells.student_files(folder)
+    reference = replace(task, student="(reference solution)", files=files, reference_times=None,
+                        problems=[], timestamp=None)
+    times = {}
+    result = grade_submission(reference, times)
+    short = [f"{name} {gid}: {s['score']}/{s['max']}" for name, nb in result.notebooks.items()
+             for gid, s in nb.scores.items() if s["kind"] == "auto" and s["score"] != s["max"]]
+    if result.failed or short:
+        why = "; ".join(p.message for p in result.problems) if result.failed else ", ".join(short)
+        raise KitError("the reference solution does not get full marks on this grader, so no cell "
+                       f"time limit can be derived from it ({why}). Check the data folder and the "
+                       "sandbox (python -m kit check), then grade again.")
+    return times

@@ -1,0 +1,32 @@
+"""Cell time limits from the reference's timings, and the record of hangs (kit/autograde/limits.py)."""
+from kit.autograde import limits
+from kit.autograde.limits import FACTOR, FLOOR_SECONDS, PACKAGE, Hangs, cell_limit, cell_uses
+
+
+def test_limit_is_a_generous_multiple_with_a_floor_and_a_ceiling():
+    assert cell_limit(None, 120) == 120                      # a cell the reference does not have
+    assert cell_limit(0.01, 120) == FLOOR_SECONDS            # short cells: the floor
+    assert cell_limit(5.0, 120) == FACTOR * 5.0              # longer ones: the factor
+    assert cell_limit(60.0, 120) == 120                      # never above the course's ceiling
+    assert cell_limit(0.01, 10) == 10                        # a lower ceiling wins over the floor
+
+
+def test_cells_use_the_functions_they_name_and_the_package():
+    assert cell_uses("from classifiers.linear_svm import svm_loss_vectorized\nsvm_loss_vectorized(W, X, y, 0)") \
+        == {PACKAGE, "svm_loss_vectorized"}
+    assert cell_uses("plt.show()") == frozenset()
+
+
+def test_a_hang_blocks_the_cells_that_use_it_and_the_package_blocks_all():
+    hangs = Hangs()
+    assert hangs.blocking({PACKAGE, "svm_loss_vectorized"}) is None
+    hangs.record({"svm_loss_vectorized"}, "svm.ipynb:test_svm_vectorized_loss")
+    assert hangs.blocking({PACKAGE, "svm_loss_naive"}) is None
+    assert hangs.blocking({PACKAGE, "svm_loss_vectorized"}) == \
+        ("svm_loss_vectorized", "svm.ipynb:test_svm_vectorized_loss")
+    hangs.record({PACKAGE}, "import classifiers")
+    assert hangs.blocking({PACKAGE, "svm_loss_naive"}) == (PACKAGE, "import classifiers")
+
+
+def test_the_factor_and_floor_are_documented():
+    assert f"FACTOR {FACTOR}" in limits.__doc__ and f"FLOOR_SECONDS {FLOOR_SECONDS}" in limits.__doc__
