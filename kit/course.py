@@ -128,7 +128,7 @@ c.KitGrading.tests_only = False       # True: only setup and test cells run (sam
 c.KitGrading.allow_unisolated = False # True: grade without bubblewrap (limits only)
 c.KitGrading.data_dir = ""            # CIFAR-10 folder; "": $CIFAR10_DIR, else the kit's data/
 c.KitGrading.share_data = True        # CIFAR-10 arrays prepared once, mapped read-only into kernels
-c.KitGrading.reference_limits = True  # each cell: 10x the reference's time here (>= 20 s, <= cell_timeout)
+c.KitGrading.reference_limits = True  # each cell: 10x the reference's time here (>= 30 s, <= cell_timeout)
 
 # Late work (kit/late.py), decided by nbgrader: the submission's timestamp.txt (the time
 # `kit collect` took it in) against the due date; its AssignLatePenalties stores each

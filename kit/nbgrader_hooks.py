@@ -41,7 +41,7 @@ class KitGrading(Configurable):
                                  "them read-only into every kernel (same grades, less time and "
                                  "memory).").tag(config=True)
     reference_limits = Bool(True, help="Limit each cell to 10x the reference solution's time on "
-                                       "this machine (at least 20 s, at most cell_timeout); "
+                                       "this machine (at least 30 s, at most cell_timeout); "
                                        "False: cell_timeout for every cell.").tag(config=True)
     duedate = Unicode("", help="The assignment's due date with its time zone, e.g. '2026-12-01 "
                                "17:00:00 Europe/Paris' (written to the gradebook when grades are "
