@@ -249,27 +249,28 @@ def fullsize_rows(report, sizes, n, samples, grades, busy, memory):
                "seconds_per_submission": per_submission, "samples": samples,
                "busy_core_seconds": busy, "memory_mib": memory}
     report.results["fullsize"] = results
+    size = "full size" if sizes.fullsize_train >= 50_000 else f"{sizes.fullsize_train:,} images"
     if not per_submission:
         report.add(8, "fullsize_failed", "full-size grading: every mode failed (see the errors below)",
                    None, "")
         return
     for name, s in per_submission.items():
         report.add(8, f"fullsize_{name}_seconds_per_submission",
-                   f"full size, {name.replace('_', ' ')}: s per submission", s, "s")
+                   f"{size}, {name.replace('_', ' ')}: s per submission", s, "s")
     for other in ("kit_jobs_2", "nbgrader_kit"):
         if "stock_nbgrader" in per_submission and other in per_submission:
-            report.add(8, f"fullsize_stock_vs_{other}", f"full size: stock nbgrader / {other.replace('_', ' ')}",
+            report.add(8, f"fullsize_stock_vs_{other}", f"{size}: stock nbgrader / {other.replace('_', ' ')}",
                        ratio(per_submission, "stock_nbgrader", other), target=">= 2.0")
     for name, runs in busy.items():
         pairs = [(b, s) for b, s in zip(runs, samples[name]) if b is not None]
         if pairs:
-            report.add(8, f"fullsize_{name}_cores_busy", f"full size, {name.replace('_', ' ')}: cores busy",
+            report.add(8, f"fullsize_{name}_cores_busy", f"{size}, {name.replace('_', ' ')}: cores busy",
                        sum(b for b, _ in pairs) / sum(s for _, s in pairs), "cores")
-    grade_rows(report, results, grades)
-    memory_rows(report, results, memory)
+    grade_rows(report, results, grades, size)
+    memory_rows(report, results, memory, size)
 
 
-def grade_rows(report, results, grades):
+def grade_rows(report, results, grades, size):
     """kit --jobs 2 and nbgrader with the kit's configuration must agree; stock nbgrader (no
     trusted checks) is only compared, cell by cell."""
     if "kit_jobs_2" not in grades:
@@ -281,7 +282,7 @@ def grade_rows(report, results, grades):
     if "nbgrader_kit" in grades:
         same = all(agree(g, reference) for g in grades["nbgrader_kit"] + grades["kit_jobs_2"])
         results["same_grades"] = same
-        report.add(8, "fullsize_same_grades", "full size: same grades kit jobs 2 and nbgrader kit",
+        report.add(8, "fullsize_same_grades", f"{size}: same grades kit jobs 2 and nbgrader kit",
                    same, "", "== yes")
         if not same:
             report.failures.append("item 8: nbgrader with the kit's configuration gave other grades "
@@ -291,11 +292,11 @@ def grade_rows(report, results, grades):
         differ = sorted("/".join(k) for k, v in reference.items() if stock.get(k) != v)
         results["stock_cells_differing"] = differ
         report.add(8, "fullsize_stock_grades_agree",
-                   "full size: stock nbgrader's autograded cells equal to kit's",
+                   f"{size}: stock nbgrader's autograded cells equal to kit's",
                    f"{len(reference) - len(differ)} of {len(reference)}", "")
 
 
-def memory_rows(report, results, memory):
+def memory_rows(report, results, memory, size):
     from kit.sandbox import Limits
     labels = {"kernel_pss": "peak PSS of one kernel", "kernel_rss": "peak RSS of one kernel",
               "kernels_pss_total": "peak PSS of all kernels at once",
@@ -305,7 +306,7 @@ def memory_rows(report, results, memory):
     results["memory_peaks_mib"] = peaks
     for name, peak in peaks.items():
         for key, label in labels.items():
-            report.add(8, f"fullsize_{name}_{key}_mib", f"full size, {name.replace('_', ' ')}: {label}",
+            report.add(8, f"fullsize_{name}_{key}_mib", f"{size}, {name.replace('_', ' ')}: {label}",
                        round(peak[key]), "MiB")
     limit = Limits().memory_bytes / MiB
     highest = max((peak["kernel_rss"] for peak in peaks.values()), default=0)
