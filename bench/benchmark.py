@@ -11,9 +11,15 @@ shared and absolute seconds drift with the load. Items:
 5. both notebooks run top to bottom (real CIFAR-10 data);
 6. autograding: `kit autograde --jobs 1`, `--jobs 2`, plain `nbgrader autograde` and a
    two-worker local Dask cluster on the same submissions, with identical grades;
-7. grading one submission against the bare nbclient run of its two notebooks.
-Timing data is random (CIFAR-shaped float64); items 5-7 need the notebooks and CIFAR-10.
-`--smoke` uses tiny sizes, grades two submissions (test cells only) and skips the slow
+7. grading one submission against the bare nbclient run of its two notebooks;
+8. grading at full size (the CIFAR-10 subset tiled to 50,000 + 10,000 images): stock
+   nbgrader (its own pipeline) against `kit autograde --jobs 2` and nbgrader with the kit's
+   configuration, per submission, with the memory of the kernels and the grading processes;
+9. broken submissions (an endless loop in the vectorized SVM loss, at import, in training),
+   each graded alone against the reference (--jobs 1, the real subset): their extra seconds.
+Timing data is random (CIFAR-shaped float64); items 5-9 need the notebooks and CIFAR-10.
+`--smoke` uses tiny sizes, grades two submissions (test cells only), tiles a small data set
+for item 8, grades one broken kind with a 5 s cell timeout for item 9 and skips the slow
 items: it proves the benchmark works, its ratios mean nothing.
 """
 import os
@@ -22,22 +28,23 @@ import time
 
 from kit.course import KitError
 
+from .fullsize import bench_broken, bench_fullsize
 from .grading import bench_grading
 from .losses import bench_losses, bench_naive, bench_training, training_arrays
 from .report import FULL, SMOKE, Report, format_table, machine_info, write_json
 
 
-ITEMS = tuple(range(1, 8))
+ITEMS = tuple(range(1, 10))
 
 
 def run(*, json_path=None, smoke=False, repeats=5, items=ITEMS):
-    """Run the benchmark's `items` (1-7; 1 and 2 run together), print the table, write
+    """Run the benchmark's `items` (1-9; 1 and 2 run together), print the table, write
     `json_path`; return 0, or 1 when a result was wrong."""
     if repeats < 1:
         raise KitError(f"expected --repeats of at least 1, got {repeats} instead")
     wanted = set(items)
     if not wanted or not wanted <= set(ITEMS):
-        raise KitError(f"expected items among 1-7, got {sorted(items)} instead")
+        raise KitError(f"expected items among 1-9, got {sorted(items)} instead")
     sizes = SMOKE if smoke else FULL
     report = Report(smoke=smoke, repeats=repeats)
     machine = machine_info()
@@ -52,6 +59,10 @@ def run(*, json_path=None, smoke=False, repeats=5, items=ITEMS):
     del X, y
     if wanted & {5, 6, 7}:
         bench_grading(report, sizes, repeats, wanted)
+    if 8 in wanted:
+        bench_fullsize(report, sizes, repeats)
+    if 9 in wanted:
+        bench_broken(report, sizes, repeats)
     machine["load_after"] = os.getloadavg()
     machine["bench_seconds"] = round(time.perf_counter() - started, 1)
     print(format_table(report, machine))

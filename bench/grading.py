@@ -108,10 +108,10 @@ def bench_notebooks(report, data_dir, repeats):
                    seconds[nb], "s", "<= 60")
 
 
-def build_course(root, count):
+def build_course(root, count, item=6):
     """Release the kit into root/course and collect `count` demo submissions (mixed kinds)."""
     from kit import collect, demo, release
-    progress(f"item 6: releasing the kit and collecting {count} submissions")
+    progress(f"item {item}: releasing the kit and collecting {count} submissions")
     course = root / "course"
     with contextlib.redirect_stdout(io.StringIO()):
         release.run(kit_root=KIT_ROOT, course=course, dist=root / "dist")

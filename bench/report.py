@@ -32,14 +32,23 @@ class Sizes:
     run_notebooks: bool       # grade whole notebooks (True) or only setup + test cells
     slow_items: bool          # items 5, 7 and the plain nbgrader and Dask runs of item 6
     max_grading_repeats: int  # items 5-7 take minutes per repeat
+    fullsize_train: int       # item 8: training images of the tiled CIFAR-10 (50,000: full size)
+    fullsize_test: int        # item 8: its test images
+    fullsize_submissions: int # item 8: submissions graded (reference, partial, untouched, ...)
+    fullsize_repeats: int     # items 8-9 take many minutes per repeat
+    broken_kinds: tuple       # item 9: the broken submissions graded (bench/fullsize.py BROKEN_KINDS)
+    broken_cell_timeout: object  # item 9: cell timeout in s; None: the course's own (120 s)
 
 
 FULL = Sizes(num_train=49000, dim=3073, num_classes=10, num_dev=500, train_iters=1500,
              batch_size=200, submissions=8, jobs_1_submissions=8, run_notebooks=True, slow_items=True,
-             max_grading_repeats=3)
+             max_grading_repeats=3, fullsize_train=50_000, fullsize_test=10_000, fullsize_submissions=3,
+             fullsize_repeats=1, broken_kinds=("hang_vectorized", "hang_import", "hang_train"),
+             broken_cell_timeout=None)
 SMOKE = Sizes(num_train=1500, dim=300, num_classes=10, num_dev=40, train_iters=30,
               batch_size=20, submissions=2, jobs_1_submissions=1, run_notebooks=False, slow_items=False,
-              max_grading_repeats=1)
+              max_grading_repeats=1, fullsize_train=6000, fullsize_test=1000, fullsize_submissions=2,
+              fullsize_repeats=1, broken_kinds=("hang_vectorized",), broken_cell_timeout=5)
 NOTEBOOK_TIMEOUT = 600        # seconds per cell for the bare notebook runs
 LOSS_ROUNDS_PER_REPEAT = 3    # items 1-2 run 3 x --repeats times (each run is short)
 
@@ -144,6 +153,8 @@ def format_value(row):
         return "yes" if row.value else "NO"
     if row.unit == "x":
         return f"{row.value:.2f}x"
+    if row.unit == "MiB":
+        return f"{row.value:,.0f} MiB"
     if row.unit == "" and isinstance(row.value, float):
         return f"{row.value:.1e}"
     return f"{row.value:.3g} {row.unit}".strip() if row.unit in ("s", "GB/s", "cores") else str(row.value)
