@@ -13,6 +13,7 @@ import shutil
 import statistics
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from kit.course import NOTEBOOKS, KIT_ROOT, KitError
@@ -190,6 +191,7 @@ def bench_fullsize(report, sizes, repeats):
             report.add(8, "fullsize_failed", "full-size grading: setup failed (see the errors below)", None, "")
             return
         modes, memory = fullsize_modes(sizes, course, stock, students, tiled)
+        first_grading(report, 8, lambda: kit_autograde(course, students[:1], tiled, sizes.run_notebooks, jobs=2))
         progress(f"item 8: grading {len(students)} submissions at full size in modes "
                  f"{', '.join(modes)} ({repeats} repeats)")
         samples, outputs, errors, busy = take_turns(modes, repeats)
@@ -198,6 +200,22 @@ def bench_fullsize(report, sizes, repeats):
     grades = {name: [g if name != "kit_jobs_2" else kit_grades(g) for g in runs]
               for name, runs in outputs.items() if runs}
     fullsize_rows(report, sizes, len(students), samples, grades, busy, memory)
+
+
+def first_grading(report, item, grade):
+    """Grade once, untimed by the comparison: the first grading with a setting times the
+    reference solution once (kit/autograde/reference_times.py, kept in the user's cache),
+    a one-time cost per course and machine that is not any submission's."""
+    progress(f"item {item}: a first grading, which times the reference solution once if needed")
+    start = time.perf_counter()
+    try:
+        grade()
+    except Exception as err:  # the modes below will say what is wrong
+        report.failures.append(f"item {item}: the first grading failed: {type(err).__name__}: {err}")
+        return
+    report.add(item, f"item{item}_first_grading_seconds",
+               "first grading of one submission (with timing the reference, if not cached)",
+               time.perf_counter() - start, "s")
 
 
 def notebooks_missing():
@@ -391,6 +409,7 @@ def bench_broken(report, sizes, repeats):
         modes = {kind: (lambda student=student: kit_autograde(course, [student], data_dir, sizes.run_notebooks,
                                                               jobs=1, **timeouts))
                  for kind, student in students.items()}
+        first_grading(report, 9, modes["reference"])
         progress(f"item 9: grading the reference and {', '.join(kinds)} one at a time ({repeats} repeats)")
         samples, outputs, errors, _ = take_turns(modes, repeats)
     for name, error in errors.items():
