@@ -41,8 +41,11 @@ def will_convert(converter):
     """Students whose submission this nbgrader run converts, in its order: its list of
     submission folders, less those its init_destination would skip (excluded, or graded
     already with nothing newer and no --force). Read only: nothing is removed here."""
-    pattern = converter._format_source("(?P<assignment_id>.*)", "(?P<student_id>.*)", escape=True)
-    excluded = set(filter(None, (converter.coursedir.student_id_exclude or "").split(",")))
+    coursedir = converter.coursedir
+    # Autograde's own input folder changes between its passes: name the folders outright.
+    pattern = coursedir.format_path(coursedir.submitted_directory, "(?P<student_id>.*)",
+                                    "(?P<assignment_id>.*)", escape=True)
+    excluded = set(filter(None, (coursedir.student_id_exclude or "").split(",")))
     students = []
     for folder in sorted(converter.assignments):
         match = re.match(pattern, folder)
@@ -51,9 +54,9 @@ def will_convert(converter):
         assignment, student = match.group("assignment_id"), match.group("student_id")
         if student in excluded:
             continue
-        dest = os.path.normpath(converter._format_dest(assignment, student))
-        src = converter._format_source(assignment, student)
-        new, old = (converter.coursedir.get_existing_timestamp(p) for p in (src, dest))
+        dest = os.path.normpath(coursedir.format_path(coursedir.autograded_directory, student, assignment))
+        src = coursedir.format_path(coursedir.submitted_directory, student, assignment)
+        new, old = (coursedir.get_existing_timestamp(p) for p in (src, dest))
         if not os.path.exists(dest) or converter.force or (new and old and new > old):
             students.append(student)
     return students
@@ -144,7 +147,8 @@ def graded_notebook(preprocessor, student, name, make_task, grade_one):
     if converter is not None and cores > 1:
         ahead = _RUNS.get(converter)
         if ahead is None:
-            students = will_convert(converter)
+            # nbgrader made the asking student's folder just now: it is converting it.
+            students = [student] + [s for s in will_convert(converter) if s != student]
             jobs = min(cores, len(students))
             ahead = _RUNS[converter] = GradingAhead(
                 students, lambda s: make_task(s, max(1, cores // jobs)), jobs) if jobs > 1 else False

@@ -1,6 +1,7 @@
 """Which submissions `nbgrader autograde` will convert, read without changing anything
 (kit/nbgrader_ahead.py), with nbgrader's own converter and course folder layout."""
 
+import pytest
 from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
@@ -33,9 +34,12 @@ def converter_for(root, students, graded=(), newer=(), force=False, exclude=""):
     return converter
 
 
-def test_submissions_are_listed_in_nbgrader_order_less_those_it_skips(tmp_path):
+@pytest.mark.parametrize("autograde_pass", [False, True], ids=["sanitize-pass", "autograde-pass"])
+def test_submissions_are_listed_in_nbgrader_order_less_those_it_skips(tmp_path, autograde_pass):
     converter = converter_for(tmp_path, ["carol", "alice", "bob", "dave", "erin"],
                               graded=["bob", "dave"], newer=["dave"], exclude="erin")
+    # KitAutograde runs in the second pass, where nbgrader reads from autograded/.
+    converter._sanitizing = not autograde_pass
     before = sorted(str(p) for p in tmp_path.rglob("*"))
     # bob was graded after he handed in: nbgrader skips him; dave handed in again since.
     assert nbgrader_ahead.will_convert(converter) == ["alice", "carol", "dave"]
