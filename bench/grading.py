@@ -108,15 +108,17 @@ def bench_notebooks(report, data_dir, repeats):
                    seconds[nb], "s", "<= 60")
 
 
-def build_course(root, count, item=6):
-    """Release the kit into root/course and collect `count` demo submissions (mixed kinds)."""
+def build_course(root, count, item=6, mix=("reference", "partial", "untouched")):
+    """Release the kit into root/course and collect `count` demo submissions, their kinds
+    taken in turn from `mix` (reference, partial, untouched)."""
     from kit import collect, demo, release
     progress(f"item {item}: releasing the kit and collecting {count} submissions")
     course = root / "course"
     with contextlib.redirect_stdout(io.StringIO()):
         release.run(kit_root=KIT_ROOT, course=course, dist=root / "dist")
     kinds = demo.build_submissions(course, root / "kinds")  # reference, untouched, partial
-    order = [kinds[0], kinds[2], kinds[1]]                    # reference first: item 7 grades it
+    by_name = {"reference": kinds[0], "untouched": kinds[1], "partial": kinds[2]}
+    order = [by_name[name] for name in mix]                   # reference first: item 7 grades it
     folders = []
     for i in range(count):
         kind = order[i % len(order)]

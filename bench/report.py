@@ -42,7 +42,7 @@ class Sizes:
 
 FULL = Sizes(num_train=49000, dim=3073, num_classes=10, num_dev=500, train_iters=1500,
              batch_size=200, submissions=8, jobs_1_submissions=8, run_notebooks=True, slow_items=True,
-             max_grading_repeats=3, fullsize_train=50_000, fullsize_test=10_000, fullsize_submissions=3,
+             max_grading_repeats=3, fullsize_train=50_000, fullsize_test=10_000, fullsize_submissions=4,
              fullsize_repeats=1, broken_kinds=("hang_vectorized", "hang_import", "hang_train"),
              broken_cell_timeout=None)
 SMOKE = Sizes(num_train=1500, dim=300, num_classes=10, num_dev=40, train_iters=30,

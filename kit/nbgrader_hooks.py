@@ -29,7 +29,9 @@ from .course import ASSIGNMENT, NOTEBOOKS
 
 class KitGrading(Configurable):
     """Grading settings of a course (`c.KitGrading.<name>` in its nbgrader_config.py)."""
-    cell_timeout = Float(DEFAULT_CELL_TIMEOUT, help="Seconds one cell may run.").tag(config=True)
+    cell_timeout = Float(DEFAULT_CELL_TIMEOUT, help="Seconds one cell may run at most (cells the "
+                                                     "reference solution has: see reference_limits)."
+                         ).tag(config=True)
     submission_timeout = Float(DEFAULT_SUBMISSION_TIMEOUT,
                                help="Seconds one whole submission may take.").tag(config=True)
     tests_only = Bool(False, help="Run only setup and test cells (same scores, faster).").tag(config=True)

@@ -1,5 +1,5 @@
-"""Grading one submission (`grade_submission`): its notebooks restored, then three sandboxed
-kernels at the same time (the notebooks, the test cells, the trusted checks), then scores."""
+"""Grading one submission (`grade_submission`): its notebooks restored, then sandboxed kernels
+at the same time (one per notebook, the test cells, the trusted checks), then scores."""
 import asyncio
 import tempfile
 import time
@@ -31,9 +31,10 @@ def grade_submission(task, times=None):
     graded = {name: restore_notebook(task, name) for name in task.notebooks}
     with tempfile.TemporaryDirectory(prefix="kit-grade-") as tmp:
         # A copy of the files per kernel (each kernel also works on a private copy of it).
-        folders = {role: Path(tmp) / role for role in ("notebooks", "tests", "checks")}
-        for folder in folders.values():
-            write_files(folder, {**task.master_files, **task.files})
+        roles = ["tests", "checks"] + [f"notebooks/{name}" for name in task.notebooks]
+        for role in roles:
+            write_files(Path(tmp) / role, {**task.master_files, **task.files})
+        folders = {"tests": Path(tmp) / "tests", "checks": Path(tmp) / "checks", "notebooks": Path(tmp) / "notebooks"}
         environment = []   # problems of the grader's own making: the student is not to blame
         found = {}         # check -> names of the known mistakes that explain it (mistakes.py)
         peaks = {}         # kernel role -> bytes
@@ -71,8 +72,11 @@ async def run_kernels(task, graded, folders, deadline, environment, found=None, 
     jobs = [run_tests(task, tests, folders["tests"], deadline, environment, hangs, record),
             run_checks(task, check_plan, folders["checks"], deadline, environment, record)]
     if task.run_notebooks:
-        jobs.append(run_student_cells(task, graded, folders["notebooks"], deadline, environment,
-                                      hangs, record))
+        # One kernel per notebook, side by side: a submission's longest chain is then its
+        # longest notebook, not both (the notebooks share nothing but the files).
+        jobs += [run_student_cells(task, name, graded[name], folders["notebooks"] / name, deadline,
+                                   environment, hangs, record)
+                 for name in graded if graded[name]["nb"] is not None]
     test_problems, check_problems = (await asyncio.gather(*jobs))[:2]
     found = {} if found is None else found
     verdicts_by_check = check_plan.judge(found)
@@ -91,18 +95,15 @@ class Record:
             self.peaks[role] = max(self.peaks.get(role, 0), runner.memory_peak)
 
 
-async def run_student_cells(task, graded, workdir, deadline, environment, hangs, record):
-    """Every code cell but the test cells, for the outputs a grader reads by hand."""
+async def run_student_cells(task, name, graded, workdir, deadline, environment, hangs, record):
+    """Every code cell of one notebook but its test cells, for the outputs a grader reads by hand."""
     runner = grading_runner(task, workdir, environment, hangs)
-    for name, g in graded.items():
-        if g["nb"] is None:
-            continue
-        nb = g["nb"]
-        indices = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not cells.is_test(c)]
-        problems = await runner.run(nb, indices, deadline, max_restarts=MAX_NOTEBOOK_RESTARTS,
-                                    info=notebook_cell_info(name, nb))
-        g["problems"] += [p.within(f"{name} cell {index}" if index is not None else name)
-                          for index, p in problems]
+    nb = graded["nb"]
+    indices = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not cells.is_test(c)]
+    problems = await runner.run(nb, indices, deadline, max_restarts=MAX_NOTEBOOK_RESTARTS,
+                                info=notebook_cell_info(name, nb))
+    graded["problems"] += [p.within(f"{name} cell {index}" if index is not None else name)
+                           for index, p in problems]
     record.add("notebooks", runner)
 
 

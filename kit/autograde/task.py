@@ -9,7 +9,9 @@ from .. import cells, late
 from ..course import NOTEBOOKS, release_dir, source_dir, submitted_dir
 from ..problems import Problem, ProblemKind
 
-DEFAULT_CELL_TIMEOUT = 120      # seconds; nbgrader's 30 s is too short for training cells
+# Seconds: the most any one cell may run (a cell the reference solution has gets less, see
+# limits.py); a full-size hyperparameter search on a busy grader needs minutes.
+DEFAULT_CELL_TIMEOUT = 300
 DEFAULT_SUBMISSION_TIMEOUT = 1200
 
 
