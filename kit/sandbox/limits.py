@@ -15,6 +15,10 @@ class Limits:
 
     - cpu_seconds: CPU time of the kernel process (RLIMIT_CPU); int > 0.
     - memory_bytes: memory of the whole sandbox (cgroup), else address space per process.
+      4 GiB: at full size (49,000 training images) the largest notebook kernel peaked at
+      1.6 GiB (python -m bench, item 8) when it loads CIFAR-10 itself (a Dask worker, or
+      share_data off), and far less when it maps the batch's shared copy; 4 GiB leaves
+      room for a student's own copy of the training matrix (1.2 GB) on top.
     - max_processes: processes + threads of the whole sandbox (cgroup), else RLIMIT_NPROC.
     - max_file_bytes: size of any one written file (RLIMIT_FSIZE); also the size of the
       private /tmp and /dev/shm.
