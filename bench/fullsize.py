@@ -199,7 +199,8 @@ def bench_fullsize(report, sizes, repeats):
         report.failures.append(f"item 8: grading mode {name} failed: {error}")
     grades = {name: [g if name != "kit_jobs_2" else kit_grades(g) for g in runs]
               for name, runs in outputs.items() if runs}
-    fullsize_rows(report, sizes, len(students), samples, grades, busy, memory)
+    fullsize_rows(report, sizes, len(students), samples, grades, busy, memory,
+                  [r for run in outputs.get("kit_jobs_2", []) for r in run])
 
 
 # A class hands in mostly finished work: three complete submissions for one partial one
@@ -265,7 +266,7 @@ def stock_course(course, target):
     return target
 
 
-def fullsize_rows(report, sizes, n, samples, grades, busy, memory):
+def fullsize_rows(report, sizes, n, samples, grades, busy, memory, kit_results=()):
     per_submission = {name: statistics.median(s) / n for name, s in samples.items() if s}
     results = {"submissions": n, "run_notebooks": sizes.run_notebooks,
                "num_train": sizes.fullsize_train, "num_test": sizes.fullsize_test,
@@ -291,6 +292,23 @@ def fullsize_rows(report, sizes, n, samples, grades, busy, memory):
                        sum(b for b, _ in pairs) / sum(s for _, s in pairs), "cores")
     grade_rows(report, results, grades, size)
     memory_rows(report, results, memory, size)
+    cgroup_rows(report, results, kit_results, size)
+
+
+def cgroup_rows(report, results, kit_results, size):
+    """What the sandbox's memory cgroup charged each kind of kernel at most (kit jobs 2's
+    GradingResult.memory_peaks): the figure its memory limit is held against. A mapped
+    shared array counts in a kernel's RSS and PSS, but its pages were charged to the
+    grader that wrote them: the kernel's own memory is this one."""
+    peaks = {}
+    for result in kit_results:
+        for role, value in getattr(result, "memory_peaks", {}).items():
+            peaks[role] = max(peaks.get(role, 0), value)
+    results["cgroup_peaks_mib"] = {role: value / MiB for role, value in peaks.items()}
+    for role, value in sorted(peaks.items()):
+        report.add(8, f"fullsize_kit_cgroup_{role}_mib",
+                   f"{size}, kit jobs 2: most memory charged to one {role} kernel (cgroup)",
+                   round(value / MiB), "MiB")
 
 
 def grade_rows(report, results, grades, size):
