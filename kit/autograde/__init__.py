@@ -10,8 +10,8 @@ Per submission, the task:
 1. restores every locked cell and test cell of each notebook from the instructor's
    source notebook (hidden tests included), re-inserting deleted ones and dropping
    nbgrader metadata that the source does not know (cells.py);
-2. runs each student notebook in a sandboxed kernel, test cells left out, for the
-   outputs a grader reads by hand;
+2. runs each student notebook in a sandboxed kernel of its own (side by side), test
+   cells left out, for the outputs a grader reads by hand;
 3. at the same time, in a second sandboxed kernel that no notebook cell touches:
    imports the student's package, runs each notebook's setup cell and its test cells;
 4. at the same time, in a third sandboxed kernel where no test cell (and so no hidden
@@ -26,12 +26,16 @@ Each kernel works in its own size-limited copy of the files (kit/sandbox/); ever
 kernel sends is bounded (outputs.py), and the graded notebooks are sanitized before they
 are written (sanitize.py): nothing a student wrote runs where they are opened.
 A kernel that dies or a cell that times out costs that cell; a fresh kernel runs the
-cells after it, so one crash never takes the rest of the submission with it.
+cells after it, so one crash never takes the rest of the submission with it. Each cell's
+time limit follows the reference solution's time for it (limits.py, reference_times.py),
+and a function (or an import) seen to hang is not called again (limits.Hangs). The
+CIFAR-10 arrays are prepared once per batch and mapped read-only (kit/shared_data.py).
 
 Modules, one job each:
 - task: GradingTask, make_task, the submission's notebooks restored;
 - plans: the test kernel's TestPlan and the checking kernel's CheckPlan;
 - runner: KernelRunner (kernels replaced when they die or time out), the process-limit watchdog;
+- limits: each cell's time limit and the record of hangs; reference_times: timing the reference;
 - grading: grade_submission, the three kernels of one submission at the same time;
 - result: GradingResult, NotebookResult, failed_result (problems: kit/problems.py);
 - executors: this process, a local process pool or Dask;
