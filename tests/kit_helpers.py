@@ -68,7 +68,7 @@ def collect_all(course, folders):
 
 
 def grade(course, students, cifar10_dir, **kwargs):
-    settings = dict(jobs=2, cell_timeout=120, submission_timeout=900, progress=False)
+    settings = dict(jobs=2, cell_timeout=autograde.DEFAULT_CELL_TIMEOUT, submission_timeout=900, progress=False)
     settings.update(kwargs)
     results = autograde.run(course=course, students=students, data_dir=cifar10_dir, **settings)
     return {r.student: r for r in results}

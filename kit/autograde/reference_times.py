@@ -57,6 +57,8 @@ def load_or_measure(course, task, progress=True):
         print("Timing the reference solution once with these settings (cell time limits "
               "follow it; kept in " + str(cache_folder()) + ")...", flush=True)
     times = measure(course, task)
+    if times is None:
+        return {}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
@@ -68,7 +70,10 @@ def load_or_measure(course, task, progress=True):
 
 
 def measure(course, task):
-    """Grade the reference solution with `task`'s settings; {cell key: seconds}."""
+    """Grade the reference solution with `task`'s settings; {cell key: seconds}, or None
+    when the grader's own environment failed (a kernel that cannot start, data the sandbox
+    cannot read): every submission will fail the same way and say why, so the batch goes
+    on with the plain cell timeout and reports it, as it would without timings."""
     from dataclasses import replace
 
     from .. import cells, demo
@@ -80,11 +85,12 @@ def measure(course, task):
                         problems=[], timestamp=None)
     times = {}
     result = grade_submission(reference, times)
+    if result.failed:
+        return None
     short = [f"{name} {gid}: {s['score']}/{s['max']}" for name, nb in result.notebooks.items()
              for gid, s in nb.scores.items() if s["kind"] == "auto" and s["score"] != s["max"]]
-    if result.failed or short:
-        why = "; ".join(p.message for p in result.problems) if result.failed else ", ".join(short)
+    if short:
         raise KitError("the reference solution does not get full marks on this grader, so no cell "
-                       f"time limit can be derived from it ({why}). Check the data folder and the "
-                       "sandbox (python -m kit check), then grade again.")
+                       f"time limit can be derived from it ({', '.join(short)}). Check the data "
+                       "folder and the sandbox (python -m kit check), then grade again.")
     return times
