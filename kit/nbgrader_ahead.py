@@ -22,6 +22,7 @@ from dataclasses import replace
 from multiprocessing import get_context
 
 from .autograde import GradingResult, grade_or_fail
+from .autograde.executors import result_or_failure
 from .autograde.result import failed_result
 
 _RUNS = weakref.WeakKeyDictionary()   # converter -> its GradingAhead
@@ -78,9 +79,10 @@ class GradingAhead:
             try:
                 task = self.make_task(student)
             except Exception as err:  # e.g. a folder removed meanwhile: that student's row
-                self.results[student] = failed_result(replace_student(student), f"{type(err).__name__}: {err}")
+                self.results[student] = failed_result(GradingResult(student=student),
+                                                      f"{type(err).__name__}: {err}")
                 continue
-            self.futures[student] = self.pool.submit(grade_or_fail, task)
+            self.futures[student] = (self.pool.submit(grade_or_fail, task), task)
 
     def notebook(self, student, name):
         """`name`'s part of the student's result; the whole result is let go once every
@@ -103,33 +105,20 @@ class GradingAhead:
             self.waiting.insert(0, student)
             self._fill()
         if student not in self.results:
-            future = self.futures.get(student)
-            if future is None:   # the pool is full of others: they finish first
-                for other in list(self.futures):
-                    self._collect(other)
-                    if student in self.futures:
-                        break
-                future = self.futures.get(student)
+            while student not in self.futures:   # the pool is full of others: they finish first
+                self._collect(next(iter(self.futures)))
             self._collect(student)
         if not self.waiting and not self.futures:
             self.close()
         return self.results[student]
 
     def _collect(self, student):
-        future = self.futures.pop(student)
-        try:
-            self.results[student] = future.result()
-        except Exception as err:  # a worker process lost, for example
-            self.results[student] = failed_result(replace_student(student),
-                                                  f"grading crashed: {type(err).__name__}: {err}")
+        future, task = self.futures.pop(student)
+        self.results[student] = result_or_failure(future, task)
         self._fill()
 
     def close(self):
         self.pool.shutdown(wait=False, cancel_futures=True)
-
-
-def replace_student(student):
-    return GradingResult(student=student)
 
 
 def notebook_part(result, name):

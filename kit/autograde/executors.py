@@ -27,7 +27,7 @@ def execute_tasks(tasks, *, jobs, scheduler=None, progress=True):
             with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
                 futures = {pool.submit(grade_or_fail, task): task for task in tasks}
                 for future in as_completed(futures):
-                    yield _result_or_failure(future, futures[future])
+                    yield result_or_failure(future, futures[future])
                     bar.update()
     finally:
         bar.close()
@@ -39,11 +39,11 @@ def _on_dask(tasks, scheduler, bar):
         futures = client.map(grade_or_fail, tasks, pure=False)
         by_key = {f.key: t for f, t in zip(futures, tasks)}
         for future in dask_completed(futures):
-            yield _result_or_failure(future, by_key[future.key])
+            yield result_or_failure(future, by_key[future.key])
             bar.update()
 
 
-def _result_or_failure(future, task):
+def result_or_failure(future, task):
     try:
         return future.result()
     except Exception as err:  # a worker process lost, for example
