@@ -7,13 +7,18 @@ Feedback therefore never quotes it. A test cell's feedback is built only from:
 - what the grader itself decided (a timeout, a dead kernel, the trusted checks);
 - the cell's visible source (the line that failed, if it is visible; the line number
   comes from the traceback and at worst points at another visible line);
-- the name of the exception, if it is one of Python's built-in exceptions;
-- frames in the student's own files: a file of their submission and a function that
-  file defines, with a line number.
+- the name of the exception, if it is one of a short list of common built-in ones;
+- one frame in the student's own code, built from the student's file as the grader read
+  it: the file's path, the whole name of a function that file defines, a line inside that
+  function, and that line's own text from the file.
+The kernel's text only points: it chooses which visible line, which listed exception name
+and which (function, line) of the student's own file are shown, never a character of what
+is shown. A cell's feedback can so carry at most a few bits chosen by the kernel
+(log2 of the visible lines, of the names, of the student's own lines), never hidden text.
 """
 import ast
-import builtins
 import re
+from typing import NamedTuple
 
 from .cells import first_error
 from .release import BEGIN_HIDDEN, END_HIDDEN
@@ -21,12 +26,17 @@ from .release import BEGIN_HIDDEN, END_HIDDEN
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_FRAME = re.compile(r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>|File <string>)\D*line (\d+)")
 FILE_FRAME = re.compile(r"(classifiers/\w{1,60}\.py):(\d{1,6}), in ([\w.]{1,120})")
-BUILTIN_ERRORS = frozenset(name for name in dir(builtins) if isinstance(getattr(builtins, name), type)
-                           and issubclass(getattr(builtins, name), BaseException))
+# The exception names feedback may show (others are "an error"): the common ones only, so
+# that the kernel's choice among them says little.
+SHOWN_ERRORS = frozenset((
+    "AssertionError", "AttributeError", "FloatingPointError", "ImportError", "IndexError",
+    "KeyError", "MemoryError", "ModuleNotFoundError", "NameError", "NotImplementedError",
+    "OverflowError", "RecursionError", "RuntimeError", "SyntaxError", "TypeError",
+    "UnboundLocalError", "ValueError", "ZeroDivisionError"))
 PASSED = ["passed"]
 HIDDEN_FAILED = ("A hidden test of this cell failed: compare your function with the task's "
                  "description, including edge cases (one example, reg = 0, large scores).")
-MAX_FRAMES = 5
+MAX_SHOWN_LINE = 120   # characters of the student's own line shown under its frame
 
 
 def hidden_flags(lines):
@@ -52,36 +62,65 @@ def visible_line(source, number):
     return lines[number - 1].strip() or None
 
 
+class Function(NamedTuple):
+    """A function or method a student's file defines: its names and its lines (1-based)."""
+    qualname: str
+    name: str
+    first: int
+    last: int
+
+
+def _functions_of(tree):
+    found = []
+
+    def visit(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                qualname = prefix + child.name
+                found.append(Function(qualname, child.name, child.lineno, child.end_lineno or child.lineno))
+                visit(child, qualname + ".<locals>.")
+            elif isinstance(child, ast.ClassDef):
+                visit(child, prefix + child.name + ".")
+            else:
+                visit(child, prefix)
+    visit(tree, "")
+    return found
+
+
 def defined_functions(files):
-    """{relative path: (names of the functions and classes it defines, its number of lines)}
-    of the student's .py files."""
+    """{relative path: ([Function], the file's lines)} of the student's .py files, as the
+    grader read them (the only source of what a frame shows)."""
     result = {}
     for rel, data in files.items():
         if not rel.endswith(".py"):
             continue
         try:
-            tree = ast.parse(data)
-        except (SyntaxError, ValueError):
+            text = data.decode("utf-8") if isinstance(data, bytes) else data
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, UnicodeDecodeError):
             continue
-        names = {node.name for node in ast.walk(tree)
-                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-        result[rel] = (names, len(data.splitlines()))
+        result[rel] = (_functions_of(tree), text.splitlines())
     return result
 
 
-def student_frames(text, functions):
-    """Frames of the traceback text that point into the student's own files, checked: the
-    traceback is the student's text, so a frame is shown only if its file is one of theirs,
-    its line exists there and its function is defined there (nothing else can pass)."""
-    frames = []
+def student_frame(text, functions):
+    """The one frame of the traceback text to show, rebuilt from the student's file, or None.
+
+    The traceback is the kernel's text: a frame it names is shown only if its file is a
+    student's file the grader read, its function's whole name (bare or qualified) is a
+    function that file defines and its line lies inside that function; what is shown is
+    the grader's own path, name and line text. The last such frame wins (the innermost).
+    """
+    shown = None
     for match in FILE_FRAME.finditer(text):
-        rel, line, name = match.group(1), match.group(2), match.group(3)
-        entry = f"  {rel}, line {int(line)}, in {name}"
-        known, length = functions.get(rel, (set(), 0))
-        if 1 <= int(line) <= length and all(part in known for part in name.split(".")) \
-                and entry not in frames:
-            frames.append(entry)
-    return frames[-MAX_FRAMES:]
+        rel, line, name = match.group(1), int(match.group(2)), match.group(3)
+        defined, lines = functions.get(rel, ((), ()))
+        for function in defined:
+            if name in (function.qualname, function.name) and function.first <= line <= function.last:
+                own = lines[line - 1].strip()[:MAX_SHOWN_LINE] if line <= len(lines) else ""
+                shown = [f"  {rel}, line {line}, in {function.qualname}"] + ([f"      {own}"] if own else [])
+                break
+    return shown
 
 
 def test_cell_feedback(cell, *, grader_note=None, disagreements=(), functions=None, mistakes=()):
@@ -91,7 +130,7 @@ def test_cell_feedback(cell, *, grader_note=None, disagreements=(), functions=No
     - cell: the test cell (full source, with its hidden tests; its outputs from the kernel);
     - grader_note: the grader's own words when it stopped the cell (timeout, dead kernel);
     - disagreements: the trusted checks' findings when they contradict a passing cell;
-    - functions: defined_functions() of the submission, to name frames in the student's code;
+    - functions: defined_functions() of the submission, to rebuild a frame in the student's code;
     - mistakes: names of known mistakes the trusted checks recognised (kit/mistakes.py).
     Returns a list of plain-text lines, none of them taken from the kernel's output.
     """
@@ -108,15 +147,15 @@ def test_cell_feedback(cell, *, grader_note=None, disagreements=(), functions=No
     frame = CELL_FRAME.search(text)
     line = int(frame.group(1)) if frame else None
     ename = output.get("ename")
-    kind = f"{ename}" if ename in BUILTIN_ERRORS else "an error"
+    kind = f"{ename}" if ename in SHOWN_ERRORS else "an error"
     shown = visible_line(cell.source, line) if line is not None else None
     if shown is not None:
         lines = [f"Failed with {kind} at line {line} of this test cell:", "    " + shown]
     else:
         lines = [HIDDEN_FAILED]
-    frames = student_frames(text, functions or {})
-    if frames:
-        lines += ["In your code:", *frames]
+    frame = student_frame(text, functions or {})
+    if frame:
+        lines += ["In your code:", *frame]
     return lines + mistake_lines(mistakes)
 
 

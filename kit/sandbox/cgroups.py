@@ -1,9 +1,15 @@
-"""The cgroups of one kernel launch: memory and pids limits, membership, counters, kill.
+"""The cgroups of one kernel launch: memory, pids and CPU share, membership, counters, kill.
 
 One cgroup per launch, below the grader's own, in every mounted hierarchy that can hold
 it: cgroup v2 first (it also gives cgroup.kill, even without controllers), then v1 for
 the controllers v2 could not give. Without a writable memory or pids cgroup the launch
 falls back to rlimits (kit.sandbox.command decides which).
+
+CPU: every launch's cgroup has the same weight (v2 cpu.weight 100, v1 cpu.shares 1024),
+so the scheduler shares the cores between kernels, not between processes: a submission
+that starts 40 busy processes gets one kernel's share, not 40 of the grader's. Without a
+writable cpu cgroup the kernel runs at a lower priority (nice, kit.sandbox.command) and
+the notes say so.
 
 Inputs: a Limits and a logger.
 Returns: `Cgroups` (create, procs_files, events, members, kill, remove) and
@@ -16,7 +22,8 @@ import time
 import uuid
 from typing import NamedTuple, Optional
 
-CONTROLLERS = ("memory", "pids")
+CONTROLLERS = ("memory", "pids", "cpu")
+CPU_WEIGHT_V2, CPU_SHARES_V1 = 100, 1024   # each the hierarchy's default: one equal share
 
 
 class Hierarchy(NamedTuple):
@@ -105,6 +112,8 @@ _LIMIT_FILES = {
     ("memory", 2): [("memory.max", lambda l: l.memory_bytes, True),
                     ("memory.swap.max", lambda l: 0, False),
                     ("memory.oom.group", lambda l: 1, False)],
+    ("cpu", 1): [("cpu.shares", lambda l: CPU_SHARES_V1, True)],
+    ("cpu", 2): [("cpu.weight", lambda l: CPU_WEIGHT_V2, True)],
 }
 # Where the counters live, per version: (events file, peak file).
 _COUNTER_FILES = {1: ("memory.oom_control", "memory.max_usage_in_bytes"),
@@ -115,14 +124,14 @@ NO_EVENTS = {"oom_kills": 0, "memory_peak": None, "pids_max_hits": 0}
 class Cgroups:
     """The cgroups of one kernel launch.
 
-    After create(): `memory` and `pids` are (version, folder) or None, `unified` the v2
+    After create(): `memory`, `pids` and `cpu` are (version, folder) or None, `unified` the v2
     folder (for cgroup.kill) or None, `folders` every folder made, `notes` what could not
     be set up and why.
     """
 
     def __init__(self, limits, log):
         self.limits, self.log = limits, log
-        self.memory = self.pids = self.unified = None
+        self.memory = self.pids = self.cpu = self.unified = None
         self.folders, self.notes = [], []
 
     def create(self):
@@ -148,6 +157,9 @@ class Cgroups:
             self.notes.append("no writable memory cgroup: memory is limited by RLIMIT_AS")
         if self.pids is None:
             self.notes.append("no writable pids cgroup: processes are limited by RLIMIT_NPROC")
+        if self.cpu is None:
+            self.notes.append("no writable cpu cgroup: the kernel gets a lower priority (nice) "
+                              "instead of one equal share of the cores")
         return self
 
     def _delegated(self, parent):

@@ -1,9 +1,10 @@
 """The command line of one sandboxed launch: the launcher, then bubblewrap, then the kernel.
 
 `LaunchPlan` holds everything one launch needs and builds, without starting anything:
-- bwrap_args(): the bubblewrap options (namespaces, system mounts, private /dev, /proc,
-  /tmp, the binds of Python, read-only paths, the ipc folder and the workdir seed, the
-  covers of hidden paths, the working tmpfs), then SEED_COMMAND;
+- bwrap_args(): the bubblewrap options (namespaces, the seccomp filter, system mounts,
+  private /dev, /proc with its host-wide counters covered, /tmp, the binds of Python,
+  read-only paths, the ipc folder and the workdir seed, the covers of hidden paths, the
+  working tmpfs), then SEED_COMMAND;
 - rlimits(): the rlimits in force (those a missing cgroup must stand in for included);
 - reveal(): what the launcher must re-expose under folders the sandbox uid cannot cross;
 - command(kernel_cmd): the full argv, `python -I -S launcher.py CONFIG bwrap ... kernel`
@@ -15,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Optional
 
-from . import launcher
+from . import counters, launcher, seccomp
 from .cgroups import Cgroups
 from .identity import SANDBOX_GID, SANDBOX_UID, Mode
 from .limits import Limits
@@ -28,6 +29,8 @@ LAUNCHER = os.path.abspath(launcher.__file__)
 SEED_DIR = "/kit-files"
 SEED_COMMAND = ("/bin/sh", "-c", f'cp -R --preserve=mode,timestamps {SEED_DIR}/. . && exec "$@"', "kit-seed")
 BWRAP_ENV = {"PATH": "/usr/bin:/bin"}  # bwrap's own; the kernel's is set with --setenv
+# Without a cpu cgroup (one equal share per kernel), a kernel at least yields to the grader.
+FALLBACK_NICE = 10
 
 
 @dataclass
@@ -80,6 +83,8 @@ class LaunchPlan:
 
     def _own_binds(self):
         items = [("--ro-bind", p, p) for p in python_paths()]
+        # Host-wide counters in /proc another sandbox could move: constant files instead.
+        items += [("--ro-bind", src, dest) for src, dest in counters.cover_files(self.run_dir)]
         items += [("--ro-bind", p, p) for p in self.readonly]
         if self.ipc_dir:
             items.append(("--bind", self.ipc_dir, self.ipc_dir))
@@ -162,7 +167,9 @@ class LaunchPlan:
         """bubblewrap's argv up to and including SEED_COMMAND (the kernel's argv follows)."""
         args = [self.bwrap, "--unshare-all", "--unshare-user", "--disable-userns",
                 "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-                "--hostname", "sandbox", "--clearenv"]
+                "--hostname", "sandbox", "--clearenv",
+                # The launcher opens the compiled filter (kit/sandbox/seccomp.py) at this fd.
+                "--seccomp", str(launcher.SECCOMP_FD)]
         for key in sorted(self.env):
             args += ["--setenv", key, self.env[key]]
         for option, src, dest in system_mounts(self.etc_dir):
@@ -194,8 +201,10 @@ class LaunchPlan:
         """The full argv that starts `kernel_cmd` in this plan's sandbox."""
         config = {
             "cgroup_procs": self.cgroups.procs_files if self.cgroups else [],
+            "seccomp": seccomp.filter_file(self.run_dir) if self.mode is not None else None,
             "reveal": self.reveal(),
             "rlimits": self.rlimits(),
+            "nice": FALLBACK_NICE if self.cgroups is None or self.cgroups.cpu is None else 0,
             "uid": self.uid, "gid": SANDBOX_GID if self.uid is not None else None,
             "ppid": os.getpid(),
             "env": self.env if self.mode is None else dict(BWRAP_ENV),

@@ -7,10 +7,12 @@ does not depend on the grader's environment. It runs on the host, as the grader'
 
 Inputs (CONFIG_JSON, written by kit.sandbox.command.LaunchPlan.command):
 - cgroup_procs: cgroup.procs files to join (so every descendant is counted and killable);
+- seccomp: the compiled filter to open at SECCOMP_FD for bubblewrap's --seccomp, or None;
 - reveal: None, or {"tops": folders to cover with a tmpfs, "sources": paths to bind back}:
   paths under folders the sandbox uid cannot traverse (e.g. Python under /root), shown
   again in a private mount namespace the host never sees;
 - rlimits: [[RLIMIT_NAME, soft, hard]];
+- nice: how much lower the kernel's priority is (where no cpu cgroup shares the cores);
 - uid, gid: the identity to drop to, or None to stay;
 - ppid: the grader's pid (dying with it, without a start-up race);
 - env: the environment of COMMAND; cwd: where to run it, or None.
@@ -27,6 +29,7 @@ FAILED = 121         # the sandbox could not be set up (kit.sandbox.diagnosis na
 PARENT_GONE = 122    # the grader died before the death signal was armed
 CLONE_NEWNS, MS_NOSUID, MS_NODEV, MS_BIND, MS_REC, MS_PRIVATE = 0x20000, 2, 4, 4096, 16384, 0x40000
 PR_SET_PDEATHSIG = 1
+SECCOMP_FD = 3       # bubblewrap reads the filter from here (kit.sandbox.command passes it)
 
 
 def _check(rc, what):
@@ -61,6 +64,16 @@ def reveal(plan, libc):
         os.close(fd)
 
 
+def open_filter(path):
+    """Open the seccomp program at SECCOMP_FD, inheritable, for bubblewrap to read (it
+    installs the filter just before it execs the kernel, and closes the fd)."""
+    fd = os.open(path, os.O_RDONLY)
+    if fd != SECCOMP_FD:
+        os.dup2(fd, SECCOMP_FD)
+        os.close(fd)
+    os.set_inheritable(SECCOMP_FD, True)
+
+
 def drop_privileges(uid, gid):
     os.setgroups([])
     os.setgid(gid)
@@ -74,7 +87,11 @@ def main(config, argv):
         reveal(config["reveal"], libc)
     for name, soft, hard in config["rlimits"]:
         resource.setrlimit(getattr(resource, name), (soft, hard))
+    if config["nice"]:
+        os.nice(config["nice"])
     os.closerange(3, 1 << 16)  # nothing of the grader's leaks into the kernel
+    if config["seccomp"]:
+        open_filter(config["seccomp"])
     if config["uid"] is not None:
         drop_privileges(config["uid"], config["gid"])
     _check(libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")

@@ -166,7 +166,9 @@ class _SandboxMixin(KernelManager):
             return rlimit if rlimit in rl else None
         return {"memory": mechanism(cg and cg.memory, "memory", "RLIMIT_AS"),
                 "processes": mechanism(cg and cg.pids, "pids.max", "RLIMIT_NPROC"),
-                "cpu": "RLIMIT_CPU", "file_size": "RLIMIT_FSIZE"}
+                "cpu": "RLIMIT_CPU", "file_size": "RLIMIT_FSIZE",
+                "cpu_share": (f"cgroup v{cg.cpu[0]} {'cpu.weight' if cg.cpu[0] == 2 else 'cpu.shares'}"
+                              if cg and cg.cpu else "nice")}
 
     @property
     def cgroup_folders(self):

@@ -236,10 +236,12 @@ def test_every_output_kind_counts_against_the_limits():
 
 def test_frames_in_feedback_carry_no_free_text():
     """A traceback is the student's text: a forged frame with a long line number (hidden
-    source encoded as digits) or an unknown function is not shown."""
+    source encoded as digits) or an unknown function is not shown (tests/unit/test_verdicts.py
+    has the forged dotted names and lines outside the function)."""
     from kit import verdicts
     functions = verdicts.defined_functions({"classifiers/linear_svm.py": b"def f(W):\n    pass\n"})
     text = ("File /s/classifiers/linear_svm.py:2, in f(W)\n"
             "classifiers/linear_svm.py:" + "7" * 3000 + ", in f\n"
             "classifiers/linear_svm.py:1, in not_theirs\nclassifiers/other.py:1, in f\n")
-    assert verdicts.student_frames(text, functions) == ["  classifiers/linear_svm.py, line 2, in f"]
+    assert verdicts.student_frame(text, functions) == ["  classifiers/linear_svm.py, line 2, in f",
+                                                       "      pass"]
