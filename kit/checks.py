@@ -149,6 +149,9 @@ def rng_for(seed, call):
 
 
 def loss_cases(name, seed):
+    """The inputs of a loss check: moderate random data (reg = 0 and reg > 0), one example,
+    all examples of one class, two classes with large margins, scores up to about 10, and
+    CIFAR-sized rows with a bias column and the notebooks' strong regularization."""
     rng = rng_for(seed, name)
     cases = {}
     for label, (N, reg, one_class) in {"reg0": (24, 0.0, False), "reg": (24, 0.37, False),
@@ -158,6 +161,13 @@ def loss_cases(name, seed):
         X = rng.standard_normal((N, 14))
         y = np.full(N, 3) if one_class else rng.integers(0, 6, N)
         cases[label] = {"W": W, "X": X, "y": y, "reg": np.float64(reg)}
+    cases["two_classes"] = {"W": 3.0 * rng.standard_normal((6, 2)), "X": rng.standard_normal((20, 6)),
+                            "y": rng.integers(0, 2, 20), "reg": np.float64(1e-3)}
+    cases["large_scores"] = {"W": 2.0 * rng.standard_normal((5, 4)), "X": rng.standard_normal((30, 5)),
+                             "y": rng.integers(0, 4, 30), "reg": np.float64(0.01)}
+    cases["cifar_rows"] = {"W": 0.001 * rng.standard_normal((3073, 10)),
+                           "X": np.hstack([50.0 * rng.standard_normal((20, 3072)), np.ones((20, 1))]),
+                           "y": rng.integers(0, 10, 20), "reg": np.float64(2.5e4)}
     return cases
 
 

@@ -91,3 +91,100 @@ for _root, _dirs, _files in _os.walk("."):
 def append(folder, module, code):
     path = folder / "classifiers" / module
     path.write_text(path.read_text() + "\n\n" + code + "\n")
+
+# Implements nothing; at every call searches its whole kernel for code that could compute
+# an answer: every function in the input history and in memory (gc) with a loss's or a
+# gradient's signature, any module or file that looks like a reference, whatever its name.
+SEARCH_KERNEL = '''
+import ast as _ast
+import gc as _gc
+import os as _os
+import sys as _sys
+import numpy as _np
+
+
+def _candidates():
+    found = []
+    try:
+        history = list(get_ipython().user_ns.get("In", [])) + list(get_ipython().user_ns.get("_ih", []))
+    except NameError:
+        history = []
+    for source in history:
+        try:
+            tree = _ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in _ast.walk(tree):
+            if isinstance(node, _ast.FunctionDef) and [a.arg for a in node.args.args][-3:] in (
+                    ["X", "y", "reg"], ["x", "y", "reg"], ["W", "X", "y"]):
+                namespace = {"np": _np}
+                try:
+                    exec(compile(_ast.Module([node], []), "<found>", "exec"), namespace)
+                    found.append(namespace[node.name])
+                except Exception:
+                    pass
+    for obj in _gc.get_objects():
+        code = getattr(obj, "__code__", None)
+        if code is not None and code.co_argcount == 4 and "classifiers" not in code.co_filename \
+                and code.co_varnames[:4] != ("W", "X", "y", "reg_unused"):
+            found.append(obj)
+    for name, module in list(_sys.modules.items()):
+        if "reference" in name or name.startswith("kit"):
+            found += [getattr(module, n) for n in dir(module) if callable(getattr(module, n))]
+    for root in ("/", _os.path.expanduser("~")):
+        for path in ("kit/reference.py", "reference.py"):
+            try:
+                namespace = {"np": _np}
+                exec(open(_os.path.join(root, path)).read(), namespace)
+                found += [v for v in namespace.values() if callable(v)]
+            except Exception:
+                pass
+    return found
+
+
+def _search(*args):
+    for function in _candidates():
+        if getattr(function, "__name__", "") in ("svm_loss_naive", "svm_loss_vectorized",
+                                                   "softmax_loss_naive", "softmax_loss_vectorized"):
+            continue
+        try:
+            out = function(*[_np.array(a, copy=True) if isinstance(a, _np.ndarray) else a for a in args])
+        except Exception:
+            continue
+        if isinstance(out, tuple) and len(out) == 2 and _np.shape(out[1]) == _np.shape(args[0]):
+            return out
+    raise NotImplementedError("nothing found")
+
+
+def svm_loss_naive(W, X, y, reg):
+    return _search(W, X, y, reg)
+
+
+svm_loss_vectorized = svm_loss_naive
+'''
+SEARCH_SOFTMAX = SEARCH_KERNEL.replace("def svm_loss_naive", "def softmax_loss_naive").replace(
+    "svm_loss_vectorized = svm_loss_naive", "softmax_loss_vectorized = softmax_loss_naive")
+
+# Forged frames: an exception whose message lists frames in the student's own file, whose
+# dotted names are built from names the file defines and whose line numbers encode the
+# hidden tests' source, character by character (the red team's second finding).
+FORGE_FRAMES = '''
+def AB(W):
+    return W
+
+
+def CD(W):
+    return W
+
+
+def svm_loss_naive(W, X, y, reg):
+    try:
+        history = "\\n".join(get_ipython().user_ns.get("In", []))
+    except NameError:
+        history = ""
+    secret = history[history.find("BEGIN HIDDEN"):][:400]
+    frames = ["classifiers/linear_svm.py:%d, in %s" % (ord(ch), "AB.CD" if i % 2 else "CD.AB")
+              for i, ch in enumerate(secret)]
+    frames += ["classifiers/linear_svm.py:%d, in svm_loss_naive" % n for n in range(1, 400)]
+    raise ValueError("\\n".join(frames))
+'''

@@ -25,7 +25,8 @@ from kit.course import ASSIGNMENT, autograded_dir, source_dir
 from kit.release import BEGIN_HIDDEN, END_HIDDEN
 from kit_helpers import (REPO, collect_all, grade, reference_submission, total,
                          untouched_submission)
-from payloads import LEAK_HIDDEN, PLANT_LINK, STEAL_REFERENCE, STEAL_SOFTMAX, append
+from payloads import (FORGE_FRAMES, LEAK_HIDDEN, PLANT_LINK, SEARCH_KERNEL, SEARCH_SOFTMAX,
+                      STEAL_REFERENCE, STEAL_SOFTMAX, append)
 
 ISOLATED, WHY_NOT = sandbox.isolation_status()
 needs_sandbox = pytest.mark.skipif(not ISOLATED, reason=f"no working sandbox here: {WHY_NOT}")
@@ -62,13 +63,16 @@ def attacked(released_course, tmp_path_factory, cifar10_dir):
         np.save(out / "loss.npy", np.zeros((7, 3)))
         np.save(out / "dW.npy", np.zeros((7, 3)))
     folders = {}
-    for student in ("hard_untouched", "hard_steal", "hard_leak"):
+    for student in ("hard_untouched", "hard_steal", "hard_leak", "hard_search", "hard_frames"):
         folders[student] = untouched_submission(course, root / student)
     # Right code, so that its test cells pass and the trusted checks have the last word.
     folders["hard_link"] = reference_submission(course, root / "hard_link")
     append(folders["hard_steal"], "linear_svm.py", STEAL_REFERENCE)
     append(folders["hard_steal"], "softmax.py", STEAL_SOFTMAX)
     append(folders["hard_leak"], "linear_svm.py", LEAK_HIDDEN)
+    append(folders["hard_search"], "linear_svm.py", SEARCH_KERNEL)
+    append(folders["hard_search"], "softmax.py", SEARCH_SOFTMAX)
+    append(folders["hard_frames"], "linear_svm.py", FORGE_FRAMES)
     path = folders["hard_link"] / "classifiers" / "linear_svm.py"
     path.write_text(PLANT_LINK.format(host=str(host)) + "\n" + path.read_text())
     collect_all(course, folders.values())
@@ -82,7 +86,30 @@ def test_copying_the_hidden_reference_scores_nothing(attacked):
     got = {gid: s["score"] for nb in results["hard_steal"].notebooks.values()
            for gid, s in nb.scores.items() if s["kind"] == "auto"}
     assert sum(got.values()) == total(results["hard_untouched"])[0], got
-    assert "trusted check failed" in results["hard_steal"].status
+    # No hidden test defines a reference function any more: the copy finds nothing, so no test
+    # cell passes in the kernel (before, the trusted checks had to overrule them).
+    assert "trusted check failed" not in results["hard_steal"].status, results["hard_steal"].problems
+
+
+@needs_sandbox
+def test_searching_the_kernel_finds_no_reference_code(attacked):
+    """Implements nothing, searches history, memory, modules and files for anything that
+    computes a loss: release's score, and not because the trusted checks overruled a test
+    cell that passed in the kernel (hidden tests carry no reference code any more)."""
+    course, results, _ = attacked
+    result = results["hard_search"]
+    assert total(result)[0] == total(results["hard_untouched"])[0] == 0, result.problems
+    assert "trusted check failed" not in result.status, \
+        f"a hidden test passed in the kernel on code found there: {result.problems}"
+
+
+@needs_sandbox
+def test_forged_frames_show_nothing_of_the_kernel(attacked):
+    course, results, _ = attacked
+    feedback = results["hard_frames"].notebooks["svm.ipynb"].scores["test_svm_naive_loss"]["feedback"]
+    text = "\n".join(feedback)
+    assert "AB.CD" not in text and "CD.AB" not in text, feedback
+    assert text.count("classifiers/linear_svm.py") <= 1, feedback
 
 
 @needs_sandbox
