@@ -86,7 +86,12 @@ def add_grading_options(parser, course_default=DEFAULT_COURSE):
     parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
                         help="submissions graded at once (default: %(default)s)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786, instead of locally")
+                        help="grade on a Dask cluster secured with the course's certificates (see the "
+                             "`certificates` command), e.g. tls://10.0.0.5:8786, instead of locally; a "
+                             "plain tcp:// scheduler is refused (anyone who reaches it can forge grades)")
+    parser.add_argument("--certificates", type=Path, default=None, metavar="DIR",
+                        help="with --scheduler: the folder holding this client's ca.pem, cert.pem and "
+                             "key.pem (default: COURSE/dask-tls/client)")
     parser.add_argument("--cell-timeout", type=positive_float, default=None, metavar="SECONDS",
                         help="seconds one cell may run (default: the course's c.KitGrading.cell_timeout, "
                              f"{KitGrading.cell_timeout.default_value:g} unless set)")
@@ -107,7 +112,7 @@ def add_grading_options(parser, course_default=DEFAULT_COURSE):
 
 def grading_kwargs(args):
     """Only what the command line says: the rest comes from the course's configuration."""
-    return dict(jobs=args.jobs, scheduler=args.scheduler,
+    return dict(jobs=args.jobs, scheduler=args.scheduler, certificates=args.certificates,
                 cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout,
                 run_notebooks=False if args.tests_only else None,
                 allow_unisolated=True if args.allow_unisolated else None, data_dir=args.data)
