@@ -40,13 +40,14 @@ def tls_folder(course):
     return Path(course) / FOLDER
 
 
-def run(*, course, hosts=(), days=DEFAULT_DAYS, force=False):
+def run(*, course, hosts=(), days=DEFAULT_DAYS, force=False, verbose=True):
     """Write a new CA and the scheduler's, workers' and client's certificates for `course`.
 
     Inputs: course, an existing course folder; hosts, extra names or IP addresses of the
     scheduler and grading machines (their certificates always name 127.0.0.1 and
     localhost); days, how long the certificates are valid; force, whether to replace
-    files written before (every machine then needs the new ones).
+    files written before (every machine then needs the new ones); verbose, whether to print
+    what to copy where.
     Returns the paths written, {folder name: [paths]}. Raises KitError, before writing
     anything, on a bad argument or (without force) any file already there.
     """
@@ -70,7 +71,8 @@ def run(*, course, hosts=(), days=DEFAULT_DAYS, force=False):
     contents = make_all(course_name=course.resolve().name, names=names, days=days)
     for path, (data, mode) in zip(files, contents):
         write_file(path, data, mode=mode, replace=force)
-    print(guide(tls_folder(course), names))
+    if verbose:
+        print(guide(tls_folder(course), names))
     return {folder: [p for p in files if p.parent.name == folder] for folder in (CA, *ROLES)}
 
 

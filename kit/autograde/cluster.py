@@ -8,9 +8,11 @@ grading function, i.e. forge every grade. So only `tls://` schedulers are accept
 mutual TLS: the scheduler, the workers and this client each hold a certificate signed by
 the course's own CA (`python -m kit certificates`), and nobody without one can connect.
 """
+import contextlib
 import os
 import re
 import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,3 +92,32 @@ def connect(access, *, timeout=None):
                        f"({type(err).__name__}: {err}); check that it runs and is reachable, and that "
                        f"it and this client use certificates from the same `python -m kit "
                        f"certificates` (the same ca.pem)") from None
+
+
+@contextlib.contextmanager
+def local_cluster(*, workers=2, **options):
+    """A Dask cluster of `workers` one-thread processes on 127.0.0.1, secured as the README's
+    (mutual TLS), with the certificates of a throwaway CA in a temporary folder: for grading
+    on this machine through Dask (the tests, the benchmark).
+
+    Inputs: workers; options, more distributed.LocalCluster arguments.
+    Yields {"scheduler": its tls:// address, "certificates": the client's folder}: what
+    `run(..., scheduler=..., certificates=...)` takes."""
+    from distributed import LocalCluster
+    from distributed.security import Security
+    with tempfile.TemporaryDirectory(prefix="kit-dask-tls-") as tmp:
+        certificates.run(course=tmp, verbose=False)
+        folder = certificates.tls_folder(tmp)
+
+        def files(role):
+            return str(folder / role / certificates.CERT), str(folder / role / certificates.KEY)
+        (scheduler_cert, scheduler_key), (worker_cert, worker_key), (client_cert, client_key) = \
+            map(files, certificates.ROLES)
+        security = Security(tls_ca_file=str(folder / certificates.CA / certificates.CA_CERT),
+                            tls_scheduler_cert=scheduler_cert, tls_scheduler_key=scheduler_key,
+                            tls_worker_cert=worker_cert, tls_worker_key=worker_key,
+                            tls_client_cert=client_cert, tls_client_key=client_key,
+                            require_encryption=True)
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          protocol="tls", security=security, dashboard_address=None, **options) as local:
+            yield {"scheduler": local.scheduler_address, "certificates": folder / certificates.CLIENT}
