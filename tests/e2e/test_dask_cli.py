@@ -355,3 +355,28 @@ def test_installed_kit_imports_from_outside_the_repository_and_shows_only_itself
     root, utils_file = proc.stdout.split()
     assert Path(root) == REPO
     assert Path(utils_file) == REPO / "utils" / "__init__.py"
+
+
+def readme_commands(prefix):
+    """The README's shell commands that start with `prefix`, backslash continuations joined."""
+    text = (REPO / "README.md").read_text().replace("\\\n", " ")
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip().startswith(prefix)]
+
+
+def test_the_readme_documents_only_the_secured_cluster():
+    """Every Dask command the README gives uses the course's certificates, none listens on
+    every interface or shows the dashboard, and `kit autograde` is given a tls:// address
+    (the red-team finding came from `dask scheduler --host 0.0.0.0` with plain tcp)."""
+    dask = readme_commands("dask ")
+    assert {c.split()[1] for c in dask} == {"scheduler", "worker"}, dask
+    for command in dask:
+        role = command.split()[1]
+        assert all(option in command for option in tls_options(role)), command
+        assert "--no-dashboard" in command and "0.0.0.0" not in command and "tcp://" not in command, command
+    # The one-machine commands are the ones readme_cluster starts (port and folders aside).
+    assert "dask scheduler --host 127.0.0.1 --port 8786 --no-dashboard " + " ".join(tls_options("scheduler")) in dask
+    assert ("dask worker tls://127.0.0.1:8786 --nworkers 2 --nthreads 1 --host 127.0.0.1 --no-dashboard "
+            + " ".join(tls_options("worker"))) in dask
+    graded = [c for c in readme_commands("python -m kit autograde") if "--scheduler" in c]
+    assert graded and all("--scheduler tls://" in c for c in graded), graded
+    assert readme_commands("python -m kit certificates --course")
