@@ -91,7 +91,7 @@ def add_grading_options(parser, course_default=DEFAULT_COURSE):
                              "plain tcp:// scheduler is refused (anyone who reaches it can forge grades)")
     parser.add_argument("--certificates", type=Path, default=None, metavar="DIR",
                         help="with --scheduler: the folder holding this client's ca.pem, cert.pem and "
-                             "key.pem (default: COURSE/dask-tls/client)")
+                             "key.pem (default: COURSE/.dask-tls/client)")
     parser.add_argument("--cell-timeout", type=positive_float, default=None, metavar="SECONDS",
                         help="seconds one cell may run (default: the course's c.KitGrading.cell_timeout, "
                              f"{KitGrading.cell_timeout.default_value:g} unless set)")

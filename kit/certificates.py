@@ -6,7 +6,7 @@ outside the sandbox (only the kernels are sandboxed), so whoever can connect can
 grades. With these files the scheduler, the workers and `kit autograde` accept only peers
 holding a certificate signed by the course's CA: nobody else can connect.
 
-Layout, one folder per machine that needs it (COURSE/dask-tls/):
+Layout, one folder per machine that needs it (COURSE/.dask-tls/):
     ca/         ca.pem, ca-key.pem   the CA; its key never leaves the instructor's machine
     scheduler/  ca.pem, cert.pem, key.pem   copied to the scheduler's machine
     worker/     ca.pem, cert.pem, key.pem   copied to every grading machine
@@ -21,7 +21,9 @@ from pathlib import Path
 
 from .course import KitError
 
-FOLDER = "dask-tls"                     # inside the course folder
+# Inside the course folder, hidden: a Jupyter server started there (formgrader's) does not
+# serve hidden files unless ContentsManager.allow_hidden is set.
+FOLDER = ".dask-tls"
 CA, SCHEDULER, WORKER, CLIENT = "ca", "scheduler", "worker", "client"
 ROLES = (SCHEDULER, WORKER, CLIENT)     # each gets ca.pem, cert.pem and key.pem in its folder
 CA_CERT, CA_KEY = "ca.pem", "ca-key.pem"
@@ -36,7 +38,7 @@ DNS_NAME = re.compile(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])
 
 
 def tls_folder(course):
-    """COURSE/dask-tls: where `run` writes and where `kit autograde` looks by default."""
+    """COURSE/.dask-tls: where `run` writes and where `kit autograde` looks by default."""
     return Path(course) / FOLDER
 
 
@@ -79,7 +81,7 @@ def run(*, course, hosts=(), days=DEFAULT_DAYS, force=False, verbose=True):
 def guide(folder, names):
     """What to copy where and how to start the cluster with it (printed after writing)."""
     hosts = ", ".join(str(n) for n in names)
-    return f"""Wrote the course's Dask certificates in {folder} (valid for {hosts}):
+    return f"""Wrote the course's Dask certificates in {folder} (the scheduler's and workers' name {hosts}):
   ca/         the CA: ca-key.pem signs certificates; keep it on this machine only, never copy it
   scheduler/  copy to the scheduler's machine:
                 dask scheduler --host HOST --port 8786 --no-dashboard \\

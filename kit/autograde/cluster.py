@@ -48,7 +48,7 @@ def check_scheduler(address, *, course, folder=None):
     """The Access for grading on `address`, or KitError saying what is wrong and how to fix it.
 
     Inputs: address, `tls://HOST:PORT`; course, the course folder; folder, where the client's
-    ca.pem, cert.pem and key.pem are (default: COURSE/dask-tls/client).
+    ca.pem, cert.pem and key.pem are (default: COURSE/.dask-tls/client).
     Returns an Access. Reads the files only; contacts nothing."""
     text = str(address).strip()
     scheme = text.split("://", 1)[0].lower() if "://" in text else None

@@ -20,7 +20,7 @@ def run(*, course, students=None, jobs=1, scheduler=None, certificates=None, cel
 
     scheduler: a Dask scheduler's address, tls://HOST:PORT (a plain tcp:// one is refused:
     cluster.py says why); certificates: the folder of the client's ca.pem, cert.pem and
-    key.pem (default: COURSE/dask-tls/client, written by `python -m kit certificates`).
+    key.pem (default: COURSE/.dask-tls/client, written by `python -m kit certificates`).
     Settings left None come from the course's configuration (`c.KitGrading` in its
     nbgrader_config.py, the file nbgrader's own commands read too).
 

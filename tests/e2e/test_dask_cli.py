@@ -163,7 +163,7 @@ def readme_cluster(tmp_path):
     assert written.returncode == 0, written.stdout + written.stderr
     machines = {"scheduler": outside / "scheduler-machine", "worker": outside / "worker-machine"}
     for role, machine in machines.items():  # the README: copy scheduler/ and worker/ there
-        shutil.copytree(course / "dask-tls" / role, machine / role)
+        shutil.copytree(course / ".dask-tls" / role, machine / role)
     port = free_port()
     address = f"tls://{HOST}:{port}"
     logs = {"scheduler": tmp_path / "scheduler.log", "worker": tmp_path / "worker.log"}
@@ -254,7 +254,7 @@ def test_without_the_course_certificate_nothing_connects_or_runs(readme_cluster,
     endpoints = [c["address"], *servers, *servers.values()]
     markers = tmp_path / "markers"
     markers.mkdir()
-    for number, (attack, (scheme, ctx)) in enumerate(attacker_contexts(other / "dask-tls" / "client").items()):
+    for number, (attack, (scheme, ctx)) in enumerate(attacker_contexts(other / ".dask-tls" / "client").items()):
         for index, endpoint in enumerate(endpoints):
             target = endpoint.replace("tls://", f"{scheme}://", 1)
             marker = markers / f"attack-{number}-{index}"

@@ -23,7 +23,7 @@ def mode(path):
 
 
 def written(course):
-    folder = course / "dask-tls"
+    folder = course / ".dask-tls"
     return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
 
 
@@ -43,7 +43,7 @@ def test_one_command_writes_the_ca_and_a_folder_per_machine(course, capsys):
     assert main(["certificates", "--course", str(course)]) == EXIT_OK
     out = capsys.readouterr().out
     assert written(course) == ALL_FILES
-    folder = course / "dask-tls"
+    folder = course / ".dask-tls"
     # Private keys 0600 in 0700 folders; certificates readable.
     for path in folder.rglob("*"):
         if path.is_dir():
@@ -66,7 +66,7 @@ def test_names_in_the_certificates(course):
     from cryptography import x509
     from cryptography.x509.oid import ExtendedKeyUsageOID
     certificates.run(course=course, hosts=["10.0.0.5", "Grader1.Example.edu"], days=30)
-    folder = course / "dask-tls"
+    folder = course / ".dask-tls"
     for role in ("scheduler", "worker"):
         cert = load(folder / role / "cert.pem")
         names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -87,21 +87,21 @@ def test_names_in_the_certificates(course):
 
 def test_existing_files_are_never_overwritten_without_force(course, capsys):
     certificates.run(course=course)
-    before = {name: (course / "dask-tls" / name).read_bytes() for name in ALL_FILES}
+    before = {name: (course / ".dask-tls" / name).read_bytes() for name in ALL_FILES}
     assert main(["certificates", "--course", str(course)]) == EXIT_REFUSED
     err = capsys.readouterr().err
     assert err.startswith("error: expected no certificates in") and "--force" in err
-    assert {name: (course / "dask-tls" / name).read_bytes() for name in ALL_FILES} == before
+    assert {name: (course / ".dask-tls" / name).read_bytes() for name in ALL_FILES} == before
     # Even one file left from an earlier run (a worker's key, say) stops it, writing nothing.
-    (course / "dask-tls" / "ca" / "ca.pem").unlink()
+    (course / ".dask-tls" / "ca" / "ca.pem").unlink()
     with pytest.raises(KitError, match="found 10 file"):
         certificates.run(course=course)
-    assert not (course / "dask-tls" / "ca" / "ca.pem").exists()
+    assert not (course / ".dask-tls" / "ca" / "ca.pem").exists()
     # --force writes a new CA and new certificates, the same modes.
     assert main(["certificates", "--course", str(course), "--force"]) == EXIT_OK
-    after = {name: (course / "dask-tls" / name).read_bytes() for name in ALL_FILES}
+    after = {name: (course / ".dask-tls" / name).read_bytes() for name in ALL_FILES}
     assert all(after[name] != before[name] for name in ALL_FILES if name != "ca/ca.pem")
-    assert mode(course / "dask-tls" / "client" / "key.pem") == 0o600
+    assert mode(course / ".dask-tls" / "client" / "key.pem") == 0o600
     assert written(course) == ALL_FILES  # no .new file left behind
 
 
@@ -109,7 +109,7 @@ def test_force_replaces_a_planted_link_instead_of_writing_through_it(course, tmp
     certificates.run(course=course)
     elsewhere = tmp_path / "elsewhere.pem"
     elsewhere.write_text("not yours")
-    key = course / "dask-tls" / "worker" / "key.pem"
+    key = course / ".dask-tls" / "worker" / "key.pem"
     key.unlink()
     key.symlink_to(elsewhere)
     certificates.run(course=course, force=True)
@@ -126,7 +126,7 @@ def test_force_replaces_a_planted_link_instead_of_writing_through_it(course, tmp
 def test_bad_arguments_are_refused_before_anything_is_written(course, capsys, argv, message):
     assert main(["certificates", "--course", str(course), *argv]) == EXIT_REFUSED
     assert message in capsys.readouterr().err
-    assert not (course / "dask-tls").exists()
+    assert not (course / ".dask-tls").exists()
 
 
 def test_a_missing_course_or_a_bad_number_of_days(tmp_path, capsys):
@@ -140,7 +140,7 @@ def test_a_missing_course_or_a_bad_number_of_days(tmp_path, capsys):
     for days in (0, True, 1.5, "30"):
         with pytest.raises(KitError, match="expected --days"):
             certificates.run(course=tmp_path, days=days)
-    assert not (tmp_path / "dask-tls").exists()
+    assert not (tmp_path / ".dask-tls").exists()
 
 
 def test_problem_with_names_what_is_wrong(course, tmp_path):
@@ -148,7 +148,7 @@ def test_problem_with_names_what_is_wrong(course, tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     certificates.run(course=other)
-    ours, theirs = course / "dask-tls" / "client", other / "dask-tls" / "client"
+    ours, theirs = course / ".dask-tls" / "client", other / ".dask-tls" / "client"
     assert "was not signed by the CA" in tls.problem_with(
         ca_file=ours / "ca.pem", cert_file=theirs / "cert.pem", key_file=theirs / "key.pem")
     assert "is not the one of the certificate" in tls.problem_with(

@@ -40,7 +40,7 @@ def test_a_malformed_address_is_refused(course, address):
 
 def test_the_course_client_certificate_is_found_and_used(course):
     access = cluster.check_scheduler("tls://10.0.0.5:8786", course=course)
-    client = course / "dask-tls" / "client"
+    client = course / ".dask-tls" / "client"
     assert (access.ca_file, access.cert_file, access.key_file) == \
         (client / "ca.pem", client / "cert.pem", client / "key.pem")
     security = access.security()
@@ -58,11 +58,11 @@ def test_missing_foreign_or_readable_client_files_are_refused(course, tmp_path):
     mixed = tmp_path / "mixed"
     mixed.mkdir()
     for name, source in (("ca.pem", course), ("cert.pem", other), ("key.pem", other)):
-        (mixed / name).write_bytes((source / "dask-tls" / "client" / name).read_bytes())
+        (mixed / name).write_bytes((source / ".dask-tls" / "client" / name).read_bytes())
     os.chmod(mixed / "key.pem", 0o600)
     with pytest.raises(KitError, match="was not signed by the CA"):
         cluster.check_scheduler("tls://127.0.0.1:8786", course=course, folder=mixed)
-    key = course / "dask-tls" / "client" / "key.pem"
+    key = course / ".dask-tls" / "client" / "key.pem"
     os.chmod(key, 0o640)
     with pytest.raises(KitError, match=r"readable by its owner only, got mode 0640 instead.*chmod 600"):
         cluster.check_scheduler("tls://127.0.0.1:8786", course=course)
