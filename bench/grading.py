@@ -158,11 +158,11 @@ def bench_autograde(report, sizes, course, students, data_dir, repeats):
         graded["nbgrader"] = students
         modes["nbgrader"] = lambda: plain_nbgrader(course, data_dir, students)
     cluster = dask_cluster() if sizes.slow_items else contextlib.nullcontext()
-    with cluster as address:
-        if address:
+    with cluster as dask:
+        if dask:
             graded["dask_2_workers"] = students
             modes["dask_2_workers"] = lambda: kit_autograde(course, students, data_dir,
-                                                            sizes.run_notebooks, scheduler=address)
+                                                            sizes.run_notebooks, **dask)
         progress(f"item 6: grading {len(students)} submissions in modes {', '.join(modes)} "
                  f"({repeats} repeats)")
         samples, outputs, errors, busy = take_turns(modes, repeats)
@@ -284,22 +284,24 @@ def ratio(seconds, top, bottom):
 
 @contextlib.contextmanager
 def dask_cluster():
-    """A two-worker Dask cluster on 127.0.0.1 (TCP); yields its address, or None without Dask."""
+    """A two-worker Dask cluster on 127.0.0.1, mutual TLS as the README's; yields
+    {"scheduler": address, "certificates": the client's folder} (autograde.run's arguments),
+    or None without Dask."""
     try:
-        from distributed import LocalCluster
+        import distributed  # noqa: F401
     except ImportError:
         yield None
         return
     import logging
+    from kit.autograde import cluster
     environment = dict(os.environ)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      protocol="tcp", dashboard_address=None, silence_logs=logging.ERROR) as cluster:
+    with cluster.local_cluster(workers=2, silence_logs=logging.ERROR) as dask:
         # Dask's nanny sets OMP/MKL/OPENBLAS_NUM_THREADS=1 in this process's environment for
         # its workers and leaves them there: nbgrader's and the bare run's kernels would then
         # inherit one-thread BLAS and look slower than they are.
         os.environ.clear()
         os.environ.update(environment)
-        yield cluster.scheduler_address
+        yield dask
 
 
 def plain_nbgrader(course, data_dir, students):

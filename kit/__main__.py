@@ -86,7 +86,12 @@ def add_grading_options(parser, course_default=DEFAULT_COURSE):
     parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
                         help="submissions graded at once (default: %(default)s)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="grade on a Dask cluster, e.g. tcp://10.0.0.5:8786, instead of locally")
+                        help="grade on a Dask cluster secured with the course's certificates (see the "
+                             "`certificates` command), e.g. tls://10.0.0.5:8786, instead of locally; a "
+                             "plain tcp:// scheduler is refused (anyone who reaches it can forge grades)")
+    parser.add_argument("--certificates", type=Path, default=None, metavar="DIR",
+                        help="with --scheduler: the folder holding this client's ca.pem, cert.pem and "
+                             "key.pem (default: COURSE/.dask-tls/client)")
     parser.add_argument("--cell-timeout", type=positive_float, default=None, metavar="SECONDS",
                         help="seconds one cell may run (default: the course's c.KitGrading.cell_timeout, "
                              f"{KitGrading.cell_timeout.default_value:g} unless set)")
@@ -107,7 +112,7 @@ def add_grading_options(parser, course_default=DEFAULT_COURSE):
 
 def grading_kwargs(args):
     """Only what the command line says: the rest comes from the course's configuration."""
-    return dict(jobs=args.jobs, scheduler=args.scheduler,
+    return dict(jobs=args.jobs, scheduler=args.scheduler, certificates=args.certificates,
                 cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout,
                 run_notebooks=False if args.tests_only else None,
                 allow_unisolated=True if args.allow_unisolated else None, data_dir=args.data)
@@ -145,6 +150,10 @@ def build_parser():
     add_similarity_arguments(subcommand(commands, "similarity", "compare the submissions' code with each "
                                                                 "other and with known solutions"))
     add_export_arguments(subcommand(commands, "export", "grades as a Canvas or Moodle import (or plain CSV)"))
+
+    add_certificate_arguments(subcommand(
+        commands, "certificates", "write the course's CA and the TLS certificates of its Dask "
+                                  "scheduler, workers and `autograde --scheduler` (mutual TLS)"))
 
     demo = subcommand(commands, "demo", "release, then grade three example submissions and check them")
     demo.add_argument("--dist", type=Path, default=DEFAULT_DIST, metavar="DIR",
@@ -184,6 +193,21 @@ def add_similarity_arguments(parser):
                         help="where similarity.html and similarity.csv go (default: COURSE/similarity)")
     parser.add_argument("--show", type=non_negative_int, default=similarity.DEFAULT_SHOWN, metavar="N",
                         help="pairs shown side by side in the HTML report (default: %(default)s)")
+
+
+def add_certificate_arguments(parser):
+    from . import certificates
+    add_course_option(parser)
+    parser.add_argument("--host", action="append", default=[], metavar="NAME_OR_IP", dest="hosts",
+                        help="a name or IP address of the scheduler or a grading machine, written into "
+                             "their certificates (repeat for each; always: "
+                             f"{', '.join(certificates.DEFAULT_HOSTS)})")
+    parser.add_argument("--days", type=whole_number(1), default=certificates.DEFAULT_DAYS, metavar="N",
+                        help=f"days the certificates are valid, at most {certificates.MAX_DAYS} "
+                             "(default: %(default)s)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace certificates written before (every machine then needs the new "
+                             "ones); by default existing files are never overwritten")
 
 
 def add_export_arguments(parser):
@@ -248,6 +272,10 @@ def dispatch(args):
                             title=args.title, lms_assignment_id=args.lms_assignment_id)
         unresolved = result["not_on_roster"] or result["not_graded"] or result["unmatched"]
         return EXIT_FAILED if unresolved else EXIT_OK
+    if args.command == "certificates":
+        from . import certificates
+        certificates.run(course=args.course, hosts=args.hosts, days=args.days, force=args.force)
+        return EXIT_OK
     if args.command == "demo":
         from . import demo
         return demo.run(course=args.course, dist=args.dist, lang=args.lang, **grading_kwargs(args))

@@ -4,6 +4,7 @@ lost, becomes a failed result naming the error, never an exception that stops th
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 
+from . import cluster
 from .grading import grade_submission
 from .result import failed_result
 
@@ -12,7 +13,9 @@ def execute_tasks(tasks, *, jobs, scheduler=None, progress=True):
     """Yield one GradingResult per GradingTask, in the order they finish.
 
     Inputs: tasks; jobs, processes at a time (1: this process); scheduler, a Dask
-    scheduler's address (then jobs is not used); progress, whether to show a progress bar.
+    scheduler's cluster.Access, from cluster.check_scheduler (then jobs is not used);
+    progress, whether to show a progress bar. Raises KitError if the scheduler cannot be
+    reached (before any task is sent).
     """
     from tqdm import tqdm
     bar = tqdm(total=len(tasks), desc="Grading", unit="submission", disable=not progress)
@@ -33,9 +36,9 @@ def execute_tasks(tasks, *, jobs, scheduler=None, progress=True):
         bar.close()
 
 
-def _on_dask(tasks, scheduler, bar):
-    from distributed import Client, as_completed as dask_completed
-    with Client(scheduler) as client:
+def _on_dask(tasks, access, bar):
+    from distributed import as_completed as dask_completed
+    with cluster.connect(access) as client:
         futures = client.map(grade_or_fail, tasks, pure=False)
         by_key = {f.key: t for f, t in zip(futures, tasks)}
         for future in dask_completed(futures):

@@ -334,13 +334,13 @@ def test_collect_refuses_a_zip_with_parent_paths(course, tmp_path):
 
 
 def test_dask_cluster_gives_the_same_grades(module_batch, course, cifar10_dir):
-    """Two Dask workers over TCP on 127.0.0.1 grade exactly as `--jobs 1`/`--jobs 2` did."""
-    from distributed import LocalCluster
+    """Two Dask workers on 127.0.0.1, secured as the README's (mutual TLS, certificates passed
+    with `certificates=`), grade exactly as `--jobs 1`/`--jobs 2` did."""
+    from kit.autograde import cluster
     students = ["partial", "reference_again"]
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
-        on_dask = grade(course, students, cifar10_dir, run_notebooks=False, cell_timeout=8,
-                        scheduler=cluster.scheduler_address)
+    with cluster.local_cluster(workers=2) as dask:
+        assert dask["scheduler"].startswith("tls://127.0.0.1:")
+        on_dask = grade(course, students, cifar10_dir, run_notebooks=False, cell_timeout=8, **dask)
     for student in students:
         assert scores(on_dask[student]) == scores(module_batch[student])
 
