@@ -374,3 +374,84 @@ def test_feedback_test_cell_without_kit_lines_falls_back_to_the_score():
         (out,) = handout.cells[0].outputs
         assert out.text == word and "HIDDEN" not in handout.cells[0].source
         assert handout.cells[0].source == "# Test\nassert loss > 0"
+
+
+# ---------------------------------------------------------------- bounded cost (per-notebook budgets)
+
+
+def tiny_cells(count):
+    """`count` tiny markdown and code cells, as a notebook of nbformat's (validating 100,000 cells
+    with nbformat's constructors would take seconds for nothing)."""
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": f"m{i}"} if i % 2 else
+             {"cell_type": "code", "metadata": {}, "source": f"x = {i}", "outputs": [], "execution_count": None}
+             for i in range(count)]
+    return nbformat.from_dict({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4})
+
+
+def sanitize_cost(nb, monkeypatch):
+    """(cells sanitized, tracemalloc peak in bytes) of KitFeedback on `nb`, nbgrader's
+    generate_feedback path (feedback.sanitize, sanitize.graded_notebook)."""
+    import tracemalloc
+
+    from kit.nbgrader_hooks import KitFeedback
+    seen = []
+    original = sanitize.sanitized_cell
+    monkeypatch.setattr(sanitize, "sanitized_cell", lambda *args: seen.append(1) or original(*args))
+    tracemalloc.start()
+    try:
+        handout, _ = KitFeedback().preprocess(nb, {})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    monkeypatch.setattr(sanitize, "sanitized_cell", original)
+    return handout, len(seen), peak
+
+
+def test_100000_cells_cost_what_a_notebook_at_the_limit_costs(monkeypatch):
+    from kit.notebook_limits import MAX_CELLS
+    test = code(TEST_SOURCE, metadata=TEST)
+    at_limit = tiny_cells(MAX_CELLS)
+    bomb = tiny_cells(100_000)
+    bomb.cells.append(test)   # the instructor's cells stay, wherever they are
+    _, limit_cells, limit_peak = sanitize_cost(at_limit, monkeypatch)
+    handout, bomb_cells, bomb_peak = sanitize_cost(bomb, monkeypatch)
+    assert limit_cells == MAX_CELLS and bomb_cells == MAX_CELLS + 1
+    assert bomb_peak < 1.5 * limit_peak, (bomb_peak, limit_peak)
+    assert len(handout.cells) == MAX_CELLS + 2
+    note = handout.cells[MAX_CELLS]
+    assert note.cell_type == "markdown" and note.source == (
+        f"[{100_000 - MAX_CELLS:,} more cells of the student's left out by the grader: "
+        f"a notebook shows at most {MAX_CELLS:,}]")
+    assert handout.cells[-1].source == "# Test\nassert loss > 0", "the test cell is still shown"
+
+
+def test_outputs_over_the_budget_are_left_out_with_a_note():
+    many = [{"output_type": "stream", "name": "stdout", "text": "."}] * (sanitize.MAX_OUTPUTS + 5000)
+    cell = sanitized_cell(code(outputs=many))
+    assert len(cell.outputs) == sanitize.MAX_OUTPUTS + 1
+    assert cell.outputs[-1].data["text/plain"] == (
+        f"[5,000 more outputs left out by the grader: a notebook shows at most {sanitize.MAX_OUTPUTS:,}]")
+
+
+def test_text_over_the_notebook_budget_is_cut_with_a_note():
+    per_cell = sanitize.MAX_TEXT_CHARS
+    cells = [answer("a" * per_cell, gid=f"q{i}") for i in range(sanitize.MAX_NOTEBOOK_TEXT_CHARS // per_cell + 3)]
+    cells.append(code(outputs=[{"output_type": "error", "ename": "E", "evalue": "v",
+                                "traceback": ["line"] * 100_000}]))
+    clean = sanitize.graded_notebook(notebook(*cells))
+    kept = sum(c.source.split("\n")[0].count("a") for c in clean.cells if c.cell_type == "markdown")
+    assert kept == sanitize.MAX_NOTEBOOK_TEXT_CHARS
+    assert clean.cells[-2].source == f"\n[... {per_cell:,} more characters removed by the grader]"
+    # Past the budget, each field says what was cut; a traceback keeps its first lines only.
+    assert clean.cells[-1].outputs[0].traceback == (
+        ["\n[... 4 more characters removed by the grader]"] * sanitize.MAX_TRACEBACK_LINES)
+
+
+def test_huge_bundles_are_read_only_in_part():
+    data = {f"x-kit/t{i}": "x" for i in range(100_000)}
+    data["text/plain"] = "late"
+    cell = sanitized_cell(code(outputs=[{"output_type": "display_data", "metadata": {}, "data": data}]))
+    assert "removed by the grader" in cell.outputs[0].data["text/plain"]
+    attachments = {f"p{i}.png": {"image/png": TINY_PNG_B64} for i in range(100_000)}
+    cell = sanitized_cell(answer("![p](attachment:p0.png)", attachments=attachments))
+    assert len(cell.attachments) == sanitize.MAX_IMAGES
