@@ -11,7 +11,8 @@ their code, metadata) is untrusted data.
 instructor cells (locked and test cells, `cells.is_instructor_cell`) were restored from
 the instructor's source by the grader (so their source and attachments are trusted):
 - outputs of every code cell are text (stream, error, text/plain) or PNG/JPEG images whose
-  payload is valid base64 of a real PNG/JPEG of at most MAX_IMAGE_BYTES; everything else
+  payload is valid base64 of a PNG/JPEG of at most MAX_IMAGE_BYTES whose header (read, not
+  decoded) gives at most MAX_IMAGE_PIXELS, else a note says why it was left out; everything else
   (HTML, JavaScript, SVG, Markdown, LaTeX, JSON, widget views, unknown types) is dropped,
   with a text note when nothing is left; output metadata is dropped (nbconvert reads image
   file names and "isolated" iframes from it);
@@ -33,7 +34,9 @@ the instructor's source by the grader (so their source and attachments are trust
 - cells keep only the metadata `nbgrader` (its grade_id checked: formgrader writes it into
   HTML attributes unescaped) and `kit`; cell ids are valid nbformat ids, execution counts
   integers; the notebook keeps kernelspec and language_info (short strings only): no
-  widget state, no title.
+  widget state, no title;
+- bounded cost: student cells, outputs, images and text within per-notebook budgets
+  (MAX_OUTPUTS and below it), what is over them left out or cut with a note.
 """
 import base64
 import binascii
@@ -41,6 +44,7 @@ import copy
 import html
 import itertools
 import re
+import struct
 import uuid
 
 import nbformat
@@ -52,6 +56,14 @@ from .notebook_limits import MAX_CELLS
 # weight plot is ~0.1 MiB of PNG; a page with hundreds of megabytes of images or text
 # freezes the browser (formgrader renders a whole notebook at once).
 MAX_IMAGE_BYTES = 2 << 20           # one decoded PNG/JPEG (output or attachment)
+# Pixels of one image, read from its header: a PNG of 100 KB can decode to 24000x24000
+# pixels (2.3 GB in the browser that renders it). Measured with matplotlib as the
+# inline backend saves (bbox "tight"): the notebooks' 10x8-inch default figure is 825x659
+# pixels at 100 dpi and 2040x1640 (3.3 million) at "retina" 200 dpi; utils/vis_utils.py's
+# weight grid 870x477, its CIFAR-10 sample grid 795x578. 4,000,000 keeps them all and
+# stops anything that needs more than 16 MB to draw.
+MAX_IMAGE_PIXELS = 4_000_000
+MAX_JPEG_SEGMENTS = 256             # before the frame header; real files have a dozen
 MAX_IMAGES = 100                    # per notebook, outputs and attachments together
 MAX_TEXT_CHARS = 200_000            # one text output field, one markdown or raw cell
 MAX_DESTINATION_SCAN = 200          # characters read after "](" to judge a destination
@@ -306,7 +318,69 @@ def checked_image(mime, value):
         return None, None
     if len(raw) > MAX_IMAGE_BYTES or not raw.startswith(IMAGE_MAGIC[mime]):
         return None, None
+    size = image_size(mime, raw)
+    if size is None:
+        return None, None
+    width, height = size
+    if width * height > MAX_IMAGE_PIXELS:
+        return None, (f"image left out: {width}x{height} pixels, over the "
+                      f"{MAX_IMAGE_PIXELS:,}-pixel limit")
     return base64.b64encode(raw).decode("ascii"), None
+
+
+def image_size(mime, raw):
+    """(width, height) from a PNG's or JPEG's header, without decoding a pixel; None when the
+    header is missing, truncated or malformed (then it is not an image the sanitizer keeps).
+
+    Inputs: mime, "image/png" or "image/jpeg"; raw, the file's bytes.
+    """
+    if mime == "image/png":
+        # Signature (8 bytes), then the IHDR chunk: length 13, type, width, height.
+        if len(raw) < 24 or raw[8:16] != b"\0\0\0\x0dIHDR":
+            return None
+        width, height = struct.unpack(">II", raw[16:24])
+    elif mime == "image/jpeg":
+        found = _jpeg_frame_size(raw)
+        if found is None:
+            return None
+        width, height = found
+    else:
+        raise ValueError(f"expected image/png or image/jpeg, got {mime!r} instead")
+    return (width, height) if width > 0 and height > 0 else None
+
+
+# JPEG start-of-frame markers (C0-CF but DHT C4, JPG C8 and DAC CC), where its size is.
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_JPEG_STANDALONE = frozenset([0x01, *range(0xD0, 0xD9)])   # TEM, RSTn, SOI: no length
+
+
+def _jpeg_frame_size(raw):
+    """(width, height) from the first frame header of a JPEG, walking its marker segments."""
+    at = 2   # after SOI (FFD8)
+    for _ in range(MAX_JPEG_SEGMENTS):
+        if at >= len(raw) or raw[at] != 0xFF:
+            return None
+        while at < len(raw) and raw[at] == 0xFF:   # fill bytes before a marker
+            at += 1
+        if at >= len(raw):
+            return None
+        marker = raw[at]
+        at += 1
+        if marker in _JPEG_STANDALONE:
+            continue
+        if marker in (0xD9, 0xDA) or at + 2 > len(raw):   # image end or scan data: no frame
+            return None
+        (length,) = struct.unpack(">H", raw[at:at + 2])
+        if length < 2:
+            return None
+        if marker in _JPEG_FRAMES:
+            # Length (2), precision (1), height (2), width (2).
+            if length < 7 or at + 7 > len(raw):
+                return None
+            height, width = struct.unpack(">HH", raw[at + 3:at + 7])
+            return width, height
+        at += length
+    return None
 
 
 def sanitized_attachments(attachments, budget, notes):
