@@ -26,7 +26,9 @@ Safety: all arguments and every path are checked (zips fully read and CRC-checke
 anything changes. Refused, with the zip path and member name: absolute names, drive letters,
 ".." components, control characters in names, symlinks and device files (unix mode in
 external_attr), encrypted members, duplicate names, a name used as both file and folder,
-non-zip or corrupt files, and anything over the Limits below. Folders: symlinks and special
+non-zip or corrupt files, anything over the Limits below, and a graded notebook over the
+limits of kit/notebook_limits.py (cells per notebook, JSON nesting depth, JSON objects
+and arrays). Folders: symlinks and special
 files inside are refused, same size limits. The original is never modified. Files are written
 to a temporary folder next to the destination, which then replaces the destination; an
 earlier submission is renamed to a backup until the new one is in place (restored on failure).
@@ -52,6 +54,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from .course import ASSIGNMENT, NOTEBOOKS as EXPECTED_NOTEBOOKS
+from .notebook_limits import NotebookTooLarge, check_text
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"  # nbgrader's default Exchange.timestamp_format
 CONTENT_DIRS = frozenset({"classifiers", "utils"})  # never mistaken for a wrapper folder
@@ -310,6 +313,7 @@ def _plan(path, who, destination, limits, stamp):
     entries, notes = _tidy(entries, path)
     if is_zip:
         _verify_zip(source, entries, path)
+    _check_notebooks(source, entries, is_zip, path)
     _check_destination(source, destination, stamp, path)
     return _Plan(path, source, who, destination, is_zip, entries, notes)
 
@@ -504,6 +508,31 @@ def _verify_zip(source, entries, path):
             except _ZIP_ERRORS as err:
                 raise RefusedSubmission(f"{where} cannot be read ({err}); the zip is damaged, "
                                         f"ask the student for a new copy") from err
+
+
+def _check_notebooks(source, entries, is_zip, path):
+    """Refuse a graded notebook over kit/notebook_limits.py's limits (cells, nesting).
+
+    Only the notebooks the grader reads are checked; one that is not JSON at all is
+    accepted here and graded as an unreadable notebook, as before.
+    """
+    for entry in entries:
+        if len(entry.parts) != 1 or entry.parts[0] not in EXPECTED_NOTEBOOKS:
+            continue
+        if is_zip:
+            with zipfile.ZipFile(source) as archive, archive.open(entry.source) as data:
+                raw = data.read(entry.size + 1)
+            where = f"{path}: member {entry.source.filename!r}"
+        else:
+            fd = os.open(entry.source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as data:
+                raw = data.read(entry.size + 1)
+            where = f"{path}: {entry.parts[0]}"
+        try:
+            check_text(raw.decode("utf-8", errors="replace"), where)
+        except NotebookTooLarge as err:
+            raise RefusedSubmission(f"{err}; ask the student to remove the extra cells or "
+                                    f"nesting and submit again") from err
 
 
 def _check_destination(source, destination, stamp, path):

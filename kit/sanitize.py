@@ -11,7 +11,8 @@ their code, metadata) is untrusted data.
 instructor cells (locked and test cells, `cells.is_instructor_cell`) were restored from
 the instructor's source by the grader (so their source and attachments are trusted):
 - outputs of every code cell are text (stream, error, text/plain) or PNG/JPEG images whose
-  payload is valid base64 of a real PNG/JPEG of at most MAX_IMAGE_BYTES; everything else
+  payload is valid base64 of a PNG/JPEG of at most MAX_IMAGE_BYTES whose header (read, not
+  decoded) gives at most MAX_IMAGE_PIXELS, else a note says why it was left out; everything else
   (HTML, JavaScript, SVG, Markdown, LaTeX, JSON, widget views, unknown types) is dropped,
   with a text note when nothing is left; output metadata is dropped (nbconvert reads image
   file names and "isolated" iframes from it);
@@ -33,26 +34,50 @@ the instructor's source by the grader (so their source and attachments are trust
 - cells keep only the metadata `nbgrader` (its grade_id checked: formgrader writes it into
   HTML attributes unescaped) and `kit`; cell ids are valid nbformat ids, execution counts
   integers; the notebook keeps kernelspec and language_info (short strings only): no
-  widget state, no title.
+  widget state, no title;
+- bounded cost: student cells, outputs, images and text within per-notebook budgets
+  (MAX_OUTPUTS and below it), what is over them left out or cut with a note.
 """
 import base64
 import binascii
 import copy
 import html
+import itertools
 import re
+import struct
 import uuid
 
 import nbformat
 
 from . import cells
+from .notebook_limits import MAX_CELLS
 
 # Bounds on what a student's process can put into the page a grader opens. A CIFAR-10
 # weight plot is ~0.1 MiB of PNG; a page with hundreds of megabytes of images or text
 # freezes the browser (formgrader renders a whole notebook at once).
 MAX_IMAGE_BYTES = 2 << 20           # one decoded PNG/JPEG (output or attachment)
+# Pixels of one image, read from its header: a PNG of 100 KB can decode to 24000x24000
+# pixels (2.3 GB in the browser that renders it). Measured with matplotlib as the
+# inline backend saves (bbox "tight"): the notebooks' 10x8-inch default figure is 825x659
+# pixels at 100 dpi and 2040x1640 (3.3 million) at "retina" 200 dpi; utils/vis_utils.py's
+# weight grid 870x477, its CIFAR-10 sample grid 795x578. 4,000,000 keeps them all and
+# stops anything that needs more than 16 MB to draw.
+MAX_IMAGE_PIXELS = 4_000_000
+MAX_JPEG_SEGMENTS = 256             # before the frame header; real files have a dozen
 MAX_IMAGES = 100                    # per notebook, outputs and attachments together
 MAX_TEXT_CHARS = 200_000            # one text output field, one markdown or raw cell
 MAX_DESTINATION_SCAN = 200          # characters read after "](" to judge a destination
+# Per notebook, so that showing any notebook costs the same order as showing a real one
+# (nbconvert spends ~7 ms per cell, and time per character of text): the real notebooks
+# have ~60 cells, ~100 outputs and well under 200,000 characters of student text once
+# run. Student cells over kit/notebook_limits.py's MAX_CELLS (which collect and the
+# grader already enforce) are left out with one note; what is over the other budgets is
+# left out or cut, each with a note.
+MAX_OUTPUTS = 2_000                 # outputs of student code (grading keeps 500 per cell)
+MAX_NOTEBOOK_TEXT_CHARS = 2_000_000  # student text: sources, text outputs, tracebacks
+MAX_NOTEBOOK_IMAGE_BYTES = 24 << 20  # decoded images, as much as grading keeps of outputs
+MAX_TRACEBACK_LINES = 200           # one error output (grading keeps 60)
+MAX_BUNDLE_TYPES = 20               # mimetypes read from one output or attachment
 
 IMAGE_MAGIC = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 TAG_OPENER = re.compile(r"<(?=[A-Za-z/!?])")
@@ -81,16 +106,65 @@ def graded_notebook(nb):
     Returns: a new NotebookNode (nbformat 4.5); `nb` is not modified.
     Raises SanitizeError naming the cell when an nbgrader grade_id is not a plain identifier.
     """
-    budget = [MAX_IMAGES]
+    budget = Budget()
     out = nbformat.v4.new_notebook(metadata=notebook_metadata(nb.get("metadata", {})))
     seen_ids = set()
+    left_out, note = 0, None
     for index, cell in enumerate(nb.get("cells", [])):
+        if not cells.is_instructor_cell(cell):
+            if budget.cells == 0:
+                left_out += 1
+                if note is None:   # one note, where the first cell was left out
+                    note = nbformat.v4.new_markdown_cell()
+                    out.cells.append(note)
+                continue
+            budget.cells -= 1
         clean = sanitized_cell(cell, index, budget)
         if clean.id in seen_ids:
             clean.id = uuid.uuid4().hex[:8]
         seen_ids.add(clean.id)
         out.cells.append(clean)
+    if note is not None:
+        note.source = (f"[{left_out:,} more cells of the student's left out by the grader: a notebook "
+                       f"shows at most {MAX_CELLS:,}]")
     return out
+
+
+class Budget:
+    """What is still allowed into one sanitized notebook (see MAX_OUTPUTS and below it).
+
+    Instructor cells (restored by the grader, trusted) cost nothing; every student cell,
+    output, image and character of student text costs its part.
+    """
+
+    def __init__(self):
+        self.cells = MAX_CELLS
+        self.outputs = MAX_OUTPUTS
+        self.images = MAX_IMAGES
+        self.image_bytes = MAX_NOTEBOOK_IMAGE_BYTES
+        self.chars = MAX_NOTEBOOK_TEXT_CHARS
+
+    def text(self, value):
+        """The text of a notebook field, cut (with a note) to MAX_TEXT_CHARS and what is left."""
+        text = _text(value)
+        keep = min(len(text), MAX_TEXT_CHARS, self.chars)
+        self.chars -= keep
+        if keep == len(text):
+            return text
+        return text[:keep] + f"\n[... {len(text) - keep:,} more characters removed by the grader]"
+
+    def image(self, mime, value):
+        """checked_image(mime, value) when this notebook may still show it, else (None, why or None)."""
+        if self.images <= 0:
+            return None, f"image left out: a notebook shows at most {MAX_IMAGES} images"
+        image, why = checked_image(mime, value)
+        if image is not None:
+            size = len(image) * 3 // 4
+            if size > self.image_bytes:
+                return None, f"image left out: a notebook shows at most {MAX_NOTEBOOK_IMAGE_BYTES >> 20} MiB of images"
+            self.images -= 1
+            self.image_bytes -= size
+        return image, why
 
 
 def nbconvert_preprocessor(nb, resources):
@@ -104,22 +178,23 @@ def nbconvert_preprocessor(nb, resources):
 def sanitized_cell(cell, index, budget):
     kind = cell.get("cell_type")
     trusted = cells.is_instructor_cell(cell)
-    source = _text(cell.get("source", ""))
+    source = _text(cell.get("source", "")) if trusted else budget.text(cell.get("source", ""))
     metadata = cell_metadata(cell.get("metadata", {}), index)
     if kind == "code":
         new = nbformat.v4.new_code_cell(source, metadata=metadata)
         new.execution_count = _count(cell.get("execution_count"))
-        new.outputs = [o for output in cell.get("outputs", []) for o in sanitized_output(output, budget)]
+        new.outputs = sanitized_outputs(cell.get("outputs"), budget)
     elif kind == "markdown":
+        notes = []
         attachments = (copy.deepcopy(dict(cell.get("attachments") or {})) if trusted
-                       else sanitized_attachments(cell.get("attachments"), budget))
-        new = nbformat.v4.new_markdown_cell(source if trusted else markdown_text(source, attachments),
+                       else sanitized_attachments(cell.get("attachments"), budget, notes))
+        text = source if trusted else markdown_text(source, attachments)
+        new = nbformat.v4.new_markdown_cell("\n\n".join([text] + [f"[{n}]" for n in notes]),
                                             metadata=metadata)
         if attachments:
             new.attachments = attachments
     else:  # raw, or a type nbformat does not know: shown as text at most
-        new = nbformat.v4.new_raw_cell(source if trusted else plain_text(_bounded(source)),
-                                       metadata=metadata)
+        new = nbformat.v4.new_raw_cell(source if trusted else plain_text(source), metadata=metadata)
     cell_id = cell.get("id")
     if isinstance(cell_id, str) and CELL_ID.fullmatch(cell_id):
         new.id = cell_id
@@ -183,30 +258,46 @@ def url_scheme(value):
     return None, value
 
 
+def sanitized_outputs(outputs, budget):
+    """The outputs of one code cell through sanitized_output, within the notebook's budget."""
+    outputs = outputs if isinstance(outputs, list) else []
+    shown = outputs[:max(budget.outputs, 0)]
+    budget.outputs -= len(shown)
+    kept = [o for output in shown if isinstance(output, dict) for o in sanitized_output(output, budget)]
+    if len(outputs) > len(shown):
+        kept.append(_text_note(f"[{len(outputs) - len(shown):,} more outputs left out by the grader: "
+                               f"a notebook shows at most {MAX_OUTPUTS:,}]"))
+    return kept
+
+
 def sanitized_output(output, budget):
     """[the output as plain data] (or a note); nothing but text and checked images survives."""
     kind = output.get("output_type")
     if kind == "stream":
         name = output.get("name") if output.get("name") in ("stdout", "stderr") else "stdout"
-        return [nbformat.v4.new_output("stream", name=name, text=_bounded(_text(output.get("text", ""))))]
+        return [nbformat.v4.new_output("stream", name=name, text=budget.text(output.get("text", "")))]
     if kind == "error":
         traceback = output.get("traceback")
+        lines = traceback[:MAX_TRACEBACK_LINES] if isinstance(traceback, list) else []
         return [nbformat.v4.new_output(
-            "error", ename=_bounded(_text(output.get("ename", ""))),
-            evalue=_bounded(_text(output.get("evalue", ""))),
-            traceback=[_bounded(_text(line)) for line in traceback] if isinstance(traceback, list) else [])]
+            "error", ename=budget.text(output.get("ename", "")), evalue=budget.text(output.get("evalue", "")),
+            traceback=[budget.text(line) for line in lines])]
     if kind not in ("display_data", "execute_result"):
         return [_note([kind if isinstance(kind, str) and re.fullmatch(r"\w{1,40}", kind) else "unknown"])]
     data = output.get("data") if isinstance(output.get("data"), dict) else {}
-    kept, removed = {}, []
-    for mime, value in data.items():
+    kept, removed, notes = {}, [], []
+    for mime, value in itertools.islice(data.items(), MAX_BUNDLE_TYPES):
         if mime == "text/plain":
-            kept[mime] = _bounded(_text(value))
-        elif mime in IMAGE_MAGIC and budget[0] > 0 and (image := checked_image(mime, value)):
+            kept[mime] = budget.text(value)
+            continue
+        image, why = budget.image(mime, value) if mime in IMAGE_MAGIC else (None, None)
+        if image is not None:
             kept[mime] = image
-            budget[0] -= 1
         else:
             removed.append(mime if isinstance(mime, str) and MIMETYPE.fullmatch(mime) else "unknown")
+            notes += [why] if why else []
+    if notes:   # said in the kit's words, whatever text/plain the student's code sent along
+        return [_text_note(f"[{notes[0]}]")]
     if not kept:
         return [_note(removed or ["empty"])]
     if kind == "execute_result":
@@ -216,30 +307,97 @@ def sanitized_output(output, budget):
 
 
 def checked_image(mime, value):
-    """The base64 payload re-encoded when it decodes to a `mime` image within MAX_IMAGE_BYTES, else None."""
+    """(the base64 payload re-encoded, None) when it decodes to a `mime` image within
+    MAX_IMAGE_BYTES, else (None, why in the kit's words, or None when it is no image at all)."""
     text = _text(value)
     if len(text) > MAX_IMAGE_BYTES * 4 // 3 + 1024:
-        return None
+        return None, None
     try:
         raw = base64.b64decode(re.sub(r"\s+", "", text), validate=True)
     except (binascii.Error, ValueError):
-        return None
+        return None, None
     if len(raw) > MAX_IMAGE_BYTES or not raw.startswith(IMAGE_MAGIC[mime]):
-        return None
-    return base64.b64encode(raw).decode("ascii")
+        return None, None
+    size = image_size(mime, raw)
+    if size is None:
+        return None, None
+    width, height = size
+    if width * height > MAX_IMAGE_PIXELS:
+        return None, (f"image left out: {width}x{height} pixels, over the "
+                      f"{MAX_IMAGE_PIXELS:,}-pixel limit")
+    return base64.b64encode(raw).decode("ascii"), None
 
 
-def sanitized_attachments(attachments, budget):
-    """{name: {mime: base64}} keeping checked PNG/JPEG bundles under plain file names."""
+def image_size(mime, raw):
+    """(width, height) from a PNG's or JPEG's header, without decoding a pixel; None when the
+    header is missing, truncated or malformed (then it is not an image the sanitizer keeps).
+
+    Inputs: mime, "image/png" or "image/jpeg"; raw, the file's bytes.
+    """
+    if mime == "image/png":
+        # Signature (8 bytes), then the IHDR chunk: length 13, type, width, height.
+        if len(raw) < 24 or raw[8:16] != b"\0\0\0\x0dIHDR":
+            return None
+        width, height = struct.unpack(">II", raw[16:24])
+    elif mime == "image/jpeg":
+        found = _jpeg_frame_size(raw)
+        if found is None:
+            return None
+        width, height = found
+    else:
+        raise ValueError(f"expected image/png or image/jpeg, got {mime!r} instead")
+    return (width, height) if width > 0 and height > 0 else None
+
+
+# JPEG start-of-frame markers (C0-CF but DHT C4, JPG C8 and DAC CC), where its size is.
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_JPEG_STANDALONE = frozenset([0x01, *range(0xD0, 0xD9)])   # TEM, RSTn, SOI: no length
+
+
+def _jpeg_frame_size(raw):
+    """(width, height) from the first frame header of a JPEG, walking its marker segments."""
+    at = 2   # after SOI (FFD8)
+    for _ in range(MAX_JPEG_SEGMENTS):
+        if at >= len(raw) or raw[at] != 0xFF:
+            return None
+        while at < len(raw) and raw[at] == 0xFF:   # fill bytes before a marker
+            at += 1
+        if at >= len(raw):
+            return None
+        marker = raw[at]
+        at += 1
+        if marker in _JPEG_STANDALONE:
+            continue
+        if marker in (0xD9, 0xDA) or at + 2 > len(raw):   # image end or scan data: no frame
+            return None
+        (length,) = struct.unpack(">H", raw[at:at + 2])
+        if length < 2:
+            return None
+        if marker in _JPEG_FRAMES:
+            # Length (2), precision (1), height (2), width (2).
+            if length < 7 or at + 7 > len(raw):
+                return None
+            height, width = struct.unpack(">HH", raw[at + 3:at + 7])
+            return width, height
+        at += length
+    return None
+
+
+def sanitized_attachments(attachments, budget, notes):
+    """{name: {mime: base64}} keeping checked PNG/JPEG bundles under plain file names; why an
+    image was left out is added to `notes`."""
     kept = {}
-    for name, bundle in (attachments or {}).items():
+    found = attachments.items() if isinstance(attachments, dict) else ()
+    for name, bundle in itertools.islice(found, MAX_IMAGES):
         if not (isinstance(name, str) and ATTACHMENT_NAME.fullmatch(name) and isinstance(bundle, dict)):
             continue
         for mime in IMAGE_MAGIC:
-            if mime in bundle and budget[0] > 0 and (image := checked_image(mime, bundle[mime])):
-                kept[name] = {mime: image}
-                budget[0] -= 1
-                break
+            if mime in bundle:
+                image, why = budget.image(mime, bundle[mime])
+                if image is not None:
+                    kept[name] = {mime: image}
+                    break
+                notes += [f"{why} ({name})"] if why else []
     return kept
 
 
@@ -275,8 +433,11 @@ def _meta_text(value):
 
 def _note(types):
     kinds = " / ".join(dict.fromkeys(types[:5]))
-    return nbformat.v4.new_output("display_data", data={"text/plain": (
-        f"[a {kinds} output was removed by the grader: rich outputs of student code are not shown]")})
+    return _text_note(f"[a {kinds} output was removed by the grader: rich outputs of student code are not shown]")
+
+
+def _text_note(text):
+    return nbformat.v4.new_output("display_data", data={"text/plain": text})
 
 
 def _text(value):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import nbformat
 
-from .. import cells, late
+from .. import cells, late, notebook_limits
 from ..course import NOTEBOOKS, release_dir, source_dir, submitted_dir
 from ..problems import Problem, ProblemKind
 
@@ -83,11 +83,17 @@ def restore_notebook(task, name):
 
 
 def read_submitted(data, name):
-    """(the notebook, None), or (None, the Problem) when it is missing or unreadable."""
+    """(the notebook, None), or (None, the Problem) when it is missing or unreadable.
+
+    A notebook over kit/notebook_limits.py's limits is unreadable too: it reaches the
+    grader when collect was bypassed (nbgrader's own commands, a folder copied in).
+    """
     if data is None:
         return None, Problem(ProblemKind.MISSING_NOTEBOOK, f"{name}: missing notebook (not in the submission)")
     try:
-        return nbformat.reads(data.decode("utf-8"), as_version=4), None
+        text = data.decode("utf-8")
+        notebook_limits.check_text(text, name)
+        return nbformat.reads(text, as_version=4), None
     except Exception as err:  # any unreadable file is the student's problem, not the grader's
         return None, Problem(ProblemKind.UNREADABLE_NOTEBOOK,
                              f"{name}: unreadable notebook ({type(err).__name__}: {err})")

@@ -426,3 +426,58 @@ def test_failed_swap_restores_old_submission(tmp_path, course, monkeypatch):
                          now=LATER)
     assert result.status == "refused" and "disk full" in result.message
     assert snapshot(course) == before
+
+
+# ------------------------------------------------------------------ notebook structure limits
+
+def many_cells(count):
+    """A notebook of `count` tiny cells, as nbformat writes them: a few MB, within the byte limits.
+
+    Plain dicts: nbformat's new_markdown_cell and writes validate each cell, seconds for 100,000.
+    """
+    cells = [{"cell_type": "markdown", "id": f"c{i}", "metadata": {}, "source": "x"} for i in range(count)]
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
+
+
+def deeply_nested(depth):
+    """A tiny valid notebook whose one cell's metadata nests lists `depth` levels deep."""
+    cell = {"cell_type": "markdown", "metadata": {"x": "<>"}, "source": "deep"}
+    nb = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    return json.dumps(nb).replace('"<>"', "[" * depth + "]" * depth).encode()
+
+
+SHAPE_CASES = {
+    "cells": (lambda: many_cells(100_000), "100,000 cells, over the limit of 1,000"),
+    "nesting": (lambda: deeply_nested(100_000), "levels deep"),
+    "containers": (lambda: notebook("x")[:-1] + b', "extra": [' + "".join(f"[{i}]," for i in range(600_000)).encode()
+                   + b"[]]}",  # numbers: a zip of the same "[]," over and over looks like a bomb
+                   "JSON objects and arrays (cells, outputs, metadata), over the limit of 500,000"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SHAPE_CASES))
+@pytest.mark.parametrize("kind", ["zip", "folder"])
+def test_notebook_over_structure_limits_refused(tmp_path, course, case, kind):
+    make, expected = SHAPE_CASES[case]
+    members = {**GOOD, "svm.ipynb": make()}
+    source = (make_zip(tmp_path / "olga.zip", members) if kind == "zip"
+              else make_folder(tmp_path / "olga", members))
+    before_source = snapshot(tmp_path)
+    result = collect_one(source, course)
+    assert result.status == "refused"
+    assert expected in result.message and "svm.ipynb" in result.message, result.message
+    assert snapshot(course) is None  # refused before anything was written
+    assert snapshot(tmp_path) == before_source
+
+
+def test_notebook_at_structure_limits_collected(tmp_path, course):
+    from kit.notebook_limits import MAX_CELLS, MAX_DEPTH
+    # The outer notebook, cells list, cell and metadata dict take 4 of the levels.
+    members = {**GOOD, "svm.ipynb": many_cells(MAX_CELLS), "softmax.ipynb": deeply_nested(MAX_DEPTH - 4)}
+    assert collect_one(make_zip(tmp_path / "pia.zip", members), course).status == "collected"
+
+
+def test_unparsable_notebook_still_collected(tmp_path, course):
+    """Not JSON at all is the grader's "unreadable notebook", as before, not a refusal."""
+    members = {**GOOD, "svm.ipynb": b"{not json [[[", "softmax.ipynb": b"\xff\xfe garbage"}
+    assert collect_one(make_zip(tmp_path / "quinn.zip", members), course).status == "collected"

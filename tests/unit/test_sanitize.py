@@ -10,6 +10,8 @@ an in-page anchor.
 import base64
 import copy
 import re
+import struct
+import zlib
 
 import nbformat
 import pytest
@@ -374,3 +376,182 @@ def test_feedback_test_cell_without_kit_lines_falls_back_to_the_score():
         (out,) = handout.cells[0].outputs
         assert out.text == word and "HIDDEN" not in handout.cells[0].source
         assert handout.cells[0].source == "# Test\nassert loss > 0"
+
+
+# ---------------------------------------------------------------- bounded cost (per-notebook budgets)
+
+
+def tiny_cells(count):
+    """`count` tiny markdown and code cells, as a notebook of nbformat's (validating 100,000 cells
+    with nbformat's constructors would take seconds for nothing)."""
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": f"m{i}"} if i % 2 else
+             {"cell_type": "code", "metadata": {}, "source": f"x = {i}", "outputs": [], "execution_count": None}
+             for i in range(count)]
+    return nbformat.from_dict({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4})
+
+
+def sanitize_cost(nb, monkeypatch):
+    """(cells sanitized, tracemalloc peak in bytes) of KitFeedback on `nb`, nbgrader's
+    generate_feedback path (feedback.sanitize, sanitize.graded_notebook)."""
+    import tracemalloc
+
+    from kit.nbgrader_hooks import KitFeedback
+    seen = []
+    original = sanitize.sanitized_cell
+    monkeypatch.setattr(sanitize, "sanitized_cell", lambda *args: seen.append(1) or original(*args))
+    tracemalloc.start()
+    try:
+        handout, _ = KitFeedback().preprocess(nb, {})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    monkeypatch.setattr(sanitize, "sanitized_cell", original)
+    return handout, len(seen), peak
+
+
+def test_100000_cells_cost_what_a_notebook_at_the_limit_costs(monkeypatch):
+    from kit.notebook_limits import MAX_CELLS
+    test = code(TEST_SOURCE, metadata=TEST)
+    at_limit = tiny_cells(MAX_CELLS)
+    bomb = tiny_cells(100_000)
+    bomb.cells.append(test)   # the instructor's cells stay, wherever they are
+    _, limit_cells, limit_peak = sanitize_cost(at_limit, monkeypatch)
+    handout, bomb_cells, bomb_peak = sanitize_cost(bomb, monkeypatch)
+    assert limit_cells == MAX_CELLS and bomb_cells == MAX_CELLS + 1
+    assert bomb_peak < 1.5 * limit_peak, (bomb_peak, limit_peak)
+    assert len(handout.cells) == MAX_CELLS + 2
+    note = handout.cells[MAX_CELLS]
+    assert note.cell_type == "markdown" and note.source == (
+        f"[{100_000 - MAX_CELLS:,} more cells of the student's left out by the grader: "
+        f"a notebook shows at most {MAX_CELLS:,}]")
+    assert handout.cells[-1].source == "# Test\nassert loss > 0", "the test cell is still shown"
+
+
+def test_outputs_over_the_budget_are_left_out_with_a_note():
+    many = [{"output_type": "stream", "name": "stdout", "text": "."}] * (sanitize.MAX_OUTPUTS + 5000)
+    cell = sanitized_cell(code(outputs=many))
+    assert len(cell.outputs) == sanitize.MAX_OUTPUTS + 1
+    assert cell.outputs[-1].data["text/plain"] == (
+        f"[5,000 more outputs left out by the grader: a notebook shows at most {sanitize.MAX_OUTPUTS:,}]")
+
+
+def test_text_over_the_notebook_budget_is_cut_with_a_note():
+    per_cell = sanitize.MAX_TEXT_CHARS
+    cells = [answer("a" * per_cell, gid=f"q{i}") for i in range(sanitize.MAX_NOTEBOOK_TEXT_CHARS // per_cell + 3)]
+    cells.append(code(outputs=[{"output_type": "error", "ename": "E", "evalue": "v",
+                                "traceback": ["line"] * 100_000}]))
+    clean = sanitize.graded_notebook(notebook(*cells))
+    kept = sum(c.source.split("\n")[0].count("a") for c in clean.cells if c.cell_type == "markdown")
+    assert kept == sanitize.MAX_NOTEBOOK_TEXT_CHARS
+    assert clean.cells[-2].source == f"\n[... {per_cell:,} more characters removed by the grader]"
+    # Past the budget, each field says what was cut; a traceback keeps its first lines only.
+    assert clean.cells[-1].outputs[0].traceback == (
+        ["\n[... 4 more characters removed by the grader]"] * sanitize.MAX_TRACEBACK_LINES)
+
+
+def test_huge_bundles_are_read_only_in_part():
+    data = {f"x-kit/t{i}": "x" for i in range(100_000)}
+    data["text/plain"] = "late"
+    cell = sanitized_cell(code(outputs=[{"output_type": "display_data", "metadata": {}, "data": data}]))
+    assert "removed by the grader" in cell.outputs[0].data["text/plain"]
+    attachments = {f"p{i}.png": {"image/png": TINY_PNG_B64} for i in range(100_000)}
+    cell = sanitized_cell(answer("![p](attachment:p0.png)", attachments=attachments))
+    assert len(cell.attachments) == sanitize.MAX_IMAGES
+
+
+# ---------------------------------------------------------------- pixel bombs
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_bomb(side=24_000):
+    """A ~70 KB PNG that decodes to side x side 1-bit pixels: one IDAT of compressed zero rows."""
+    row = b"\0" * (1 + side // 8)   # filter byte, then the row's bits
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)   # 1-bit grayscale
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", idat)
+            + png_chunk(b"IEND", b""))
+
+
+def jpeg_header(width, height, before=b""):
+    """A JPEG's start as far as its frame header says width x height (no pixel data follows)."""
+    app0 = b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\0\x01\x01\0\0\x01\0\x01\0\0"
+    sof0 = b"\xff\xc0" + struct.pack(">HBHHB", 17, 8, height, width, 3) + b"\x01\x11\0\x02\x11\x01\x03\x11\x01"
+    return b"\xff\xd8" + app0 + before + sof0 + b"\xff\xd9"
+
+
+def real_image(fmt):
+    """A figure as the notebooks' inline backend saves it (10x8 inches, bbox tight)."""
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig = plt.figure(figsize=(10, 8))
+    plt.plot([0.1 * i * i for i in range(50)])
+    out = io.BytesIO()
+    fig.savefig(out, format=fmt, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return out.getvalue()
+
+
+def image_output(mime, raw):
+    return {"output_type": "display_data", "metadata": {},
+            "data": {mime: base64.b64encode(raw).decode(), "text/plain": "<Figure size 24000x24000>"}}
+
+
+BOMBS = {"png": ("image/png", png_bomb, "24000x24000"),
+         "jpeg": ("image/jpeg", lambda: jpeg_header(30_000, 30_000), "30000x30000")}
+
+
+@pytest.mark.parametrize("kind", sorted(BOMBS))
+def test_pixel_bomb_is_replaced_by_a_note(kind):
+    mime, make, size = BOMBS[kind]
+    raw = make()
+    assert len(raw) < sanitize.MAX_IMAGE_BYTES and raw.startswith(sanitize.IMAGE_MAGIC[mime])
+    note = f"[image left out: {size} pixels, over the 4,000,000-pixel limit]"
+    cell = sanitized_cell(code(outputs=[image_output(mime, raw)]))
+    assert [o.data for o in cell.outputs] == [{"text/plain": note}]
+    attached = sanitized_cell(answer("![plot](attachment:bomb.img)", attachments={"bomb.img": {mime: image_output(mime, raw)["data"][mime]}}))
+    assert "attachments" not in attached and attached.source.endswith(f"\n\n[{note[1:-1]} (bomb.img)]")
+    html = feedback.render(notebook(code(outputs=[image_output(mime, raw)])), {}, [])
+    assert note in html and base64.b64encode(raw).decode()[:200] not in html
+
+
+@pytest.mark.parametrize("fmt, mime", [("png", "image/png"), ("jpeg", "image/jpeg")])
+def test_real_figures_are_kept(fmt, mime):
+    raw = real_image(fmt)
+    width, height = sanitize.image_size(mime, raw)
+    assert 800 <= width <= 900 and 600 <= height <= 700   # the notebooks' 10x8-inch figure
+    payload_b64 = base64.b64encode(raw).decode()
+    cell = sanitized_cell(code(outputs=[image_output(mime, raw)]))
+    assert cell.outputs[0].data[mime] == payload_b64
+
+
+@pytest.mark.parametrize("mime, raw", [
+    ("image/png", b"\x89PNG\r\n\x1a\n"),                                          # truncated
+    ("image/png", b"\x89PNG\r\n\x1a\n" + png_chunk(b"tEXt", b"x" * 20)),          # IHDR not first
+    ("image/png", png_bomb(8)[:20]),                                               # cut in IHDR
+    ("image/png", b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", bytes(13))),          # 0x0 pixels
+    ("image/jpeg", b"\xff\xd8\xff"),                                               # nothing after SOI
+    ("image/jpeg", jpeg_header(10, 10)[:25]),                                      # cut in the SOF
+    ("image/jpeg", b"\xff\xd8\xff\xda\0\x02" + jpeg_header(10, 10)),               # scan before any frame
+    ("image/jpeg", b"\xff\xd8\xff\xe0\0\x00"),                                     # length below 2
+    ("image/jpeg", jpeg_header(10, 10, before=b"\xff\xfe\0\x02" * 300)),           # 300 comments first
+    ("image/jpeg", b"\xff\xd8" + b"\x00" * 100),                                   # no marker
+], ids=["png-signature-only", "png-no-ihdr", "png-cut", "png-zero", "jpeg-soi-only", "jpeg-cut-sof",
+        "jpeg-scan-first", "jpeg-bad-length", "jpeg-too-many-segments", "jpeg-no-marker"])
+def test_malformed_headers_are_not_images(mime, raw):
+    assert sanitize.image_size(mime, raw) is None
+    assert sanitize.checked_image(mime, base64.b64encode(raw).decode()) == (None, None)
+
+
+def test_image_size_reads_headers():
+    assert sanitize.image_size("image/png", png_bomb(16)) == (16, 16)
+    assert sanitize.image_size("image/jpeg", jpeg_header(640, 480, before=b"\xff\xfe\0\x04hi")) == (640, 480)
+    assert sanitize.image_size("image/jpeg", b"\xff\xd8\xff\xff" + jpeg_header(7, 9)[3:]) == (7, 9)  # fill bytes
+    with pytest.raises(ValueError, match="expected image/png or image/jpeg, got 'image/gif' instead"):
+        sanitize.image_size("image/gif", b"GIF89a")
