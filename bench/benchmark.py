@@ -16,11 +16,15 @@ shared and absolute seconds drift with the load. Items:
    nbgrader (its own pipeline) against `kit autograde --jobs 2` and nbgrader with the kit's
    configuration, per submission, with the memory of the kernels and the grading processes;
 9. broken submissions (an endless loop in the vectorized SVM loss, at import, in training),
-   each graded alone against the reference (--jobs 1, the real subset): their extra seconds.
-Timing data is random (CIFAR-shaped float64); items 5-9 need the notebooks and CIFAR-10.
+   each graded alone against the reference (--jobs 1, the real subset): their extra seconds;
+10. a correct submission (the reference) graded alone and beside a CPU hog (a submission
+   whose every kernel forks 40 busy processes), --jobs 2, tests only: its time beside the
+   hog over its time alone, and how the sandbox shares the cores (cgroup cpu share or nice).
+Timing data is random (CIFAR-shaped float64); items 5-10 need the notebooks and CIFAR-10.
 `--smoke` uses tiny sizes, grades two submissions (test cells only), tiles a small data set
-for item 8, grades one broken kind with a 5 s cell timeout for item 9 and skips the slow
-items: it proves the benchmark works, its ratios mean nothing.
+for item 8, grades one broken kind with a 5 s cell timeout for item 9, runs a hog of 8 processes
+for 10 s in item 10 and skips the slow items: it proves the benchmark works, its ratios mean
+nothing.
 """
 import os
 import sys
@@ -30,21 +34,22 @@ from kit.course import KitError
 
 from .fullsize import bench_broken, bench_fullsize
 from .grading import bench_grading
+from .hog import bench_hog
 from .losses import bench_losses, bench_naive, bench_training, training_arrays
 from .report import FULL, SMOKE, Report, format_table, machine_info, write_json
 
 
-ITEMS = tuple(range(1, 10))
+ITEMS = tuple(range(1, 11))
 
 
 def run(*, json_path=None, smoke=False, repeats=5, items=ITEMS):
-    """Run the benchmark's `items` (1-9; 1 and 2 run together), print the table, write
+    """Run the benchmark's `items` (1-10; 1 and 2 run together), print the table, write
     `json_path`; return 0, or 1 when a result was wrong."""
     if repeats < 1:
         raise KitError(f"expected --repeats of at least 1, got {repeats} instead")
     wanted = set(items)
     if not wanted or not wanted <= set(ITEMS):
-        raise KitError(f"expected items among 1-9, got {sorted(items)} instead")
+        raise KitError(f"expected items among 1-10, got {sorted(items)} instead")
     sizes = SMOKE if smoke else FULL
     report = Report(smoke=smoke, repeats=repeats)
     machine = machine_info()
@@ -63,6 +68,8 @@ def run(*, json_path=None, smoke=False, repeats=5, items=ITEMS):
         bench_fullsize(report, sizes, repeats)
     if 9 in wanted:
         bench_broken(report, sizes, repeats)
+    if 10 in wanted:
+        bench_hog(report, sizes, repeats)
     machine["load_after"] = os.getloadavg()
     machine["bench_seconds"] = round(time.perf_counter() - started, 1)
     print(format_table(report, machine))

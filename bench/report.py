@@ -38,17 +38,21 @@ class Sizes:
     fullsize_repeats: int     # items 8-9 take many minutes per repeat
     broken_kinds: tuple       # item 9: the broken submissions graded (bench/fullsize.py BROKEN_KINDS)
     broken_cell_timeout: object  # item 9: cell timeout in s; None: the course's own (120 s)
+    hog_processes: int        # item 10: busy processes each kernel of the hog forks (limit: 64)
+    hog_seconds: float        # item 10: how long they stay busy before they stop by themselves
+    hog_repeats: int          # item 10: each repeat grades the reference twice, beside the hog once
 
 
 FULL = Sizes(num_train=49000, dim=3073, num_classes=10, num_dev=500, train_iters=1500,
              batch_size=200, submissions=8, jobs_1_submissions=8, run_notebooks=True, slow_items=True,
              max_grading_repeats=3, fullsize_train=50_000, fullsize_test=10_000, fullsize_submissions=4,
              fullsize_repeats=1, broken_kinds=("hang_vectorized", "hang_import", "hang_train"),
-             broken_cell_timeout=None)
+             broken_cell_timeout=None, hog_processes=40, hog_seconds=120, hog_repeats=1)
 SMOKE = Sizes(num_train=1500, dim=300, num_classes=10, num_dev=40, train_iters=30,
               batch_size=20, submissions=2, jobs_1_submissions=1, run_notebooks=False, slow_items=False,
               max_grading_repeats=1, fullsize_train=6000, fullsize_test=1000, fullsize_submissions=2,
-              fullsize_repeats=1, broken_kinds=("hang_vectorized",), broken_cell_timeout=5)
+              fullsize_repeats=1, broken_kinds=("hang_vectorized",), broken_cell_timeout=5,
+              hog_processes=8, hog_seconds=10, hog_repeats=1)
 NOTEBOOK_TIMEOUT = 600        # seconds per cell for the bare notebook runs
 LOSS_ROUNDS_PER_REPEAT = 3    # items 1-2 run 3 x --repeats times (each run is short)
 
