@@ -270,7 +270,8 @@ def dispatch(args):
         from . import export
         result = export.run(course=args.course, format=args.format, roster=args.roster, out=args.out,
                             title=args.title, lms_assignment_id=args.lms_assignment_id)
-        unresolved = result["not_on_roster"] or result["not_graded"] or result["unmatched"]
+        unresolved = (result["not_on_roster"] or result["not_graded"] or result["unmatched"]
+                      or result["time_unknown"])
         return EXIT_FAILED if unresolved else EXIT_OK
     if args.command == "certificates":
         from . import certificates

@@ -7,7 +7,12 @@ Who a student is in the LMS comes from a roster file and, where it says nothing,
 nbgrader's own student records (`nbgrader db student import` fills `lms_user_id`, email
 and names). Students on only one side (graded but not on the roster, on the roster but
 with no graded submission) and students the LMS could not match (no id for it) are
-listed on the terminal and in the result, never dropped: each still gets a row.
+listed on the terminal and in the result. In a Canvas or Moodle file, a row the LMS cannot
+match (no id for it) and a row whose submission time is unknown (a due date is set, so its
+late penalty is undecided) are left out, never guessed: the LMS would abort the import or
+put the grade on the wrong student, or take an undecided grade as on time. They go to a
+side file (`export-FORMAT-left-out.csv`) with the reason, and the command exits 1. The
+plain CSV keeps every row.
 
 Every cell goes through the `csv` module and `grades.spreadsheet_safe`, so a value a
 spreadsheet would read as a formula (an id like `=HYPERLINK("x")`) arrives as text.
@@ -18,6 +23,7 @@ from pathlib import Path
 
 from .course import ASSIGNMENT, KitError, coursedir, gradebook_url
 from .grades import fmt, load_summaries, printable, spreadsheet_safe, totals
+from .late import late_info
 
 FORMATS = ("canvas", "moodle", "csv")
 # The roster's columns: nbgrader's own student fields (so a file made for
@@ -50,7 +56,10 @@ def run(*, course, format, roster=None, out=None, title=ASSIGNMENT, lms_assignme
       manual, late_penalty, total, max, status; total is after the late penalty, None
       when not graded); "not_on_roster" (graded ids the roster lacks), "not_graded"
       (roster ids with no graded submission), "unmatched" (ids with nothing the LMS can
-      match them by), "incomplete" (ids with written answers still ungraded).
+      match them by), "time_unknown" (graded ids whose submission time is unknown while a
+      due date is set), "left_out" (path of the side file listing the rows a Canvas or
+      Moodle file leaves out, with why; None when none), "incomplete" (ids with written
+      answers still ungraded).
 
     Raises KitError for an unknown format or a roster that cannot be read.
     """
@@ -63,11 +72,20 @@ def run(*, course, format, roster=None, out=None, title=ASSIGNMENT, lms_assignme
     people = read_roster(Path(roster)) if roster is not None else None
     rows, not_on_roster, not_graded, incomplete = merge(load_summaries(course), gradebook_people(course), people)
     unmatched = [r["id"] for r in rows if not identified(r, format)]
+    time_unknown = [r["id"] for r in rows if r.get("time_unknown")]
     path = Path(out) if out is not None else course / f"export-{format}.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
-    write(path, format, rows, title, lms_assignment_id)
+    reasons = {}
+    if format != "csv":
+        for student in unmatched:
+            reasons.setdefault(student, f"nothing {format} can match the student by")
+        for student in time_unknown:
+            reasons.setdefault(student, "submission time unknown: late penalty undecided")
+    write(path, format, [r for r in rows if r["id"] not in reasons], title, lms_assignment_id)
+    left_out = write_left_out(path, rows, reasons)
     result = {"path": path, "rows": rows, "not_on_roster": not_on_roster, "not_graded": not_graded,
-              "unmatched": unmatched, "incomplete": incomplete}
+              "unmatched": unmatched, "time_unknown": time_unknown, "left_out": left_out,
+              "incomplete": incomplete}
     if verbose:
         report(result, format)
     return result
@@ -114,6 +132,7 @@ def gradebook_people(course):
             submissions = []
         for submission in submissions:
             people[submission.student.id]["late_penalty"] = float(submission.late_submission_penalty or 0)
+            people[submission.student.id]["time_unknown"] = late_info(submission)["seconds_late"] is None
     return people
 
 
@@ -133,7 +152,8 @@ def merge(summaries, known, roster):
         rows.append({**fields, "auto": auto, "manual": by_hand, "late_penalty": penalty,
                      # nbgrader caps a penalty at the score; the floor only guards odd gradebooks
                      "total": max(0.0, auto + by_hand - penalty), "max": auto_max + hand_max,
-                     "status": summary["status"]})
+                     "status": summary["status"],
+                     "time_unknown": bool(known.get(student, {}).get("time_unknown"))})
     not_on_roster = [s for s in sorted(graded) if roster is not None and s not in roster]
     not_graded = [s for s in (roster or {}) if s not in graded]
     most = max((r["max"] for r in rows), default=None)
@@ -184,13 +204,35 @@ def write(path, format, rows, title, lms_assignment_id):
                      *(fmt(r[k]) for k in ("auto", "manual", "late_penalty", "total", "max")), r["status"]])
 
 
+def write_left_out(path, rows, reasons):
+    """The side file beside `path` listing the rows left out of it and why; None (and any old
+    side file removed) when nothing was left out."""
+    side = path.with_name(f"{path.stem}-left-out.csv")
+    if not reasons:
+        side.unlink(missing_ok=True)
+        return None
+    with open(side, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", "reason", "total", "max"])
+        for r in rows:
+            if r["id"] in reasons:
+                writer.writerow([spreadsheet_safe(c) for c in
+                                 (r["id"], reasons[r["id"]], fmt(r["total"]), fmt(r["max"]))])
+    return side
+
+
 def report(result, format):
     print(f"Grades for {format}: {result['path']} ({len(result['rows'])} students)")
     lists = [("graded, but not on the roster (their rows carry nbgrader's ids only)", result["not_on_roster"]),
              ("on the roster, but no graded submission (their grade is left empty)", result["not_graded"]),
-             (f"nothing {format} can match them by (add their LMS ids to the roster)", result["unmatched"]),
+             (f"students {format} cannot match (add their LMS ids to the roster)"
+              + ("; left out of the file" if format != "csv" else ""), result["unmatched"]),
+             ("submission time unknown, so the late penalty is undecided (collect the submission "
+              "again with its timestamp.txt)" + ("; left out of the file" if format != "csv" else ""),
+              result["time_unknown"]),
              ("written answers not graded yet (counted as 0; grade them in formgrader)", result["incomplete"])]
     for what, students in lists:
         if students:
-            print(f"warning: {len(students)} {what}: {', '.join(map(printable, students))}",
-                  file=sys.stderr)
+            print(f"warning: {what}: {', '.join(map(printable, students))}", file=sys.stderr)
+    if result["left_out"]:
+        print(f"Left out of the file, with the reasons: {result['left_out']}", file=sys.stderr)

@@ -28,6 +28,9 @@ NO_RESULT = "no_result"
 TOLERANCE = 10 * checks.LOSS_TOLERANCE
 # A hinge with margin d is d times the margin-1 hinge of W / d; this small d stands for 0.
 ZERO_MARGIN = 1e-9
+# A right-class probability below this lets an epsilon of about 1e-8 inside the log move the
+# loss past the tolerance (1e-8 / 1e-3 = 1e-5).
+EPSILON_EXPOSED = 1e-3
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,13 @@ class Case:
         # The regularization exactly as the reference adds it.
         self.reg_loss, self.reg_grad = self.loss - self.data_loss, self.grad - self.data_grad
 
+    def smallest_correct_probability(self):
+        """Softmax: the smallest probability given to an example's own class (from the
+        reference's per-example losses); a tiny one makes a small epsilon inside the log
+        change the loss."""
+        losses = [self.ref(self.W, self.X[i:i + 1], self.y[i:i + 1], 0.0)[0] for i in range(self.N)]
+        return float(np.exp(-max(losses)))
+
     def margin(self):
         """The SVM's margin (delta), from the reference: with W = 0 every score is 0, so each
         of the C - 1 wrong classes costs exactly the margin."""
@@ -61,29 +71,43 @@ class Case:
 
 
 MISTAKES = (
-    Mistake("reg_missing_loss", "The loss leaves out the regularization term "
-            "(reg times the sum of the squared weights).",
+    # The words say where to look and what kind of slip it is, never the fix.
+    Mistake("reg_missing_loss", "The loss seems to leave out the regularization term.",
             {"loss": lambda c: c.data_loss}),
-    Mistake("reg_missing_grad", "The gradient leaves out the gradient of the regularization term.",
+    Mistake("reg_loss_half", "The loss's regularization term is off by a constant factor: "
+            "compare it with the regularization the notebook defines.",
+            {"loss": lambda c: c.data_loss + c.reg_loss / 2}),
+    Mistake("reg_loss_per_example", "The regularization term is added once per example "
+            "instead of once for the whole loss.",
+            {"loss": lambda c: c.data_loss + c.N * c.reg_loss}),
+    Mistake("reg_scaled_by_n", "The regularization part (of the loss, or of dW) is divided by "
+            "the number of examples, like the data part; it belongs to the whole loss.",
+            {"loss": lambda c: c.data_loss + c.reg_loss / c.N,
+             "grad": lambda c: c.data_grad + c.reg_grad / c.N}),
+    Mistake("reg_missing_grad", "dW seems to leave out the regularization term's part.",
             {"grad": lambda c: c.data_grad}),
-    Mistake("reg_grad_per_example", "The gradient of the regularization term is added once per "
-            "example instead of once in total.",
+    Mistake("reg_grad_per_example", "dW's regularization part is added once per example "
+            "instead of once in total.",
             {"grad": lambda c: c.data_grad + c.N * c.reg_grad}),
-    Mistake("reg_grad_factor_2", "The gradient of the regularization term misses its factor 2 "
-            "(the derivative of reg * W**2 is 2 * reg * W).",
+    Mistake("reg_grad_factor_2", "dW is off by a constant factor in its regularization part.",
             {"grad": lambda c: c.data_grad + c.reg_grad / 2}),
-    Mistake("summed_not_averaged", "The loss or its gradient is summed over the examples instead "
-            "of averaged (divide by the number of examples).",
+    Mistake("summed_not_averaged", "The loss or dW is a sum over the examples where the task "
+            "asks for an average.",
             {"loss": lambda c: c.N * c.data_loss + c.reg_loss,
              "grad": lambda c: c.N * c.data_grad + c.reg_grad}),
-    Mistake("margin_counts_correct_class", "The hinge loss also counts the correct class "
-            "(skip j == y[i]).",
+    Mistake("margin_counts_correct_class", "The hinge loss also counts the correct class.",
             {"loss": lambda c: c.loss + c.margin()}, svm_only=True),
-    Mistake("margin_zero", "The hinge loss uses a margin of 0 instead of 1.",
+    Mistake("margin_zero", "The hinge loss's margin is not the one the task defines.",
             {"loss": lambda c: c.zero_margin()[0] + c.reg_loss,
              "grad": lambda c: c.zero_margin()[1] + c.reg_grad}, svm_only=True),
-    Mistake("no_max_shift", "Large scores make the loss overflow (inf or nan): subtract each "
-            "row's largest score before taking exponentials.", {"offset": None}),
+    Mistake("no_max_shift", "With large scores (every score raised by 1000) the loss or dW "
+            "becomes inf or nan, though raising every score by the same amount changes nothing "
+            "in the mathematics: look for where the computation overflows.", {"offset": None}),
+    Mistake("log_epsilon", "A small number added inside the log changes the loss where the "
+            "probability of the right class is tiny: with the stable form, nothing needs adding.",
+            {}),
+    Mistake("loss_called_twice", "train calls the loss more than once per iteration (look at "
+            "what one iteration computes and records).", {"train": None}),
     Mistake(NO_RESULT, "The function raised an error, or returned nothing the grader could read "
             "(check what it returns and the shapes).", {}),
     Mistake(OTHER, "A mistake the grader has no name for: compare your function with the "
@@ -120,15 +144,18 @@ def diagnose(check, sent, seed):
         return [NO_RESULT]
     if aspect == "offset":
         return diagnose_offset(sent, seed)
+    if aspect == "train":
+        return diagnose_training(sent, seed)
     ref = checks.LOSS_FUNCTIONS[target][1] if target in checks.LOSS_FUNCTIONS else checks.CLASSES.get(target)
     if aspect not in ("loss", "grad") or ref is None:
         return [OTHER]
-    parts = ("loss", "grad") if aspect == "grad" or target in checks.CLASSES else ("loss",)
+    # The parts the check judges (checks.judge_case): each aspect alone, a class's loss both.
+    parts = ("loss", "grad") if target in checks.CLASSES else (aspect,)
     cases, got = [], []
     for case, arrays in checks.cases_for(target, seed).items():
         out = sent.get(case, {})
         try:
-            value = {"loss": float(checks.load(out, "loss", None).reshape(()))}
+            value = {"loss": float(checks.load(out, "loss", None).reshape(()))} if "loss" in parts else {}
             if "grad" in parts:
                 value["grad"] = checks.load(out, "dW", arrays["W"].shape)
         except checks.WrongResult:
@@ -136,15 +163,44 @@ def diagnose(check, sent, seed):
         cases.append(Case(ref, arrays))
         got.append(value)
     names = set()
+    # Softmax cases where the right class gets a tiny probability are judged apart: there a
+    # small epsilon inside the log (public solutions add 1e-8 or so) changes the loss too.
+    softmax = ref is reference.softmax_loss
+    exposed = [softmax and c.smallest_correct_probability() < EPSILON_EXPOSED for c in cases]
     for part in parts:
         right = [close(part, g[part], c.loss if part == "loss" else c.grad) for c, g in zip(cases, got)]
         if all(right):
             continue
-        known = [m for m in MISTAKES if part in m.predicts and (ref is reference.svm_loss or not m.svm_only)]
+        known = [m for m in MISTAKES if part in m.predicts and (not softmax or not m.svm_only)]
+        judged = [i for i in range(len(cases)) if not (part == "loss" and exposed[i])]
         explained = {m.name for m in known
-                     if all(close(part, g[part], m.predicts[part](c)) for c, g in zip(cases, got))}
+                     if all(close(part, got[i][part], m.predicts[part](cases[i])) for i in judged)}
+        if part == "loss" and any(exposed) and (explained or all(right[i] for i in judged)):
+            # What is left: the exposed cases, lower than predicted, as an epsilon makes them.
+            predicted = [BY_NAME[next(iter(explained))].predicts["loss"](c) if explained else c.loss
+                         for c in cases]
+            if any(exposed[i] and got[i]["loss"] < predicted[i] and not close("loss", got[i]["loss"], predicted[i])
+                   for i in range(len(cases))):
+                explained = explained | {"log_epsilon"}
         names |= explained or {OTHER}
     return sorted(names)
+
+
+def diagnose_training(sent, seed):
+    """The loss called more than once per step: right gradient steps, but each step's
+    minibatch recorded a whole number of times (checks.judge_training's recorder)."""
+    arrays = checks.classifier_cases(seed)["train"]
+    out = sent.get("train", {})
+    steps, batch = checks.TRAIN_STEPS, checks.TRAIN_BATCH
+    try:
+        W = checks.load(out, "W", arrays["W"].shape)
+        recorded = checks.rows_sent(out, "Xb")
+    except checks.WrongResult:
+        return [NO_RESULT]
+    right_steps = checks.relative_error(W, arrays["W"] - steps * float(arrays["lr"]) * arrays["G"]) <= 1e-9
+    if right_steps and recorded > steps * batch and recorded % (steps * batch) == 0:
+        return ["loss_called_twice"]
+    return [OTHER]
 
 
 def diagnose_offset(sent, seed):

@@ -94,11 +94,15 @@ def test_canvas_layout(course, points, roster, tmp_path):
                                          f"{auto + manual / 2 - 3:g}"]
     # zoe is on the roster with no submission: a row, no grade (Canvas changes nothing)
     assert by_name["Zed, Zoe"] == ["Zed, Zoe", "1003", "S-3", "zoe.z", "Lab 1", ""]
-    # EVIL's first name is a formula too: it arrives as text, and the row is kept
-    assert ["'@SUM(A1)", "", "", "", "", f"{auto:g}"] in rows
-    assert no_formula(rows) and len(rows) == 2 + 4
+    # EVIL has no id Canvas matches by: left out of the file (Canvas would put the grade
+    # nowhere or abort), listed with the reason in the side file, formula neutralized there too
+    assert not any(r[-1] == f"{auto:g}" and "SUM" in r[0] for r in rows)
+    assert no_formula(rows) and len(rows) == 2 + 3
     assert result["not_on_roster"] == [EVIL] and result["not_graded"] == ["zoe"]
     assert result["unmatched"] == [EVIL] and result["incomplete"] == [EVIL]
+    side = read(result["left_out"])
+    assert side == [["student", "reason", "total", "max"],
+                    ["'" + EVIL, "nothing canvas can match the student by", f"{auto:g}", f"{auto + manual:g}"]]
 
 
 def test_moodle_layout(course, points, roster, tmp_path):
@@ -109,8 +113,11 @@ def test_moodle_layout(course, points, roster, tmp_path):
     assert ["Alice", "Liddell", "2024001", "alice@uni.example", f"{auto + manual / 2:g}"] in rows
     assert ["Robert", "Builder", "2024002", "bob@uni.example", f"{auto + manual / 2 - 3:g}"] in rows
     assert ["Zoe", "Zed", "2024003", "zoe@uni.example", ""] in rows
-    assert ["'@SUM(A1)", "", "", "", f"{auto:g}"] in rows
-    assert no_formula(rows) and len(rows) == 1 + 4
+    # Moodle's import aborts on (or misfiles) a row it cannot match: EVIL (no email, no ID
+    # number) stays out of the file (issue 24)
+    assert not any(r[0] == "'@SUM(A1)" for r in rows)
+    assert all(r[2] or r[3] for r in rows[1:]), "every Moodle row has an ID number or an email"
+    assert no_formula(rows) and len(rows) == 1 + 3
 
 
 def test_plain_csv_has_every_column_and_the_formula_id_arrives_neutralized(course, points, tmp_path):
@@ -149,3 +156,32 @@ def test_a_bad_roster_says_what_to_fix(course, tmp_path):
         export.run(course=course, format="csv", roster=path, out=tmp_path / "x.csv", verbose=False)
     with pytest.raises(KitError, match="expected a format among canvas, moodle, csv, got 'xls' instead"):
         export.run(course=course, format="xls", out=tmp_path / "x.csv", verbose=False)
+
+
+def test_an_unknown_submission_time_is_never_exported_as_on_time(tmp_path):
+    """A due date is set and one submission has no time (no timestamp.txt): its late penalty
+    is undecided, so Canvas and Moodle files leave it out and the command exits 1 (issue 24:
+    it was exported as full marks without a warning)."""
+    import datetime
+    import warnings
+    from nbgrader.api import Gradebook
+    course = make_course(tmp_path / "late")
+    due = datetime.datetime(2026, 12, 1, 17, 0)
+    with warnings.catch_warnings(), Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+        warnings.filterwarnings("ignore", message=".*not in session.*")
+        gb.update_or_create_assignment(ASSIGNMENT, duedate=due)
+        for student, when in (("ontime", due - datetime.timedelta(hours=1)), ("nostamp", None)):
+            gb.add_student(student, email=f"{student}@uni.example", lms_user_id=f"id-{student}")
+            submission = gb.add_submission(ASSIGNMENT, student, timestamp=when)
+            for nb in submission.notebooks:
+                for grade in nb.grades:
+                    grade.auto_score = grade.max_score if grade.cell.cell_type == "code" else None
+        gb.db.commit()
+    for format in ("canvas", "moodle"):
+        out = tmp_path / f"{format}.csv"
+        code = kit_main(["export", "--format", format, "--course", str(course), "--out", str(out)])
+        assert code == 1
+        text = out.read_text()
+        assert "ontime" in text and "nostamp" not in text, text
+        side = read(tmp_path / f"{format}-left-out.csv")
+        assert side[1][:2] == ["nostamp", "submission time unknown: late penalty undecided"]

@@ -73,6 +73,7 @@ WRONG_SVMS = {
     "margin_counts_correct_class": dict(skip_correct=False),
     "margin_zero": dict(margin=0.0),
 }
+LOSS_ONLY = ("reg_missing_loss", "margin_counts_correct_class")
 
 
 def diagnosed(check, function, seed=12345):
@@ -86,7 +87,11 @@ def diagnosed(check, function, seed=12345):
 @pytest.mark.parametrize("name", sorted(WRONG_SVMS))
 def test_each_svm_mistake_is_named(name):
     function = lambda W, X, y, reg: hinge(W, X, y, reg, **WRONG_SVMS[name])
-    verdict, found = diagnosed("svm_loss_naive:grad", function)
+    # Each check judges its own aspect: a mistake that leaves the gradient right shows on
+    # the loss's check only (counting the correct class adds 1 per example to the loss and
+    # cancels in dW).
+    check = "svm_loss_naive:loss" if name in LOSS_ONLY else "svm_loss_naive:grad"
+    verdict, found = diagnosed(check, function)
     assert verdict is not None and found == [name]
 
 
@@ -129,3 +134,45 @@ def test_every_mistake_has_words_for_students():
     for m in mistakes.MISTAKES:
         assert m.words.endswith(".") and "hidden" not in m.words.lower()
     assert mistakes.words("not-a-mistake") == mistakes.words(mistakes.OTHER)
+
+
+def softmax_with(W, X, y, reg, *, reg_loss=1.0, reg_grad=1.0, eps=0.0):
+    """A softmax loss written out with its regularization scaled by the given factors (each a
+    function of N) and eps inside the log, as public course solutions write it."""
+    N = X.shape[0]
+    S = X @ W
+    S = S - S.max(axis=1, keepdims=True)
+    P = np.exp(S) / np.exp(S).sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(P[np.arange(N), y] + eps)) + reg_loss(N) * reg * np.sum(W * W)
+    G = P.copy()
+    G[np.arange(N), y] -= 1
+    return loss, X.T @ G / N + reg_grad(N) * 2 * reg * W
+
+
+ONE = lambda N: 1.0  # noqa: E731
+WRONG_SOFTMAXES = {
+    # Issue 24's unnamed mistake: the regularization divided by N, with +1e-8 inside the log:
+    # both named on the loss, the first on the gradient.
+    "reg_scaled_by_n": (dict(reg_loss=lambda N: 1.0 / N, reg_grad=lambda N: 1.0 / N, eps=1e-8),
+                        {"softmax_loss_vectorized:loss": ["log_epsilon", "reg_scaled_by_n"],
+                         "softmax_loss_vectorized:grad": ["reg_scaled_by_n"]}),
+    "log_epsilon": (dict(eps=1e-8), {"softmax_loss_naive:loss": ["log_epsilon"]}),
+    "reg_loss_half": (dict(reg_loss=lambda N: 0.5), {"softmax_loss_naive:loss": ["reg_loss_half"]}),
+    "reg_loss_per_example": (dict(reg_loss=lambda N: N), {"softmax_loss_naive:loss": ["reg_loss_per_example"]}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRONG_SOFTMAXES))
+def test_slips_of_public_solutions_are_named(name):
+    options, expected = WRONG_SOFTMAXES[name]
+    function = lambda W, X, y, reg: softmax_with(W, X, y, reg, **{"reg_loss": ONE, "reg_grad": ONE, **options})
+    for check, names in expected.items():
+        verdict, found = diagnosed(check, function)
+        assert verdict is not None and found == names, (check, found)
+
+
+def test_mistake_words_do_not_hand_over_the_fix():
+    """Feedback says where to look and what kind of slip, never the formula (issue 26)."""
+    for mistake in mistakes.MISTAKES:
+        for giveaway in ("2 * reg * W", "subtract", "max(", "j == y", "instead of 1", "divide by"):
+            assert giveaway not in mistake.words, (mistake.name, giveaway)
