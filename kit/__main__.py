@@ -81,6 +81,7 @@ def add_students(parser, what):
 
 
 def add_grading_options(parser, course_default=DEFAULT_COURSE):
+    from .autograde.cluster import NO_WORKER_TIMEOUT
     from .nbgrader_hooks import KitGrading
     add_course_option(parser, course_default)
     parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
@@ -92,6 +93,10 @@ def add_grading_options(parser, course_default=DEFAULT_COURSE):
     parser.add_argument("--certificates", type=Path, default=None, metavar="DIR",
                         help="with --scheduler: the folder holding this client's ca.pem, cert.pem and "
                              "key.pem (default: COURSE/.dask-tls/client)")
+    parser.add_argument("--no-worker-timeout", type=positive_float, default=None, metavar="SECONDS",
+                        help="with --scheduler: seconds to wait while the cluster has no worker at all "
+                             "before the submissions still waiting become grader errors (default: "
+                             f"{NO_WORKER_TIMEOUT:g})")
     parser.add_argument("--cell-timeout", type=positive_float, default=None, metavar="SECONDS",
                         help="seconds one cell may run (default: the course's c.KitGrading.cell_timeout, "
                              f"{KitGrading.cell_timeout.default_value:g} unless set)")
@@ -113,6 +118,7 @@ def add_grading_options(parser, course_default=DEFAULT_COURSE):
 def grading_kwargs(args):
     """Only what the command line says: the rest comes from the course's configuration."""
     return dict(jobs=args.jobs, scheduler=args.scheduler, certificates=args.certificates,
+                no_worker_timeout=args.no_worker_timeout,
                 cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout,
                 run_notebooks=False if args.tests_only else None,
                 allow_unisolated=True if args.allow_unisolated else None, data_dir=args.data)

@@ -29,13 +29,21 @@ OPEN_SCHEDULER = ("a plain tcp:// scheduler has no authentication: anyone who ca
 ADDRESS = re.compile(r"tls://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>[0-9]{1,5})")
 
 
+# How long a batch waits while the cluster has no worker at all before the submissions
+# still waiting become grader errors: long enough for workers to restart, short enough
+# that a cluster whose workers are gone is not mistaken for a slow one.
+NO_WORKER_TIMEOUT = 120.0
+
+
 @dataclass(frozen=True)
 class Access:
-    """A checked scheduler address and the client's certificate files (all paths)."""
+    """A checked scheduler address, the client's certificate files (all paths) and how long
+    a batch may wait with no worker on the cluster (seconds)."""
     address: str
     ca_file: Path
     cert_file: Path
     key_file: Path
+    no_worker_timeout: float = NO_WORKER_TIMEOUT
 
     def security(self):
         """The distributed.Security that connects with these files, TLS only."""
@@ -44,11 +52,12 @@ class Access:
                         tls_client_key=str(self.key_file), require_encryption=True)
 
 
-def check_scheduler(address, *, course, folder=None):
+def check_scheduler(address, *, course, folder=None, no_worker_timeout=None):
     """The Access for grading on `address`, or KitError saying what is wrong and how to fix it.
 
     Inputs: address, `tls://HOST:PORT`; course, the course folder; folder, where the client's
-    ca.pem, cert.pem and key.pem are (default: COURSE/.dask-tls/client).
+    ca.pem, cert.pem and key.pem are (default: COURSE/.dask-tls/client); no_worker_timeout,
+    seconds a batch waits with no worker on the cluster (default NO_WORKER_TIMEOUT).
     Returns an Access. Reads the files only; contacts nothing."""
     text = str(address).strip()
     scheme = text.split("://", 1)[0].lower() if "://" in text else None
@@ -74,7 +83,12 @@ def check_scheduler(address, *, course, folder=None):
     problem = tls.problem_with(ca_file=ca_file, cert_file=cert_file, key_file=key_file)
     if problem:
         raise KitError(f"expected a client certificate signed by the course's CA, but {problem}; {SETUP}")
-    return Access(address=text, ca_file=ca_file, cert_file=cert_file, key_file=key_file)
+    wait = NO_WORKER_TIMEOUT if no_worker_timeout is None else float(no_worker_timeout)
+    if not wait > 0:
+        raise KitError(f"expected --no-worker-timeout to be a positive number of seconds, got "
+                       f"{no_worker_timeout!r} instead")
+    return Access(address=text, ca_file=ca_file, cert_file=cert_file, key_file=key_file,
+                  no_worker_timeout=wait)
 
 
 def connect(access, *, timeout=None):

@@ -1,12 +1,15 @@
 """Where grading tasks run: in this process, in a local process pool (`--jobs N`) or on a
 Dask cluster. Each yields results as tasks finish; a task that raises, or whose worker is
 lost, becomes a failed result naming the error, never an exception that stops the batch."""
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 
 from . import cluster
 from .grading import grade_submission
 from .result import failed_result
+
+POLL_SECONDS = 2.0   # how often a Dask batch looks whether the cluster still has workers
 
 
 def execute_tasks(tasks, *, jobs, scheduler=None, progress=True):
@@ -37,13 +40,37 @@ def execute_tasks(tasks, *, jobs, scheduler=None, progress=True):
 
 
 def _on_dask(tasks, access, bar):
-    from distributed import as_completed as dask_completed
+    """Results as the cluster's workers finish them. While the cluster has no worker at all
+    for access.no_worker_timeout seconds (every worker gone, none started), the submissions
+    still waiting become grader errors saying so: the batch ends instead of waiting forever."""
+    from distributed import wait
     with cluster.connect(access) as client:
         futures = client.map(grade_or_fail, tasks, pure=False)
-        by_key = {f.key: t for f, t in zip(futures, tasks)}
-        for future in dask_completed(futures):
-            yield result_or_failure(future, by_key[future.key])
-            bar.update()
+        task_of = {f.key: t for f, t in zip(futures, tasks)}
+        pending, alone_since = set(futures), None
+        while pending:
+            try:
+                done, pending = wait(pending, timeout=POLL_SECONDS, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done = set()
+            for future in done:
+                yield result_or_failure(future, task_of[future.key])
+                bar.update()
+            if not pending:
+                break
+            if client.scheduler_info().get("workers"):
+                alone_since = None
+                continue
+            alone_since = alone_since if alone_since is not None else time.monotonic()
+            if time.monotonic() - alone_since >= access.no_worker_timeout:
+                client.cancel(list(pending))
+                note = (f"no Dask worker on {access.address} for {access.no_worker_timeout:.0f} s: "
+                        "start workers (see the README's Dask section) and grade these again, or "
+                        "grade them here with --jobs")
+                for future in pending:
+                    yield failed_result(task_of[future.key], note)
+                    bar.update()
+                return
 
 
 def result_or_failure(future, task):

@@ -1,6 +1,8 @@
 """Grading one submission (`grade_submission`): its notebooks restored, then sandboxed kernels
 at the same time (one per notebook, the test cells, the trusted checks), then scores."""
 import asyncio
+import os
+import shutil
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,10 +19,11 @@ from .task import restore_notebook, write_files
 
 MAX_NOTEBOOK_RESTARTS = 3       # after this many crashes the rest of a student notebook is skipped
 CHECK_KERNEL_OWN_CELLS = 3      # the environment check, the runner and the import check
+TMP_PREFIX = "kit-grade-"       # then the grading process's pid: remove_stale_folders reads it
 
 
 def grade_submission(task, times=None):
-    """Grade one submission in private working folders.
+    """Grade one submission in private working folders (TMP_PREFIX, pid, random part).
 
     Inputs: task, a GradingTask; times, a dict that receives how long each cell took
     (limits.CellInfo key -> seconds; for timing the reference solution).
@@ -29,7 +32,8 @@ def grade_submission(task, times=None):
     """
     deadline = time.monotonic() + task.submission_timeout
     graded = {name: restore_notebook(task, name) for name in task.notebooks}
-    with tempfile.TemporaryDirectory(prefix="kit-grade-") as tmp:
+    remove_stale_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{TMP_PREFIX}{os.getpid()}-") as tmp:
         # A copy of the files per kernel (each kernel also works on a private copy of it).
         roles = ["tests", "checks"] + [f"notebooks/{name}" for name in task.notebooks]
         for role in roles:
@@ -45,6 +49,31 @@ def grade_submission(task, times=None):
     return GradingResult(student=task.student, timestamp=task.timestamp,
                          notebooks={name: finish_notebook(task, name, graded[name]) for name in task.notebooks},
                          problems=list(task.problems) + problems, checks=found, memory_peaks=peaks)
+
+
+def remove_stale_folders(folder=None):
+    """Remove the working folders of gradings whose process is gone (a killed Dask worker or
+    pool process cannot clean up after itself): each folder's name carries its process's pid,
+    and /tmp is this machine's own. Returns the folders removed."""
+    folder = Path(folder or tempfile.gettempdir())
+    removed = []
+    for path in folder.glob(TMP_PREFIX + "*"):
+        pid = path.name[len(TMP_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or process_alive(int(pid)) or not path.is_dir() or path.is_symlink():
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True   # alive, another user's
+    return True
 
 
 def run_to_completion(make_coroutine):

@@ -13,14 +13,16 @@ from .result import failed_result, grader_errors
 from .task import make_task
 
 
-def run(*, course, students=None, jobs=1, scheduler=None, certificates=None, cell_timeout=None,
+def run(*, course, students=None, jobs=1, scheduler=None, certificates=None, no_worker_timeout=None, cell_timeout=None,
         submission_timeout=None, data_dir=None, run_notebooks=None, allow_unisolated=None, share_data=None, reference_limits=None,
         progress=True):
     """Grade the named (or all) submitted students; write gradebook, autograded/ and grades.csv.
 
     scheduler: a Dask scheduler's address, tls://HOST:PORT (a plain tcp:// one is refused:
     cluster.py says why); certificates: the folder of the client's ca.pem, cert.pem and
-    key.pem (default: COURSE/.dask-tls/client, written by `python -m kit certificates`).
+    key.pem (default: COURSE/.dask-tls/client, written by `python -m kit certificates`);
+    no_worker_timeout: with a scheduler, seconds the batch waits while the cluster has no
+    worker before the submissions still waiting become grader errors (cluster.NO_WORKER_TIMEOUT).
     Settings left None come from the course's configuration (`c.KitGrading` in its
     nbgrader_config.py, the file nbgrader's own commands read too).
 
@@ -32,10 +34,12 @@ def run(*, course, students=None, jobs=1, scheduler=None, certificates=None, cel
     course = Path(course)
     check_course(course)
     if scheduler:
-        scheduler = cluster.check_scheduler(scheduler, course=course, folder=certificates)
-    elif certificates:
-        raise KitError(f"expected --certificates only with --scheduler, got {certificates} without a "
-                       "scheduler; pass --scheduler tls://HOST:PORT, or leave --certificates out")
+        scheduler = cluster.check_scheduler(scheduler, course=course, folder=certificates,
+                                            no_worker_timeout=no_worker_timeout)
+    elif certificates or no_worker_timeout is not None:
+        option = "--certificates" if certificates else "--no-worker-timeout"
+        raise KitError(f"expected {option} only with --scheduler, got it without a scheduler; "
+                       f"pass --scheduler tls://HOST:PORT, or leave {option} out")
     configured = course_settings(course, cell_timeout=cell_timeout, submission_timeout=submission_timeout,
                                  tests_only=None if run_notebooks is None else not run_notebooks,
                                  allow_unisolated=allow_unisolated, data_dir=str(data_dir) if data_dir else None,
