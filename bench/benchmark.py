@@ -19,7 +19,8 @@ shared and absolute seconds drift with the load. Items:
    each graded alone against the reference (--jobs 1, the real subset): their extra seconds;
 10. a correct submission (the reference) graded alone and beside a CPU hog (a submission
    whose every kernel forks 40 busy processes), --jobs 2, tests only: its time beside the
-   hog over its time alone, and how the sandbox shares the cores (cgroup cpu share or nice).
+   hog over its time alone, and how the sandbox shares the cores (cgroup cpu share or nice);
+11. `python -m kit demo` as typed, timed whole (the README's one-minute tour), with the load.
 Timing data is random (CIFAR-shaped float64); items 5-10 need the notebooks and CIFAR-10.
 `--smoke` uses tiny sizes, grades two submissions (test cells only), tiles a small data set
 for item 8, grades one broken kind with a 5 s cell timeout for item 9, runs a hog of 8 processes
@@ -32,6 +33,7 @@ import time
 
 from kit.course import KitError
 
+from .demo_time import bench_demo
 from .fullsize import bench_broken, bench_fullsize
 from .grading import bench_grading
 from .hog import bench_hog
@@ -39,17 +41,17 @@ from .losses import bench_losses, bench_naive, bench_training, training_arrays
 from .report import FULL, SMOKE, Report, format_table, machine_info, write_json
 
 
-ITEMS = tuple(range(1, 11))
+ITEMS = tuple(range(1, 12))
 
 
 def run(*, json_path=None, smoke=False, repeats=5, items=ITEMS):
-    """Run the benchmark's `items` (1-10; 1 and 2 run together), print the table, write
+    """Run the benchmark's `items` (1-11; 1 and 2 run together), print the table, write
     `json_path`; return 0, or 1 when a result was wrong."""
     if repeats < 1:
         raise KitError(f"expected --repeats of at least 1, got {repeats} instead")
     wanted = set(items)
     if not wanted or not wanted <= set(ITEMS):
-        raise KitError(f"expected items among 1-10, got {sorted(items)} instead")
+        raise KitError(f"expected items among {ITEMS[0]}-{ITEMS[-1]}, got {sorted(items)} instead")
     sizes = SMOKE if smoke else FULL
     report = Report(smoke=smoke, repeats=repeats)
     machine = machine_info()
@@ -70,6 +72,8 @@ def run(*, json_path=None, smoke=False, repeats=5, items=ITEMS):
         bench_broken(report, sizes, repeats)
     if 10 in wanted:
         bench_hog(report, sizes, repeats)
+    if 11 in wanted:
+        bench_demo(report, sizes, repeats)
     machine["load_after"] = os.getloadavg()
     machine["bench_seconds"] = round(time.perf_counter() - started, 1)
     print(format_table(report, machine))

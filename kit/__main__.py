@@ -5,6 +5,7 @@ stage's keyword-only `run(*, ...)`. Defaults shown in the help are read from the
 (the stage's or the course configuration's), never written twice.
 """
 import argparse
+import os
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -165,6 +166,11 @@ def build_parser():
     demo.add_argument("--dist", type=Path, default=DEFAULT_DIST, metavar="DIR",
                       help="where the zip for students goes (default: %(default)s)")
     add_grading_options(demo, course_default=KIT_ROOT / "demo-course")
+    demo.add_argument("--notebooks", action="store_true",
+                      help="also run the notebooks in full, as `autograde` does by default (minutes); "
+                           "the demo's quick look grades the test cells only, on every core")
+    # The quick look: a submission per core at once (the reference timing is skipped).
+    demo.set_defaults(jobs=max(1, min(3, os.cpu_count() or 1)))
     add_language_option(demo)
     return parser
 
@@ -285,7 +291,10 @@ def dispatch(args):
         return EXIT_OK
     if args.command == "demo":
         from . import demo
-        return demo.run(course=args.course, dist=args.dist, lang=args.lang, **grading_kwargs(args))
+        grading = grading_kwargs(args)
+        if not args.notebooks:
+            grading.update(run_notebooks=False, reference_limits=False)
+        return demo.run(course=args.course, dist=args.dist, lang=args.lang, **grading)
     raise AssertionError(args.command)
 
 

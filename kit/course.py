@@ -164,7 +164,17 @@ c.GenerateFeedback.preprocessors = ["nbgrader.preprocessors.GetGrades",
 #   (nor does nbgrader's generate_feedback run) rather than show submissions unsanitized.
 c.HTMLExporter.sanitize_html = True
 c.HTMLExporter.preprocessors = ["kit.sanitize.nbconvert_preprocessor"]
+# Maths in formgrader: MathJax from the Jupyter server itself (jupyter-server-mathjax),
+# not a CDN, so it renders offline: kit/templates/base/mathjax.html.j2 comes before
+# nbconvert's own macro. Formgrader's (and generate_feedback's) templates stay first.
+import os as _os, nbgrader as _nbgrader
+c.HTMLExporter.extra_template_basedirs = [
+    _os.path.join(_os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader", "templates"),
+    {templates!r}]
 '''
+
+
+TEMPLATES = Path(__file__).with_name("templates")   # the kit's nbconvert templates (maths)
 
 
 def grading_defaults():
@@ -177,5 +187,5 @@ def write_nbgrader_config(course: Path, student_files):
     course.mkdir(parents=True, exist_ok=True)
     text = NBGRADER_CONFIG.format(root=str(course.resolve()), assignment=ASSIGNMENT,
                                   student_files=list(student_files), kit_root=str(KIT_ROOT),
-                                  course_id=COURSE_ID, **grading_defaults())
+                                  course_id=COURSE_ID, templates=str(TEMPLATES), **grading_defaults())
     (course / "nbgrader_config.py").write_text(text)

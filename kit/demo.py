@@ -6,6 +6,9 @@ The three submissions are built from the kit itself:
 - `demo_untouched`: the release as a student receives it (0 points expected);
 - `demo_partial`: only the naive losses written (strictly between 0 and full).
 The demo uses its own course folder (`demo-course/` by default), never an instructor's.
+It is the quick look: `kit demo` grades the test cells only, a submission per core at once,
+without timing the reference first (`--notebooks` runs the notebooks in full, as
+`kit autograde` does); every stage still runs (release, collect, autograde, feedback, report).
 With `lang="ko"` (`kit demo --lang ko`) the release is the Korean edition (kit/i18n.py).
 """
 import json
@@ -15,6 +18,7 @@ from pathlib import Path
 
 from . import autograde, collect, feedback, grades, release
 from .course import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, release_dir, source_dir
+from .problems import ProblemKind
 
 NAIVE_FUNCTIONS = ("svm_loss_naive", "softmax_loss_naive")
 
@@ -122,7 +126,14 @@ def check_reference_runs_cleanly(course, by_student, *, notebooks_ran):
     for name, result in by_student["demo_reference"].notebooks.items():
         failures += [p.message for p in result.problems]
     if failures:
-        print("\nThe reference solution did not run cleanly, so the kit or this machine is at fault:")
+        slow = [p for p in by_student["demo_reference"].all_problems()
+                if p.kind in (ProblemKind.TIMEOUT, ProblemKind.TIME_LIMIT)]
+        if slow:
+            print("\nThe reference solution ran past its time limits: this machine is busy or slow "
+                  "for these settings. Give the cells more time (--cell-timeout SECONDS) or grade "
+                  "the test cells only (--tests-only, the demo's default):")
+        else:
+            print("\nThe reference solution did not run cleanly, so the kit or this machine is at fault:")
         for failure in failures[:10]:
             print(f"  {failure}")
         return 1

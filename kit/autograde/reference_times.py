@@ -9,17 +9,54 @@ Timings are kept in the user's cache folder (`$XDG_CACHE_HOME/kit`, else `~/.cac
 under a key made of everything they depend on: the source notebooks and classifiers,
 the data set's files, the BLAS threads, whether notebooks run and the ceiling. Any
 change is a new key, measured again; nothing else is ever cached there.
+
+The machine's speed changes between then and now (other work, other graders): a short
+probe (`machine_seconds`, a fixed piece of Python and numpy work) is timed with the
+reference and again when a batch starts, and the reference's times are scaled by how much
+slower the machine is now (never made shorter): a reference that is merely slow on a busy
+grader keeps its limits in proportion.
 """
 import hashlib
 import json
 import os
+import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from ..course import KitError, source_dir
+from ..problems import ProblemKind
 
 CACHE_ENV = "XDG_CACHE_HOME"
+PROBE_KEY = "(machine probe seconds)"   # kept beside the cell keys in the cache file
+
+
+def machine_seconds(repeats=3):
+    """Wall-clock seconds of a fixed piece of work like a notebook's (a Python loop and
+    small matrix products), the median of `repeats`: how fast this machine is right now."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((200, 200))
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        total = 0
+        for i in range(100_000):
+            total += i * i
+        for _ in range(10):
+            a = np.tanh(a @ a.T / 200.0)
+        runs.append(time.perf_counter() - start)
+    return statistics.median(runs)
+
+
+def scaled(times, now_seconds):
+    """The cached cell times scaled to the machine's speed now (slower: longer; never shorter).
+    Returns ({cell key: seconds}, the factor)."""
+    then = times.get(PROBE_KEY)
+    cells = {k: v for k, v in times.items() if k != PROBE_KEY}
+    factor = max(1.0, now_seconds / then) if then and now_seconds else 1.0
+    return {k: v * factor for k, v in cells.items()}, factor
 
 
 def cache_folder():
@@ -45,28 +82,40 @@ def fingerprint(course, task):
 
 def load_or_measure(course, task, progress=True):
     """{cell key: seconds} of the reference on this machine with `task`'s settings (a
-    GradingTask, whose files are not used): read from the cache, else measured now."""
+    GradingTask, whose files are not used), scaled to the machine's speed now: read from
+    the cache, else measured now."""
     path = cache_folder() / f"{fingerprint(course, task)}.json"
     try:
         cached = json.loads(path.read_text())
         if isinstance(cached, dict) and all(isinstance(v, (int, float)) for v in cached.values()):
-            return cached
+            times, factor = scaled(cached, machine_seconds())
+            if progress and factor > 1.5:
+                print(f"This machine is {factor:.1f}x slower than when the reference solution was "
+                      "timed: cell time limits are stretched to match.", flush=True)
+            return times
     except (OSError, ValueError):
         pass   # not measured yet (or an unreadable cache file): measure
     if progress:
         print("Timing the reference solution once with these settings (cell time limits "
               "follow it; kept in " + str(cache_folder()) + ")...", flush=True)
+    probe = machine_seconds()
     times = measure(course, task)
     if times is None:
         return {}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
-            json.dump(times, f, indent=1, sort_keys=True)
+            json.dump({**times, PROBE_KEY: probe}, f, indent=1, sort_keys=True)
         os.replace(f.name, path)
     except OSError as err:   # a read-only home: measured again next time, that is all
         print(f"note: could not keep the reference timings in {path} ({err.strerror})")
     return times
+
+
+def timed_out(result):
+    """Whether a grading ran into a time limit (its own or the cell timeout)."""
+    from ..problems import ProblemKind
+    return any(p.kind in (ProblemKind.TIMEOUT, ProblemKind.TIME_LIMIT) for p in result.all_problems())
 
 
 def measure(course, task):
@@ -91,6 +140,20 @@ def measure(course, task):
              for gid, s in nb.scores.items() if s["kind"] == "auto" and s["score"] != s["max"]]
     if short:
         raise KitError("the reference solution does not get full marks on this grader, so no cell "
-                       f"time limit can be derived from it ({', '.join(short)}). Check the data "
-                       "folder and the sandbox (python -m kit check), then grade again.")
+                       f"time limit can be derived from it ({', '.join(short)}). "
+                       + ("It ran past the cell timeout: grade with a longer --cell-timeout, or with "
+                          "--tests-only (which times far less). " if timed_out(result) else
+                          "Check the data folder (--data) and that bubblewrap works "
+                          "(python -m kit demo shows both), then grade again."))
     return times
+
+
+def timed_out(result):
+    """Whether a grading ran into a time limit (its own or the cell timeout)."""
+    from ..problems import ProblemKind
+    return any(p.kind in (ProblemKind.TIMEOUT, ProblemKind.TIME_LIMIT) for p in result.all_problems())
+
+
+def timed_out(result):
+    """Whether a grading ran into a time limit (its own or the cell timeout)."""
+    return any(p.kind in (ProblemKind.TIMEOUT, ProblemKind.TIME_LIMIT) for p in result.all_problems())

@@ -267,11 +267,16 @@ def run_in_formgrader(page, server, course, by_kit, graded_before, timings, dead
     wait_for_formgrader_table(page)
     formgrader_row(page, "name", "svm").locator("td.name a").click()
     expect(page).to_have_url(re.compile(r"/formgrader/submissions/[0-9a-f]+/$"))
-    # The page has bound its score inputs once it has fetched the grades and comments. (Not
-    # `formgrader.loaded`: its init() stops on MathJax, which the page loads from a CDN that
-    # this browser cannot reach; the keyboard shortcuts go with it, saving does not.)
+    # The page has bound its score inputs once it has fetched the grades and comments.
     page.wait_for_function("() => window.formgrader && formgrader.grades && formgrader.grades.loaded"
                            " && formgrader.comments && formgrader.comments.loaded", timeout=UI_TIMEOUT)
+    # Maths typeset offline: MathJax came from this Jupyter server (this browser reaches no
+    # CDN), and formgrader's own init, which waits for MathJax, finished (issue 25).
+    page.wait_for_function("() => window.MathJax && MathJax.Hub && document.querySelector('.MathJax_CHTML, "
+                           ".MathJax, .MathJax_Display') && window.formgrader && formgrader.loaded",
+                           timeout=UI_TIMEOUT)
+    mathjax = page.evaluate("() => Array.from(document.scripts).map(s => s.src).filter(s => /MathJax/.test(s))")
+    assert mathjax and all("/static/jupyter_server_mathjax/" in src for src in mathjax), mathjax
     score_box = page.locator("input.score#" + WRITTEN)
     score_box.evaluate("box => box.closest('.nbgrader_cell').scrollIntoView({block: 'center'})")
     with page.expect_response(lambda r: "/formgrader/api/grade/" in r.url

@@ -1,4 +1,6 @@
 """Cell time limits from the reference's timings, and the record of hangs (kit/autograde/limits.py)."""
+import pytest
+
 from kit.autograde import limits
 from kit.autograde.limits import FACTOR, FLOOR_SECONDS, PACKAGE, Hangs, cell_limit, cell_uses
 
@@ -30,3 +32,15 @@ def test_a_hang_blocks_the_cells_that_use_it_and_the_package_blocks_all():
 
 def test_the_factor_and_floor_are_documented():
     assert f"FACTOR {FACTOR}" in limits.__doc__ and f"FLOOR_SECONDS {FLOOR_SECONDS}" in limits.__doc__
+
+
+def test_reference_times_follow_the_machine_speed_now():
+    """Timed on an idle machine, graded on a busy one: the limits stretch, never shrink
+    (issue 25: a reference merely slow under load was stopped at its idle-time limit)."""
+    from kit.autograde import reference_times
+    cached = {"svm.ipynb/cell": 4.0, reference_times.PROBE_KEY: 0.2}
+    assert reference_times.scaled(cached, 0.6) == ({"svm.ipynb/cell": pytest.approx(12.0)}, pytest.approx(3.0))
+    assert reference_times.scaled(cached, 0.1) == ({"svm.ipynb/cell": 4.0}, 1.0)
+    # A cache from before the probe existed: the times as they are.
+    assert reference_times.scaled({"svm.ipynb/cell": 4.0}, 0.6) == ({"svm.ipynb/cell": 4.0}, 1.0)
+    assert reference_times.machine_seconds(repeats=1) > 0
