@@ -30,8 +30,9 @@ def softmax_loss_naive(W, X, y, reg):
     # given to the correct class, plus the regularization reg * sum(W * W);     #
     # dW is its gradient with respect to W, which you derived in the notebook.  #
     # Make it numerically stable: np.exp overflows for scores above about 709,  #
-    # so compute the probabilities in a way that cannot overflow (the notebook  #
-    # explains how). Store the loss in `loss` and the gradient in `dW`.         #
+    # so compute the probabilities in a way that cannot overflow (the           #
+    # notebook's section on numerical stability asks you to find one). Store    #
+    # the loss in `loss` and the gradient in `dW`.                              #
     #############################################################################
     ### BEGIN SOLUTION
     num_train, num_classes = X.shape[0], W.shape[1]

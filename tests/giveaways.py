@@ -14,6 +14,8 @@ GIVEAWAYS = [
     ("the SGD update", r"W\s*-=\s*learning_rate|-\s*k\s*\*\s*learning_rate"),
     ("why the initial SVM loss is C - 1", r"C - 1 margins|close to \$?C - 1|C - 1 = 9|is exactly 1\b"),
     ("why the initial Softmax loss is log C", r"probability 1 / C|loss is ln\(C\)"),
+    ("the stability recipe", r"subtract (each|the) row's (largest|max)|largest score before|"
+                             r"c = -\\max|shifted\.max|scores - np\.max"),
     ("the quick setting", r"QUICK|quick setting"),
     ("CI or test data", r"\bCI\b|subset|10%|4,170|smaller copy"),
 ]
