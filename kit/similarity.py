@@ -8,8 +8,8 @@ letter, so renamed variables, reformatting and reordered functions change nothin
 
 The base never counts (MOSS's "base file", copydetect's boilerplate): only the lines a
 submission added to or changed in the release's files and answer cells are compared (locked
-and test cells not at all); lines of the rest of the base are dropped wherever they stand;
-and any fingerprint of the base found in what is left is boilerplate. The base is the
+and test cells not at all); lines of the base (the release's among them) are dropped
+wherever they stand, so a moved signature or a reordered file hides nothing; and any fingerprint of the base found in what is left is boilerplate. The base is the
 release, the kit's stand-in for what every edition's starter gives (`given_code`: the import
 lines of the course's files of each year and the naive SVM loss loop the course hands out,
 which the kit's stub asks students to write), and every `--base` folder (the course's own
@@ -192,7 +192,7 @@ def run(*, course, known=None, base=(), out=None, show=DEFAULT_SHOWN, threshold=
     for folder in base:
         base_texts += base_code(folder, base_notes)
     given = read_release(release)
-    given = dataclasses.replace(given, base_lines=base_lines(base_texts))
+    given = dataclasses.replace(given, base_lines=base_lines(base_texts + [given.text]))
     documents = [student_document(name, folder, given) for name, folder in students.items()]
     known_documents = known_solutions(Path(known), given) if known is not None else []
     boilerplate = boilerplate_hashes("\n\n".join([given.text] + base_texts), noise)
