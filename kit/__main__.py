@@ -53,6 +53,17 @@ positive_int = whole_number(1)
 non_negative_int = whole_number(0)
 
 
+def percent(text):
+    """An argparse type: a number from 0 to 100."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"expected a percentage from 0 to 100, got {text!r} instead")
+    return value
+
+
 def positive_float(text):
     try:
         value = float(text)
@@ -201,6 +212,12 @@ def add_similarity_arguments(parser):
     add_course_option(parser)
     parser.add_argument("--known", type=Path, default=None, metavar="FOLDER",
                         help="a folder of known solutions (.py files, notebooks) to compare with too")
+    parser.add_argument("--base", type=Path, action="append", default=[], metavar="FOLDER",
+                        help="a folder of code that never counts, e.g. the course's starter files of "
+                             "every year unzipped into it (.py files, notebooks; repeat for more)")
+    parser.add_argument("--threshold", type=percent, default=100 * similarity.THRESHOLD, metavar="PERCENT",
+                        help="list the pairs where one side has at least this share of its own code "
+                             "in the other (default: %(default).0f; see the README)")
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="where similarity.html and similarity.csv go (default: COURSE/similarity)")
     parser.add_argument("--show", type=non_negative_int, default=similarity.DEFAULT_SHOWN, metavar="N",
@@ -276,7 +293,8 @@ def dispatch(args):
         return EXIT_OK
     if args.command == "similarity":
         from . import similarity
-        similarity.run(course=args.course, known=args.known, out=args.out, show=args.show)
+        similarity.run(course=args.course, known=args.known, base=args.base, out=args.out, show=args.show,
+                       threshold=args.threshold / 100)
         return EXIT_OK
     if args.command == "export":
         from . import export

@@ -4,11 +4,30 @@ Every submission's own code (its student-owned `classifiers/*.py` and the code c
 wrote in the notebooks) is compared with every other submission's and with an optional
 folder of known solutions (say, the public solution repositories of this assignment) by
 copydetect: winnowed fingerprints of pygments tokens with every name replaced by one
-letter, so renamed variables, reformatting and reordered functions change nothing. The
-release's code never counts: only the lines a submission added to or changed in the
-release's files and answer cells are compared (locked and test cells not at all), and
-any fingerprint of the release's code found there is boilerplate, so an untouched release
-is similar to nothing and two students are not similar for filling in the same stubs.
+letter, so renamed variables, reformatting and reordered functions change nothing.
+
+The base never counts (MOSS's "base file", copydetect's boilerplate): only the lines a
+submission added to or changed in the release's files and answer cells are compared (locked
+and test cells not at all); lines of the base (the release's among them) are dropped
+wherever they stand, so a moved signature or a reordered file hides nothing; and any fingerprint of the base found in what is left is boilerplate. The base is the
+release, the kit's stand-in for what every edition's starter gives (`given_code`: the import
+lines of the course's files of each year and the naive SVM loss loop the course hands out,
+which the kit's stub asks students to write), and every `--base` folder (the course's own
+starter files of every year, unzipped: code real submissions are made of). So an untouched
+release or starter is similar to nothing, and two students are not similar for filling in
+the same starter.
+
+Pairs are ranked by their score, the larger of the two shares of a side's own code found in
+the other, and only those scoring at least THRESHOLD (60%) are listed; the page and the CSV
+say how many were left out and the best score among them. Why 60%: on the labelled class
+of tests/similarity_class.py (six independent correct solutions of different years and
+styles in the course's form, four planted copies: renamed and reformatted, reordered, split
+into helpers, all at once under another year's imports) independent pairs score at most
+11% and copies at least 90% (before the base held the course's imports and naive loop:
+independent pairs up to 44%, copies from 94%); the two student-to-student copies the issue
+found scored about 80%. 60% sits far from both: an independent pair would need to share
+five times the idioms the class shows, a copy could lose a third of its code to rewriting
+and still be listed. Lower it (`--threshold`) to see more.
 
 Student code is untrusted text here: read with a size bound, never executed, imported or
 rendered. The report is a static HTML page (no script; everything escaped; a content
@@ -17,6 +36,7 @@ and the matching regions side by side, plus the same ranking as CSV. Nothing lea
 machine.
 """
 import csv
+import dataclasses
 import html
 import io
 import json
@@ -32,16 +52,71 @@ from .grades import printable, spreadsheet_safe
 NOISE = 25
 GUARANTEE = 25
 DEFAULT_SHOWN = 50  # pairs the HTML report shows side by side
+# Pairs scoring below this share of one side's own code are left out of the page and the
+# CSV (counted there, with the best score left out). Why 0.6: see the module docstring.
+THRESHOLD = 0.6
 # Bounds on what is read from a student (or a known-solutions folder): more is cut, and
 # the cut is noted in the report.
 MAX_FILE_BYTES = 256 * 1024
 MAX_NOTEBOOK_BYTES = 16 * 1024 * 1024
 MAX_DOCUMENT_CHARS = 1024 * 1024
-MAX_KNOWN_FILES = 2000
+MAX_KNOWN_FILES = 2000   # also the most files read from each --base folder
+MAX_BASE_CHARS = 16 * 1024 * 1024   # of all --base folders together
 # Lines of context shown around each matching region in the side-by-side view, and the
 # most pairs the page's table lists (the CSV has them all).
 CONTEXT = 3
 MAX_TABLE_ROWS = 500
+
+
+# What every edition's starter gives and any solution keeps, beyond the release: the
+# import lines of the course's files of each year (2017-2018, 2019-2020, 2021-2024, file by
+# file, in their order) and the naive SVM loss loop the course hands out (students add the
+# gradient lines to it; the kit's stub asks for all of it), written as the kit's reference
+# writes it: with names normalized it is the same token string as the course's.
+EDITION_IMPORTS = [
+    ["import numpy as np", "from random import shuffle"],
+    ["from __future__ import print_function", "import numpy as np",
+     "from cs231n.classifiers.linear_svm import *", "from cs231n.classifiers.softmax import *"],
+    ["from builtins import range", "import numpy as np", "from random import shuffle",
+     "from past.builtins import xrange"],
+    ["from __future__ import print_function", "from builtins import range", "from builtins import object",
+     "import numpy as np", "from cs231n.classifiers.linear_svm import *",
+     "from cs231n.classifiers.softmax import *", "from past.builtins import xrange"],
+    ["from __future__ import print_function", "from builtins import range", "from builtins import object",
+     "import numpy as np", "from ..classifiers.linear_svm import *", "from ..classifiers.softmax import *",
+     "from past.builtins import xrange"],
+]
+GIVEN_NAIVE_SVM = """\
+def svm_loss_naive(W, X, y, reg):
+    dW = np.zeros(W.shape)  # initialize the gradient as zero
+
+    # compute the loss and the gradient
+    num_classes = W.shape[1]
+    num_train = X.shape[0]
+    loss = 0.0
+    for i in range(num_train):
+        scores = X[i].dot(W)
+        correct_class_score = scores[y[i]]
+        for j in range(num_classes):
+            if j == y[i]:
+                continue
+            margin = scores[j] - correct_class_score + 1  # note delta = 1
+            if margin > 0:
+                loss += margin
+
+    # Right now the loss is a sum over all training examples, but we want it
+    # to be an average instead so we divide by num_train.
+    loss /= num_train
+
+    # Add regularization to the loss.
+    loss += reg * np.sum(W * W)
+"""
+
+
+def given_code():
+    """The kit's stand-in for every edition's starter code (beside the release's own)."""
+    imports = "\n\n".join("\n".join(lines) for lines in EDITION_IMPORTS)
+    return imports + "\n\n" + GIVEN_NAIVE_SVM
 
 
 @dataclass
@@ -68,7 +143,8 @@ class Pair:
         return max(self.similarity_a, self.similarity_b)
 
 
-def run(*, course, known=None, out=None, show=DEFAULT_SHOWN, noise=NOISE, guarantee=GUARANTEE, verbose=True):
+def run(*, course, known=None, base=(), out=None, show=DEFAULT_SHOWN, threshold=THRESHOLD, noise=NOISE,
+        guarantee=GUARANTEE, verbose=True):
     """
     Compare every submission with every other and with the known solutions.
 
@@ -76,45 +152,67 @@ def run(*, course, known=None, out=None, show=DEFAULT_SHOWN, noise=NOISE, guaran
     - course: the nbgrader course folder; submissions are read from submitted/ (else
       autograded/), the boilerplate from release/.
     - known: a folder of known solutions (every .py and .ipynb under it), or None.
+    - base: folders of code that never counts (MOSS's base file), e.g. the course's starter
+      files of every year; every .py and .ipynb under each. The release and the kit's
+      stand-in for every edition's starter (`given_code`) never count either.
     - out: the folder for similarity.html and similarity.csv (default course/similarity).
-    - show: how many of the top pairs the HTML shows side by side (all are in the CSV).
+    - show: how many of the top pairs the HTML shows side by side.
+    - threshold: the score (0 to 1) a pair needs to be listed on the page and in the CSV;
+      both say how many pairs were left out below it.
     - noise, guarantee: copydetect's thresholds, in characters of the token string.
     - verbose: print the top pairs.
 
     Returns:
-    - dict with "pairs" (every compared Pair with a match, best first), "documents"
-      (every Document read), "html" and "csv" (the paths written).
+    - dict with "pairs" (every compared Pair with a match, best first), "listed" (those at
+      or above the threshold), "documents" (every Document read), "html" and "csv" (the
+      paths written).
 
-    Raises KitError when the course has no release or no submissions, or `known` is not a folder.
+    Raises KitError when the course has no release or no submissions, `known` or a base is
+    not a folder, or the threshold is not between 0 and 1.
     """
     course = Path(course)
     if not isinstance(show, int) or show < 0:
         raise KitError(f"expected --show to be a whole number of at least 0, got {show!r} instead")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        raise KitError(f"expected the threshold to be a share between 0 and 1, got {threshold!r} instead")
     release = release_dir(course)
     if not release.is_dir():
         raise KitError(f"expected the release in {release}, found none; run `python -m kit release` first")
     if known is not None and not Path(known).is_dir():
         raise KitError(f"expected --known to be a folder of known solutions, got {known} instead")
+    base = [Path(b) for b in base]
+    for folder in base:
+        if not folder.is_dir():
+            raise KitError(f"expected --base to be a folder of starter code, got {folder} instead")
     students = submission_folders(course)
     if not students:
         raise KitError(f"no submissions under {course / 'submitted'} or {course / 'autograded'}; "
                        f"run `python -m kit collect` first")
+    base_texts, base_notes = [given_code()], []
+    for folder in base:
+        base_texts += base_code(folder, base_notes)
     given = read_release(release)
+    given = dataclasses.replace(given, base_lines=base_lines(base_texts + [given.text]))
     documents = [student_document(name, folder, given) for name, folder in students.items()]
     known_documents = known_solutions(Path(known), given) if known is not None else []
-    boilerplate = boilerplate_hashes(given.text, noise)
+    boilerplate = boilerplate_hashes("\n\n".join([given.text] + base_texts), noise)
     pairs = compare(documents, known_documents, boilerplate, noise, guarantee)
+    listed = [p for p in pairs if p.score >= threshold]
 
     out = Path(out) if out is not None else course / "similarity"
     out.mkdir(parents=True, exist_ok=True)
     html_path, csv_path = out / "similarity.html", out / "similarity.csv"
     everything = documents + known_documents
-    write_csv(csv_path, pairs)
-    html_path.write_text(render_html(pairs, everything, show), encoding="utf-8")
+    if base_notes:
+        everything.append(Document(name="--base", kind="base", notes=base_notes))
+    left_out = pairs[len(listed):]
+    write_csv(csv_path, listed, left_out, threshold)
+    html_path.write_text(render_html(listed, left_out, everything, show, threshold, len(base)),
+                         encoding="utf-8")
     if verbose:
-        print_top(pairs, everything)
+        print_top(listed, left_out, everything, threshold)
         print(f"Similarity: {html_path} and {csv_path}")
-    return {"pairs": pairs, "documents": everything, "html": html_path, "csv": csv_path}
+    return {"pairs": pairs, "listed": listed, "documents": everything, "html": html_path, "csv": csv_path}
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -190,6 +288,7 @@ class Release:
     answers: dict
     instructor_cells: frozenset
     text: str
+    base_lines: frozenset = frozenset()   # normalized lines of the base (see `normalized`)
 
 
 def read_release(release):
@@ -213,19 +312,42 @@ def read_release(release):
     return Release(files, answers, frozenset(instructor), "\n\n".join(everything))
 
 
-def own_code(label, text, given):
+def normalized(line):
+    """A line without its whitespace and (when it holds no quote) its comment, for matching
+    lines of the base wherever they stand and however they are indented."""
+    if "#" in line and "'" not in line and '"' not in line:
+        line = line[:line.index("#")]
+    return "".join(line.split())
+
+
+def base_lines(texts):
+    return frozenset(filter(None, (normalized(line) for text in texts for line in text.splitlines())))
+
+
+def own_code(label, text, given, base=frozenset()):
     """[(label, code)]: the runs of lines of `text` that are not lines of `given` (the
-    release's version), each labelled with its line numbers. Removing what the release
-    wrote before fingerprinting keeps fingerprints that straddle given and written code
-    (the same for every student) from counting as similarity."""
+    release's version) nor, wherever they stand, lines of the base (`base`: normalized
+    lines), each labelled with its line numbers. Removing what the course wrote before
+    fingerprinting keeps fingerprints that straddle given and written code (the same for
+    every student) from counting as similarity."""
     import difflib
     lines = text.splitlines(keepends=True)
     matcher = difflib.SequenceMatcher(None, given.splitlines(keepends=True), lines)
     runs = []
-    for op, _, _, lo, hi in matcher.get_opcodes():
+
+    def add(lo, hi):
         chunk = "".join(lines[lo:hi])
-        if op in ("replace", "insert") and chunk.strip():
+        if chunk.strip():
             runs.append((f"{label}, lines {lo + 1}-{hi}", chunk))
+    for op, _, _, lo, hi in matcher.get_opcodes():
+        if op not in ("replace", "insert"):
+            continue
+        start = lo
+        for number in range(lo, hi):
+            if normalized(lines[number]) in base:
+                add(start, number)
+                start = number + 1
+        add(start, hi)
     return runs
 
 
@@ -247,12 +369,13 @@ def student_document(student, folder, release):
     parts = []
     for rel in student_owned(folder):
         text = read_text(folder / rel, MAX_FILE_BYTES, doc.notes, rel)
-        parts += own_code(rel, text, release.files.get(rel, ""))
+        parts += own_code(rel, text, release.files.get(rel, ""), release.base_lines)
     for nb in NOTEBOOKS:
         if (folder / nb).exists():
             for index, grade_id, source in notebook_code_cells(folder / nb, doc.notes, nb,
                                                                release.instructor_cells):
-                parts += own_code(f"{nb}, cell {index + 1}", source, release.answers.get((nb, grade_id), ""))
+                parts += own_code(f"{nb}, cell {index + 1}", source, release.answers.get((nb, grade_id), ""),
+                                  release.base_lines)
     doc.text = join_parts(parts, doc.notes)
     return doc
 
@@ -269,14 +392,42 @@ def known_solutions(folder, release):
         doc = Document(name=f"known:{rel}", kind="known")
         if path.suffix == ".py":
             text = read_text(path, MAX_FILE_BYTES, doc.notes, rel)
-            parts = own_code(rel, text, release.files.get(f"classifiers/{path.name}", ""))
+            parts = own_code(rel, text, release.files.get(f"classifiers/{path.name}", ""), release.base_lines)
         else:
-            parts = [(f"{rel}, cell {i + 1}", s) for i, _, s in notebook_code_cells(path, doc.notes, rel)]
+            # a solved copy of the release's notebook: its answer cells compared with the
+            # release's (by grade_id), the course's locked and test cells left out
+            answers = {grade_id: source for (_, grade_id), source in release.answers.items()}
+            parts = [part for i, grade_id, s in notebook_code_cells(path, doc.notes, rel, release.instructor_cells)
+                     for part in own_code(f"{rel}, cell {i + 1}", s, answers.get(grade_id, ""),
+                                          release.base_lines)]
         doc.text = join_parts(parts, doc.notes)
         documents.append(doc)
     if len(paths) > MAX_KNOWN_FILES:
         print(f"warning: {folder} holds {len(paths)} code files; only the first {MAX_KNOWN_FILES} compared")
     return documents
+
+
+def base_code(folder, notes):
+    """The code of every .py file and every notebook's code cells under `folder` (links
+    skipped, at most MAX_KNOWN_FILES files, each size-bounded), for the boilerplate."""
+    paths = sorted(p for p in Path(folder).rglob("*") if p.suffix in (".py", ".ipynb")
+                   and not p.is_symlink() and p.is_file())
+    if len(paths) > MAX_KNOWN_FILES:
+        notes.append(f"{folder} holds {len(paths)} code files; only the first {MAX_KNOWN_FILES} are base")
+    texts, total = [], 0
+    for path in paths[:MAX_KNOWN_FILES]:
+        label = path.relative_to(folder).as_posix()
+        if path.suffix == ".py":
+            found = [read_text(path, MAX_FILE_BYTES, notes, label)]
+        else:
+            found = [source for _, _, source in notebook_code_cells(path, notes, label)]
+        total += sum(map(len, found))
+        if total > MAX_BASE_CHARS:
+            notes.append(f"{folder}: more than {MAX_BASE_CHARS} characters of code; {label} and what "
+                         f"follows it are not base")
+            break
+        texts += found
+    return texts
 
 
 # -- comparing -------------------------------------------------------------------------
@@ -333,23 +484,34 @@ CSV_HEADER = ["rank", "a", "b", "kind", "similarity_a_percent", "similarity_b_pe
               "matching_tokens", "a_lines", "b_lines"]
 
 
-def write_csv(path, pairs):
+def left_out_line(left_out, threshold):
+    """How many pairs the threshold left out, and the best of them."""
+    if not left_out:
+        return f"No pair was left out: every pair with a match scores at least {100 * threshold:.0f}%."
+    return (f"{len(left_out)} pairs scoring below the threshold of {100 * threshold:.0f}% are left out "
+            f"(the best of them scores {100 * left_out[0].score:.1f}%).")
+
+
+def write_csv(path, listed, left_out, threshold):
+    """The listed pairs, ranked; then one row whose rank is empty saying how many were left out."""
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(CSV_HEADER)
-        for rank, p in enumerate(pairs, 1):
+        for rank, p in enumerate(listed, 1):
             writer.writerow([spreadsheet_safe(v) for v in [
                 rank, p.a.name, p.b.name, p.b.kind, f"{100 * p.similarity_a:.1f}",
                 f"{100 * p.similarity_b:.1f}", p.tokens,
                 line_ranges(p.a.text, p.slices_a), line_ranges(p.b.text, p.slices_b)]])
+        writer.writerow(["", left_out_line(left_out, threshold)] + [""] * (len(CSV_HEADER) - 2))
 
 
-def print_top(pairs, documents, count=10):
+def print_top(listed, left_out, documents, threshold, count=10):
     print(f"Compared {sum(d.kind == 'student' for d in documents)} submissions and "
           f"{sum(d.kind == 'known' for d in documents)} known solutions; "
-          f"{len(pairs)} pairs share code beyond the release's")
-    for p in pairs[:count]:
+          f"{len(listed)} pairs score at least {100 * threshold:.0f}%")
+    for p in listed[:count]:
         print(f"  {100 * p.score:5.1f}%  {printable(p.a.name)}  ~  {printable(p.b.name)}  ({p.tokens} tokens)")
+    print(left_out_line(left_out, threshold))
 
 
 STYLE = """
@@ -404,7 +566,7 @@ def render_side(text, slices):
     return "".join(out)
 
 
-def render_html(pairs, documents, show):
+def render_html(pairs, left_out, documents, show, threshold, bases):
     rows = "".join(
         f"<tr><td>{rank}</td><td>{link(rank, show)}{esc(p.a.name)}{'</a>' if rank <= show else ''}</td>"
         f"<td>{esc(p.b.name)}</td><td>{100 * p.similarity_a:.1f}%</td><td>{100 * p.similarity_b:.1f}%</td>"
@@ -420,18 +582,24 @@ def render_html(pairs, documents, show):
         for rank, p in enumerate(pairs[:show], 1))
     notes = "".join(f"<li>{esc(d.name)}: {esc(note)}</li>\n" for d in documents for note in d.notes)
     students = sum(d.kind == "student" for d in documents)
+    known = sum(d.kind == "known" for d in documents)
+    base = f" and in the {bases} --base folders" if bases else ""
     return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8">\n'
             f'<meta http-equiv="Content-Security-Policy" content="{POLICY}">\n'
             f"<title>Similarity: {esc(ASSIGNMENT)}</title><style>{STYLE}</style></head><body>\n"
             f"<h1>Similarity of the submissions of {esc(ASSIGNMENT)}</h1>\n"
-            f"<p>{students} submissions compared with each other and with "
-            f"{len(documents) - students} known solutions; code from the release never counts. "
-            f"A percentage is the share of that side's own code found in the other. "
+            f"<p>{students} submissions compared with each other and with {known} known solutions; "
+            f"code from the release, the import lines and the given naive SVM loop of every edition "
+            f"of the course{base} never counts. "
+            f"A percentage is the share of that side's own code found in the other; a pair is "
+            f"listed when one side reaches {100 * threshold:.0f}% "
+            f"({len(pairs)} pairs; {len(left_out)} below that left out). "
             f"Similar code is a reason to look, not proof of copying.</p>\n"
             + (f"<h2>Read with care</h2><ul>{notes}</ul>\n" if notes else "")
             + f"<table><tr><th>rank</th><th>a</th><th>b</th><th>a in b</th><th>b in a</th>"
               f"<th>matching tokens</th></tr>\n{rows}</table>\n"
-            + (sections or "<p>No two submissions share code beyond the release's.</p>\n")
+              f"<p>{esc(left_out_line(left_out, threshold))}</p>\n"
+            + (sections or f"<p>No pair reaches {100 * threshold:.0f}%.</p>\n")
             + "</body></html>\n")
 
 

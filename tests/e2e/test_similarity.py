@@ -18,6 +18,7 @@ from kit import similarity
 from kit.__main__ import main as kit_main
 from kit.course import release_dir
 from kit_helpers import collect_all, reference_submission, untouched_submission
+from similarity_class import FILES, INDEPENDENT, course_form, labelled_class, naive_svm
 
 HOSTILE_CODE = "</pre></div></script><script>alert(1)</script><img src=x onerror=alert(2)>"
 HOSTILE_NAME = "<img src=x onerror=alert(3)>"   # a folder of the known solutions
@@ -228,7 +229,12 @@ def test_a_known_solution_is_matched(batch):
     assert list(rows[0]) == similarity.CSV_HEADER
     carols = [r for r in rows if r["a"] == "carol" and r["b"] == known]
     assert len(carols) == 1 and carols[0]["kind"] == "known" and carols[0]["a_lines"]
-    assert [int(r["rank"]) for r in rows] == list(range(1, len(rows) + 1))
+    # the pairs at or above the threshold, ranked; then how many were left out below it
+    assert [int(r["rank"]) for r in rows[:-1]] == list(range(1, len(rows)))
+    assert all(float(r["similarity_a_percent"]) >= 100 * similarity.THRESHOLD
+               or float(r["similarity_b_percent"]) >= 100 * similarity.THRESHOLD for r in rows[:-1])
+    left_out = [p for p in result["pairs"] if p.score < similarity.THRESHOLD]
+    assert rows[-1]["rank"] == "" and rows[-1]["a"] == similarity.left_out_line(left_out, similarity.THRESHOLD)
 
 
 class Tags(html.parser.HTMLParser):
@@ -286,3 +292,179 @@ def test_no_release_is_an_error_that_says_what_to_do(tmp_path):
     with pytest.raises(KitError, match="run `python -m kit release` first"):
         similarity.run(course=tmp_path, verbose=False)
 
+
+
+# -- the labelled class: independent solutions of several years and planted copies ---------
+
+@pytest.fixture(scope="module")
+def labelled(released_course, tmp_path_factory):
+    """tests/similarity_class.py's class handed in to a course of its own, compared with the
+    kit's default base (the release and its stand-in for every edition's starter)."""
+    root = tmp_path_factory.mktemp("labelled")
+    course = root / "course"
+    shutil.copytree(release_dir(released_course), release_dir(course))
+    folders, copies = labelled_class(release_dir(released_course), root / "subs")
+    for name, folder in folders.items():
+        (course / "submitted" / name).mkdir(parents=True)
+        shutil.move(str(folder), str(course / "submitted" / name / "linear_classifiers"))
+    result = similarity.run(course=course, verbose=False)
+    return {"course": course, "folders": folders, "copies": copies, "result": result}
+
+
+def test_the_labelled_solutions_are_correct(labelled):
+    """Every independent solution and every copy solves the assignment (else the class proves little)."""
+    rng = np.random.default_rng(1)
+    W, X, y = rng.normal(size=(7, 4)) * 0.1, rng.normal(size=(9, 7)), rng.integers(0, 4, size=9)
+    ref = {n: load_module(batch_root() / f"{n}.py", f"ref2_{n}") for n in ("linear_svm", "softmax")}
+    for name in labelled["folders"]:
+        folder = labelled["course"] / "submitted" / name / "linear_classifiers" / "classifiers"
+        for module, function in (("linear_svm", "svm_loss_naive"), ("linear_svm", "svm_loss_vectorized"),
+                                 ("softmax", "softmax_loss_naive"), ("softmax", "softmax_loss_vectorized")):
+            # the course's `past.builtins` may not be installed; it only shadows range here
+            path = folder.parent.parent / f"{name}_{module}.py"
+            path.write_text((folder / f"{module}.py").read_text().replace("from past.builtins import xrange\n", ""))
+            got = getattr(load_module(path, f"{name}_{module}".replace("-", "_")), function)(W, X, y, 0.1)
+            want = getattr(ref[module], function)(W, X, y, 0.1)
+            np.testing.assert_allclose(got[0], want[0], rtol=1e-10, err_msg=f"{name} {function}")
+            np.testing.assert_allclose(got[1], want[1], rtol=1e-10, atol=1e-12, err_msg=f"{name} {function}")
+
+
+def batch_root():
+    from kit.course import KIT_ROOT
+    return KIT_ROOT / "classifiers"
+
+
+def test_precision_and_recall_at_the_threshold(labelled):
+    """Every planted copy is listed and ranks above every pair of independent solutions; no
+    independent pair reaches the threshold: precision and recall 1 on the class."""
+    result, copies = labelled["result"], labelled["copies"]
+    scores = {frozenset((p.a.name, p.b.name)): p.score for p in result["pairs"]}
+    names = sorted(labelled["folders"])
+    every = {frozenset((a, b)) for i, a in enumerate(names) for b in names[i + 1:]}
+    independent = {pair: scores.get(pair, 0.0) for pair in every - copies}
+    copied = {pair: scores.get(pair, 0.0) for pair in copies}
+    assert len(copied) == 4 and len(independent) == 41
+    listed = {frozenset((p.a.name, p.b.name)) for p in result["listed"]}
+    true_positives = len(listed & copies)
+    precision, recall = true_positives / max(1, len(listed)), true_positives / len(copies)
+    assert (precision, recall) == (1.0, 1.0), (sorted(copied.values()), sorted(independent.values())[-5:])
+    assert min(copied.values()) >= similarity.THRESHOLD > max(independent.values())
+    assert min(copied.values()) > max(independent.values())
+    ranked = [frozenset((p.a.name, p.b.name)) for p in result["pairs"]]
+    assert set(ranked[:len(copies)]) == copies
+    # what makes the margin: independent solutions share no more than idioms
+    assert max(independent.values()) < 0.3 and min(copied.values()) > 0.8, (copied, max(independent.values()))
+
+
+def test_what_every_edition_gives_never_counts(labelled):
+    """The import lines of every year and the naive loss loop the course gives are in every
+    solution: no matching region of two independent solutions holds them."""
+    result, copies = labelled["result"], labelled["copies"]
+    for p in result["pairs"]:
+        if frozenset((p.a.name, p.b.name)) in copies:
+            continue
+        for text, slices in ((p.a.text, p.slices_a), (p.b.text, p.slices_b)):
+            for s, e in slices:
+                region = text[s:e]
+                for given in ("correct_class_score = scores[y[i]]", "if j == y[i]", "from past.builtins",
+                              "from builtins import", "classifiers.linear_svm import", "loss += margin"):
+                    assert given not in region, (p.a.name, p.b.name, given, region)
+
+
+def test_the_page_lists_the_pairs_at_the_threshold_and_counts_the_rest(labelled):
+    result = labelled["result"]
+    page = result["html"].read_text()
+    left_out = len(result["pairs"]) - len(result["listed"])
+    assert len(result["listed"]) == 4 and left_out > 10
+    assert f"{left_out} pairs scoring below the threshold of {100 * similarity.THRESHOLD:.0f}% are left out" in page
+    assert page.count('<tr><td>') == len(result["listed"]) and page.count('<h2 id="pair-') == 4
+    with open(result["csv"], newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 5 and rows[-1]["a"].startswith(f"{left_out} pairs scoring below")
+
+
+def starter(year, notebook_code=""):
+    """A stand-in for the course's starter of `year`: the course's form of each file with
+    nothing written but the given naive loop; a notebook with the given code."""
+    stubs = {stub: "pass\n" for stubs in FILES.values() for stub in stubs}
+    stubs["svm_naive"] = naive_svm("pass\n", "")
+    return {name: course_form(name, stubs, year) for name in FILES}, notebook_code
+
+
+# Code the course's notebooks give that the kit's notebooks do not have (written here, not the course's).
+GIVEN_CELL = """\
+mask = list(range(num_training, num_training + num_validation))
+X_val, y_val = X_train[mask], y_train[mask]
+mask = list(range(num_training))
+X_train, y_train = X_train[mask], y_train[mask]
+mask = np.random.choice(num_training, num_dev, replace=False)
+X_dev, y_dev = X_train[mask], y_train[mask]
+X_train = np.reshape(X_train, (X_train.shape[0], -1))
+X_val = np.reshape(X_val, (X_val.shape[0], -1))
+mean_image = np.mean(X_train, axis=0)
+X_train -= mean_image
+X_val -= mean_image
+X_train = np.hstack([X_train, np.ones((X_train.shape[0], 1))])
+X_val = np.hstack([X_val, np.ones((X_val.shape[0], 1))])
+"""
+
+
+def with_cell(folder, code):
+    """The submission's svm.ipynb with a code cell of its own appended."""
+    import json
+    path = folder / "svm.ipynb"
+    nb = json.loads(path.read_text())
+    nb["cells"].append({"cell_type": "code", "metadata": {}, "source": code, "outputs": [],
+                        "execution_count": None})
+    path.write_text(json.dumps(nb))
+
+
+def test_the_course_starter_given_as_base_never_counts(released_course, tmp_path):
+    """Untouched starters of three editions, in the course's form and with the course's
+    notebook code, are similar to nothing once the starter is the base (MOSS's base file);
+    without --base only the notebook code the kit cannot know is left."""
+    course = tmp_path / "course"
+    shutil.copytree(release_dir(released_course), release_dir(course))
+    base = tmp_path / "starters"
+    for year in (2017, 2019, 2021):
+        files, _ = starter(year)
+        target = course / "submitted" / f"s{year}" / "linear_classifiers"
+        shutil.copytree(release_dir(released_course), target)
+        for name, text in files.items():
+            (target / "classifiers" / name).write_text(text)
+            (base / str(year) / "classifiers").mkdir(parents=True, exist_ok=True)
+            (base / str(year) / "classifiers" / name).write_text(text)
+        with_cell(target, GIVEN_CELL)
+    shutil.copy(course / "submitted" / "s2021" / "linear_classifiers" / "svm.ipynb", base / "2021" / "svm.ipynb")
+    without = similarity.run(course=course, verbose=False)
+    # the kit's own base already drops the imports and the naive loop of every edition:
+    # what matches is the notebook cell, which the kit cannot know
+    for p in without["pairs"]:
+        regions = "".join(p.a.text[s:e] for s, e in p.slices_a)
+        assert "correct_class_score" not in regions and "builtins" not in regions, regions
+        assert "mean_image" in regions
+    with_base = similarity.run(course=course, base=[base], verbose=False, out=tmp_path / "out")
+    assert with_base["pairs"] == [], [(p.a.name, p.b.name, p.score) for p in with_base["pairs"]]
+    assert "--base folders" in with_base["html"].read_text()
+
+
+def test_base_and_threshold_are_checked(batch, tmp_path):
+    from kit.course import KitError
+    with pytest.raises(KitError, match="expected --base to be a folder"):
+        similarity.run(course=batch["course"], base=[tmp_path / "nothing"], verbose=False)
+    for wrong in (-0.1, 1.5, "0.5", True):
+        with pytest.raises(KitError, match="threshold"):
+            similarity.run(course=batch["course"], threshold=wrong, verbose=False)
+
+
+def test_the_command_line_takes_base_and_threshold(batch, tmp_path, capsys):
+    base = tmp_path / "base"
+    base.mkdir()
+    code = kit_main(["similarity", "--course", str(batch["course"]), "--out", str(tmp_path / "out"),
+                     "--base", str(base), "--base", str(base), "--threshold", "0"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    pairs = sum(p.b.kind == "student" for p in batch["result"]["pairs"])
+    assert f"{pairs} pairs score at least 0%" in printed and "No pair was left out" in printed
+    with pytest.raises(SystemExit):
+        kit_main(["similarity", "--course", str(batch["course"]), "--threshold", "101"])
