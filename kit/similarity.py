@@ -43,6 +43,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import notebook_limits
 from .cells import is_instructor_cell
 from .course import ASSIGNMENT, NOTEBOOKS, KitError, release_dir, student_owned
 from .grades import printable, spreadsheet_safe
@@ -250,6 +251,11 @@ def notebook_code_cells(path, notes, label, skip_ids=frozenset()):
     the right shape."""
     text = read_text(path, MAX_NOTEBOOK_BYTES, notes, label)
     if not text:
+        return []
+    try:
+        notebook_limits.check_text(text, label)   # the one bound on cells and nesting
+    except notebook_limits.NotebookTooLarge as err:
+        notes.append(f"{err}; skipped")
         return []
     try:
         nb = json.loads(text)

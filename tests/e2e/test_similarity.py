@@ -468,3 +468,17 @@ def test_the_command_line_takes_base_and_threshold(batch, tmp_path, capsys):
     assert f"{pairs} pairs score at least 0%" in printed and "No pair was left out" in printed
     with pytest.raises(SystemExit):
         kit_main(["similarity", "--course", str(batch["course"]), "--threshold", "101"])
+
+
+def test_a_notebook_over_the_structure_limits_is_skipped_with_a_note(tmp_path):
+    """Similarity reads submitted notebooks itself: the same cell limit as collect and the
+    grader (kit/notebook_limits.py), not 100,000 cells parsed and compared."""
+    import json as _json
+    from kit import notebook_limits, similarity
+    path = tmp_path / "svm.ipynb"
+    cells = [{"cell_type": "code", "metadata": {}, "source": "x = 1", "outputs": [], "execution_count": None}]
+    path.write_text(_json.dumps({"cells": cells * (notebook_limits.MAX_CELLS + 1), "metadata": {},
+                                 "nbformat": 4, "nbformat_minor": 5}))
+    notes = []
+    assert similarity.notebook_code_cells(path, notes, "bob: svm.ipynb") == []
+    assert notes and "bob: svm.ipynb" in notes[0] and "skipped" in notes[0], notes
