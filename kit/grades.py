@@ -112,8 +112,16 @@ def _write_gradebook(course, result):
             for cell in notebook.grade_cells:
                 grade = gb.find_grade(cell.name, notebook.name, ASSIGNMENT, student)
                 grade.auto_score = graded[cell.name]["score"] if cell.name in graded else None
-                grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+                grade.needs_manual_grade = needs_grading(grade)
         gb.db.commit()
+
+
+def needs_grading(grade):
+    """Whether a gradebook Grade still waits for a grader: formgrader's own rule when a grader
+    saves a score (no hand score and no autograded one). A hand score stands however often the
+    submission is graded again, so a cell a grader finished never returns to formgrader's list
+    (nbgrader's SaveAutoGrades flags every hand-graded cell again)."""
+    return grade.manual_score is None and grade.auto_score is None
 
 
 def load_summaries(course):
