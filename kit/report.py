@@ -68,19 +68,22 @@ def by_function(checks):
     return rows
 
 
-def run(*, course, plot=True, plot_drawn=False):
-    """Write reports/report.json, report.csv and report.html into the course folder.
+def run(*, course, plot=True, grades_written=False):
+    """Write reports/report.json, report.csv and report.html into the course folder, and
+    grades.csv with its plot (grades.write_reports: the report reads the final grades).
 
     Inputs: course, the course folder (graded with `kit autograde`); plot: False to leave
-    out the score plot (the page then says so); plot_drawn: True when the caller has just
-    drawn grades_summary.png from the same gradebook (grades.write_reports), so it is
-    embedded as it is instead of drawn again.
+    out the score plot (the page then says so); grades_written: True when the caller has
+    just written grades.csv and grades_summary.png from the same gradebook
+    (grades.write_reports), so they are used as they are instead of written again.
     Returns the path of report.html.
     """
     course = Path(course)
     checks = load_checks(course)
     if not checks:
         raise KitError(f"no graded submissions under {course / 'autograded'}; run `python -m kit autograde` first")
+    if not grades_written:
+        grades.write_reports(course, plot=plot, table=False)
     summaries = grades.load_summaries(course)
     columns = grades.auto_columns(summaries)
     scores = [grades.totals(s)[0] for s in summaries]
@@ -95,8 +98,6 @@ def run(*, course, plot=True, plot_drawn=False):
     write_csv(folder / "report.csv", data["functions"])
     image = None
     if plot and summaries:
-        if not plot_drawn:
-            grades.plot_summary(course, summaries, columns)
         image = (course / "grades_summary.png").read_bytes()
     target = folder / "report.html"
     target.write_text(page(data, image))

@@ -5,20 +5,33 @@ then graded by hand through nbgrader's own Gradebook API, as formgrader saves a 
 Whatever the order of autograding and hand grading, every reader (grades.csv, feedback,
 the report, the export) shows the same, current grade (issue 24, items 5 and 7).
 """
+import csv
 import json
+import re
 import warnings
 
 import pytest
 
-from kit import grades
+from kit import export, feedback, grades
+from kit.__main__ import main as kit_main
 from kit.autograde.result import GradingResult, NotebookResult
-from kit.course import ASSIGNMENT, NOTEBOOKS, coursedir, gradebook_url, source_dir
+from kit.course import ASSIGNMENT, NOTEBOOKS, coursedir, feedback_dir, gradebook_url, source_dir
 from kit_helpers import make_course
+
+
+ON_TIME, A_DAY_LATE = "2026-11-30 16:00:00.000000 UTC", "2026-12-01 12:00:00.000000 UTC"
+# Hand points for written answers (and partial credit on a failed test cell) in both notebooks.
+HAND = {"q_svm_gradient": 2.0, "q_svm_weights": 3.0, "test_svm_train": 3.0, "q_softmax_gradient": 1.5}
 
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    return make_course(tmp_path_factory.mktemp("hand-grades"))
+    """A release due 2026-11-30 17:00 UTC, 10 % off per started day late."""
+    course = make_course(tmp_path_factory.mktemp("hand-grades"))
+    with open(course / "nbgrader_config.py", "a") as f:
+        f.write("c.KitGrading.duedate = '2026-11-30 17:00:00 UTC'\n"
+                "c.KitLatePenalty.penalty_method = 'per_day'\nc.KitLatePenalty.per_day = 0.1\n")
+    return course
 
 
 def gradebook(course):
@@ -34,7 +47,7 @@ def cells_of(course):
                 for nb in gb.find_assignment(ASSIGNMENT).notebooks}
 
 
-def graded_result(course, student, timestamp="2026-11-30 16:00:00.000000 UTC", failing=()):
+def graded_result(course, student, timestamp=ON_TIME, failing=()):
     """A GradingResult as `kit autograde` returns it: every test cell passed but `failing`,
     written answers waiting for a grader; the graded notebooks are the source notebooks."""
     notebooks = {}
@@ -89,3 +102,63 @@ def test_grading_again_keeps_hand_grades_and_their_done_flag(course):
             nb.replace(".ipynb", ""), ASSIGNMENT, "regraded").grades if g.needs_manual_grade]
     assert "q_svm_gradient" not in waiting and "test_svm_train" not in waiting
     assert json.loads((course / "autograded" / "regraded" / ASSIGNMENT / grades.SUMMARY).read_text())
+
+
+def grades_csv(course):
+    with open(course / "grades.csv", newline="") as f:
+        return {row["student"]: row for row in csv.DictReader(f)}
+
+
+def final_columns(row):
+    return {k: row[k] for k in ("auto", "manual", "late penalty", "total", "max")}
+
+
+def test_hand_points_are_penalised_whatever_the_order(course, tmp_path):
+    # hand_after: autograded, then graded by hand (nbgrader's AssignLatePenalties ran before
+    # the hand points existed). hand_before: graded by hand, then autograded again.
+    for student in ("hand_after", "hand_before"):
+        store(course, graded_result(course, student, A_DAY_LATE, failing=("test_svm_train",)))
+        grade_by_hand(course, student, HAND)
+    store(course, graded_result(course, "hand_before", A_DAY_LATE, failing=("test_svm_train",)))
+
+    grades.write_reports(course, plot=False)
+    rows = grades_csv(course)
+    after, before = final_columns(rows["hand_after"]), final_columns(rows["hand_before"])
+    assert after == before
+    points = float(after["auto"]) + float(after["manual"])
+    assert float(after["manual"]) == sum(v for k, v in HAND.items() if k.startswith("q_"))
+    assert float(after["late penalty"]) == pytest.approx(0.1 * points)     # hand points included
+    assert float(after["total"]) == pytest.approx(0.9 * points)
+
+    # The export and the feedback read the same penalty.
+    result = export.run(course=course, format="csv", out=tmp_path / "export.csv", verbose=False)
+    exported = {r["id"]: r for r in result["rows"]}
+    for student in ("hand_after", "hand_before"):
+        assert exported[student]["late_penalty"] == pytest.approx(0.1 * points)
+        assert exported[student]["total"] == pytest.approx(0.9 * points)
+    feedback.run(course=course, students=["hand_after", "hand_before"], progress=False)
+    with gradebook(course) as gb:
+        scores = {nb: gb.find_submission_notebook(nb.replace(".ipynb", ""), ASSIGNMENT, "hand_after").score
+                  for nb in NOTEBOOKS}
+    for nb in NOTEBOOKS:
+        notes = [re.findall(r"late penalty [0-9.]+ point\(s\) on this notebook",
+                            (feedback_dir(course, student) / nb.replace(".ipynb", ".html")).read_text())
+                 for student in ("hand_after", "hand_before")]
+        assert notes[0] == notes[1] == [f"late penalty {0.1 * scores[nb]:g} point(s) on this notebook"]
+
+
+def test_report_and_export_rewrite_grades_csv_after_hand_grading(course, tmp_path):
+    store(course, graded_result(course, "stale", ON_TIME))
+    grades.write_reports(course, plot=False)   # as `kit autograde` ends
+    assert grades_csv(course)["stale"]["manual"] == "0"
+
+    grade_by_hand(course, "stale", {"q_svm_gradient": 2.0})
+    assert kit_main(["report", "--course", str(course)]) == 0
+    assert grades_csv(course)["stale"]["manual"] == "2"
+    assert grades_csv(course)["stale"]["q_svm_gradient"] == "2"
+
+    grade_by_hand(course, "stale", {"q_svm_gradient": 3.0, "q_softmax_gradient": 1.0})
+    assert kit_main(["export", "--course", str(course), "--format", "csv",
+                     "--out", str(tmp_path / "export.csv")]) in (0, 1)   # 1: answers left to grade
+    row = grades_csv(course)["stale"]
+    assert (row["manual"], row["q_svm_gradient"], row["q_softmax_gradient"]) == ("4", "3", "1")
