@@ -59,8 +59,8 @@ def by_function(checks):
         for student, found in sorted(judged.items()):
             for name in dict.fromkeys(n for names in found for n in names):
                 named.setdefault(name, []).append(student)
-        unnamed = (mistakes.OTHER, mistakes.NO_RESULT)   # listed after the named mistakes
-        ranked = sorted(named.items(), key=lambda item: (-len(item[1]), item[0] in unnamed, item[0]))
+        # Causes (not implemented, import failed, ...) are listed after the named mistakes.
+        ranked = sorted(named.items(), key=lambda item: (-len(item[1]), item[0] in mistakes.UNNAMED, item[0]))
         rows.append({"function": target, "checked": len(judged), "fully_right": len(right),
                      "students_right": right,
                      "mistakes": [{"name": name, "description": mistakes.words(name), "count": len(who),
