@@ -142,8 +142,9 @@ def load_summaries(course):
     """The scores of every graded submission as the gradebook holds them now (scores given
     by hand in formgrader included), each with the status its grading.json gives.
 
-    Returns [{student, status, late, scores: {notebook: {grade_id: {score, max, kind}}}}]: a
-    test cell is "auto", a written answer "manual"; score None while not graded; late is
+    Returns [{student, status, late, scores: {notebook: {grade_id: {score, max, kind, by_hand,
+    state}}}}]: a test cell is "auto", a written answer "manual"; score None while not graded;
+    by_hand True when a grader gave the score; state answer_state(); late is
     late.late_info() (the penalty worked out from the current scores, None without a due
     date).
     """
@@ -166,12 +167,39 @@ def load_summaries(course):
                     grade.name: {"score": grade.score if grade.auto_score is not None or
                                  grade.manual_score is not None else None,
                                  "max": float(grade.max_score),
-                                 "kind": "auto" if grade.cell.cell_type == "code" else "manual"}
+                                 "kind": "auto" if grade.cell.cell_type == "code" else "manual",
+                                 "by_hand": grade.manual_score is not None, "state": answer_state(grade)}
                     for grade in nb.grades}
             student = submission.student.id
             summaries.append({"student": student, "scores": scores, "late": late.late_info(submission),
                               "status": statuses.get(student, "graded by nbgrader")})
     return summaries
+
+
+def answer_state(grade):
+    """A gradebook Grade of a written answer: "graded" (by hand), "unanswered" (left as
+    released: the autograder scored it 0, as nbgrader does, cells.scores) or "pending";
+    None for a test cell."""
+    if grade.cell.cell_type == "code":
+        return None
+    if grade.manual_score is not None:
+        return "graded"
+    return "unanswered" if grade.auto_score is not None else "pending"
+
+
+def hand_points(summary):
+    """The points graders gave by hand (written answers, test cells they overruled)."""
+    return sum(s["score"] or 0 for nb in summary["scores"].values() for s in nb.values() if s.get("by_hand"))
+
+
+def answer_counts(summary):
+    """{graded, pending, unanswered}: how many written answers of a summary are in each state."""
+    counts = dict.fromkeys(("graded", "pending", "unanswered"), 0)
+    for nb in summary["scores"].values():
+        for s in nb.values():
+            if s.get("state") in counts:
+                counts[s["state"]] += 1
+    return counts
 
 
 def columns_of(summaries, kind):

@@ -12,7 +12,7 @@ import warnings
 
 import pytest
 
-from kit import export, feedback, grades
+from kit import export, feedback, grades, mistakes
 from kit.__main__ import main as kit_main
 from kit.autograde.result import GradingResult, NotebookResult
 from kit.course import ASSIGNMENT, NOTEBOOKS, coursedir, feedback_dir, gradebook_url, source_dir
@@ -47,16 +47,18 @@ def cells_of(course):
                 for nb in gb.find_assignment(ASSIGNMENT).notebooks}
 
 
-def graded_result(course, student, timestamp=ON_TIME, failing=()):
+def graded_result(course, student, timestamp=ON_TIME, failing=(), unanswered=(), checks=None):
     """A GradingResult as `kit autograde` returns it: every test cell passed but `failing`,
-    written answers waiting for a grader; the graded notebooks are the source notebooks."""
+    written answers waiting for a grader but those `unanswered` (left as released: 0, as
+    cells.scores gives them); the graded notebooks are the source notebooks."""
     notebooks = {}
     for nb, found in cells_of(course).items():
-        scores = {gid: {"score": (0.0 if gid in failing else most) if kind == "auto" else None,
-                        "max": most, "kind": kind} for gid, kind, most in found}
+        scores = {gid: {"score": (0.0 if gid in failing else most) if kind == "auto" else
+                        (0.0 if gid in unanswered else None), "max": most, "kind": kind}
+                  for gid, kind, most in found}
         notebooks[nb] = NotebookResult(graded=(source_dir(course) / nb).read_text(), scores=scores)
     return GradingResult(student=student, timestamp=timestamp, notebooks=notebooks,
-                         checks={"svm_loss_naive:loss": []})
+                         checks=checks or {"svm_loss_naive:loss": []})
 
 
 def store(course, result):
@@ -162,3 +164,35 @@ def test_report_and_export_rewrite_grades_csv_after_hand_grading(course, tmp_pat
                      "--out", str(tmp_path / "export.csv")]) in (0, 1)   # 1: answers left to grade
     row = grades_csv(course)["stale"]
     assert (row["manual"], row["q_svm_gradient"], row["q_softmax_gradient"]) == ("4", "3", "1")
+
+
+CAUSES = {"svm_loss_naive:loss": [mistakes.NOT_IMPLEMENTED], "svm_loss_vectorized:loss": [mistakes.IMPORT_FAILED],
+          "softmax_loss_naive:loss": [mistakes.RAISED], "softmax_loss_vectorized:loss": [mistakes.OTHER],
+          "LinearClassifier:predict": [mistakes.NO_RESULT]}
+
+
+def test_report_shows_the_whole_grade(course):
+    hostile = "<b>x"
+    store(course, graded_result(course, "whole", A_DAY_LATE, failing=("test_svm_train",),
+                                unanswered=("q_svm_init_loss",), checks=CAUSES))
+    store(course, graded_result(course, hostile))
+    grade_by_hand(course, "whole", {"q_svm_gradient": 2.0, "test_svm_train": 3.0})
+    assert kit_main(["report", "--course", str(course)]) == 0
+    data = json.loads((course / "reports" / "report.json").read_text())
+    whole = data["grades"]["by_student"]["whole"]
+    written = sum(1 for found in cells_of(course).values() for _, kind, _ in found if kind == "manual")
+    assert whole["answers"] == {"graded": 1, "pending": written - 2, "unanswered": 1}
+    assert whole["by_hand"] == 5.0 and whole["written"] == 2.0
+    row = grades_csv(course)["whole"]
+    assert whole["late_penalty"] == pytest.approx(float(row["late penalty"])) and whole["late_penalty"] > 0
+    assert whole["total"] == pytest.approx(float(row["total"]))
+    assert data["grades"]["written_answers"]["unanswered"] >= 1 and data["grades"]["late_students"] >= 1
+    # One bucket per cause, none merged into another.
+    named = {f["function"]: [m["name"] for m in f["mistakes"]] for f in data["functions"]}
+    assert named["svm_loss_naive"] == ["not_implemented"] and named["svm_loss_vectorized"] == ["import_failed"]
+    assert named["softmax_loss_naive"] == ["raised"] and named["softmax_loss_vectorized"] == ["other"]
+    assert named["LinearClassifier"] == ["no_result"]
+    page = (course / "reports" / "report.html").read_text()
+    assert "Whole grades" in page and f"<td>{float(row['late penalty']):g}</td>" in page
+    assert "<td>1 / " in page and "not_implemented" in page and "import_failed" in page
+    assert "&lt;b&gt;x" in page and "<b>x" not in page
