@@ -42,22 +42,32 @@ def _kit_measured(obj, a):
     return {"per_example": work.per_example, "tampered": float(work.tampered)}
 
 
+class _KitNothing(Exception):
+    """The student's function returned None (a body left as `pass`, a missing return)."""
+
+
+def _kit_returned(value):
+    if value is None:
+        raise _KitNothing()
+    return value
+
+
 def _kit_loss(obj, a):
-    out = obj(a["W"].copy(), a["X"].copy(), a["y"].copy(), float(a["reg"]))
+    out = _kit_returned(obj(a["W"].copy(), a["X"].copy(), a["y"].copy(), float(a["reg"])))
     return {"loss": out[0], "dW": out[1]}
 
 
 def _kit_class_loss(obj, a):
     clf = obj()
     clf.W = a["W"].copy()
-    out = clf.loss(a["X"].copy(), a["y"].copy(), float(a["reg"]))
+    out = _kit_returned(clf.loss(a["X"].copy(), a["y"].copy(), float(a["reg"])))
     return {"loss": out[0], "dW": out[1]}
 
 
 def _kit_predict(obj, a):
     clf = obj()
     clf.W = a["W"].copy()
-    return {"pred": clf.predict(a["X"].copy())}
+    return {"pred": _kit_returned(clf.predict(a["X"].copy()))}
 
 
 def _kit_train(obj, a):
@@ -79,14 +89,29 @@ def _kit_train(obj, a):
 _KIT_KINDS = {"vectorized": _kit_measured, "loss": _kit_loss, "class_loss": _kit_class_loss}
 
 
+def _kit_failed(call, case, failure, error=None):
+    """Send why a call or case gave no result (a `failure`, the exception's type name, never
+    its text), so the grader tells the causes apart without reading printed words."""
+    _publish({_MIME: {"call": call, "case": case, "failure": failure,
+                      "type": type(error).__name__ if error is not None else None}})
+
+
 def _kit_check(call, target, module, kind, cases):
-    """Run one call's cases; send each result, or print which case raised (never its text)."""
-    obj = getattr(_importlib.import_module(module), target)
+    """Run one call's cases; send each result, or which case failed and how (never its text)."""
+    try:
+        obj = getattr(_importlib.import_module(module), target)
+    except Exception as err:
+        _kit_failed(call, None, "import failed", err)
+        raise
     for case, blob in sorted(cases.items()):
         a = _kit_arrays(blob)
         run = _KIT_KINDS.get(kind) or (_kit_predict if case == "predict" else _kit_train)
         try:
             out = run(obj, a)
             _kit_send(call, case, out)
+        except _KitNothing:
+            _kit_failed(call, case, "returned nothing")
+            print("check", call, case, "returned nothing")
         except Exception as err:
+            _kit_failed(call, case, "raised", err)
             print("check", call, case, "raised", type(err).__name__)

@@ -268,6 +268,23 @@ def results_of(outputs, call):
     return found
 
 
+def failures_of(outputs, call):
+    """How one call's cases failed, as the runner sent it (`_kit_failed`): [{case (None for
+    the call itself), failure ("import failed", "raised" or "returned nothing"), type (the
+    exception's type name or None)}]; entries of another shape are ignored."""
+    found = []
+    for output in outputs:
+        data = output.get("data", {}) if output.get("output_type") == "display_data" else {}
+        payload = data.get(MIME)
+        if not isinstance(payload, dict) or payload.get("call") != call or \
+                not isinstance(payload.get("failure"), str):
+            continue
+        kind = payload.get("type")
+        found.append({"case": payload.get("case"), "failure": payload["failure"],
+                      "type": kind if isinstance(kind, str) else None})
+    return found
+
+
 def load(sent, key, shape):
     """A result the sandbox sent, decoded without pickle and checked before any use."""
     if sent is None:
@@ -400,5 +417,8 @@ def judge(outputs, checks, seed, mistakes=None):
             verdicts[check] = f"{check.split(':')[0]}: {err}"
         if mistakes is not None:
             from .mistakes import OTHER, diagnose
-            mistakes[check] = (diagnose(check, sent, seed) or [OTHER]) if verdicts[check] else []
+            # A classifier's call runs predict and train: a check answers for its own case only.
+            failures = [f for f in failures_of(outputs.get(call, []), call)
+                        if not check.endswith((":predict", ":train")) or f["case"] in (None, check.split(":")[1])]
+            mistakes[check] = (diagnose(check, sent, seed, failures) or [OTHER]) if verdicts[check] else []
     return verdicts

@@ -1,8 +1,9 @@
 """`python -m kit export`: the gradebook's grades as a file an LMS imports (Canvas, Moodle) or plain CSV.
 
 Scores come from the gradebook, the one score store (`grades.load_summaries`: auto and
-manual points, hand grading included), with nbgrader's late penalty
-(`late_submission_penalty`, written by its late-submission plugin) taken off the total.
+manual points, hand grading included), with the late penalty (nbgrader's
+`late_submission_penalty`, worked out from those points when they are read: kit/late.py)
+taken off the total; grades.csv is written again from the same grades.
 Who a student is in the LMS comes from a roster file and, where it says nothing, from
 nbgrader's own student records (`nbgrader db student import` fills `lms_user_id`, email
 and names). Students on only one side (graded but not on the roster, on the roster but
@@ -22,8 +23,7 @@ import sys
 from pathlib import Path
 
 from .course import ASSIGNMENT, KitError, coursedir, gradebook_url
-from .grades import fmt, load_summaries, printable, spreadsheet_safe, totals
-from .late import late_info
+from .grades import final_total, fmt, load_summaries, printable, spreadsheet_safe, totals, write_reports
 
 FORMATS = ("canvas", "moodle", "csv")
 # The roster's columns: nbgrader's own student fields (so a file made for
@@ -70,6 +70,8 @@ def run(*, course, format, roster=None, out=None, title=ASSIGNMENT, lms_assignme
         raise KitError(f"expected a gradebook at {course / 'gradebook.db'}, found none; "
                        f"run `python -m kit autograde` first")
     people = read_roster(Path(roster)) if roster is not None else None
+    # The export reads the final grades: grades.csv shows the same ones (hand grading included).
+    write_reports(course, table=False)
     rows, not_on_roster, not_graded, incomplete = merge(load_summaries(course), gradebook_people(course), people)
     unmatched = [r["id"] for r in rows if not identified(r, format)]
     time_unknown = [r["id"] for r in rows if r.get("time_unknown")]
@@ -118,22 +120,12 @@ def read_roster(path):
 
 
 def gradebook_people(course):
-    """{student id: nbgrader's fields of the student (ROSTER_FIELDS it has) and late_penalty}."""
-    from nbgrader.api import Gradebook, MissingEntry
-    people = {}
+    """{student id: nbgrader's fields of the student (ROSTER_FIELDS it has)}."""
+    from nbgrader.api import Gradebook
     with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
-        for student in gb.students:
-            people[student.id] = {"id": student.id, "first_name": student.first_name or "",
-                                  "last_name": student.last_name or "", "email": student.email or "",
-                                  "lms_user_id": student.lms_user_id or "", "late_penalty": 0.0}
-        try:
-            submissions = gb.find_assignment(ASSIGNMENT).submissions
-        except MissingEntry:
-            submissions = []
-        for submission in submissions:
-            people[submission.student.id]["late_penalty"] = float(submission.late_submission_penalty or 0)
-            people[submission.student.id]["time_unknown"] = late_info(submission)["seconds_late"] is None
-    return people
+        return {student.id: {"id": student.id, "first_name": student.first_name or "",
+                             "last_name": student.last_name or "", "email": student.email or "",
+                             "lms_user_id": student.lms_user_id or ""} for student in gb.students}
 
 
 def merge(summaries, known, roster):
@@ -148,12 +140,9 @@ def merge(summaries, known, roster):
         if any(s["score"] is None for nb in summary["scores"].values() for s in nb.values()):
             incomplete.append(student)
         fields = identity(student, known.get(student, {}), (roster or {}).get(student, {}))
-        penalty = known.get(student, {}).get("late_penalty", 0.0)
-        rows.append({**fields, "auto": auto, "manual": by_hand, "late_penalty": penalty,
-                     # nbgrader caps a penalty at the score; the floor only guards odd gradebooks
-                     "total": max(0.0, auto + by_hand - penalty), "max": auto_max + hand_max,
-                     "status": summary["status"],
-                     "time_unknown": bool(known.get(student, {}).get("time_unknown"))})
+        rows.append({**fields, "auto": auto, "manual": by_hand, "late_penalty": summary["late"]["penalty"] or 0.0,
+                     "total": final_total(summary), "max": auto_max + hand_max,
+                     "status": summary["status"], "time_unknown": summary["late"]["seconds_late"] is None})
     not_on_roster = [s for s in sorted(graded) if roster is not None and s not in roster]
     not_graded = [s for s in (roster or {}) if s not in graded]
     most = max((r["max"] for r in rows), default=None)

@@ -22,10 +22,9 @@ from pathlib import Path
 
 import nbformat
 
-from . import cells, late, verdicts
+from . import cells, grades, late, verdicts
 from .sanitize import graded_notebook, markdown_text, safe_url, url_scheme
-from .course import (ASSIGNMENT, NOTEBOOKS, autograded_dir, choose_students, coursedir,
-                     feedback_dir, gradebook_url)
+from .course import ASSIGNMENT, NOTEBOOKS, autograded_dir, choose_students, feedback_dir
 from .grades import SUMMARY, write_folder
 
 # What nbconvert's templates may emit for a sanitized notebook once rendered: markdown's
@@ -161,10 +160,11 @@ def render(nb, scores, problems, late_note=None):
 def run(*, course, students=None, jobs=1, progress=True):
     """Write feedback HTML for the named (or all) graded students; return the folders written."""
     from tqdm import tqdm
-    from nbgrader.api import Gradebook
     course = Path(course)
     students = graded_students(course, students)
-    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+    # Feedback shows the final grades (hand grading since included): grades.csv shows them too.
+    grades.write_reports(course, table=False)
+    with grades.current_gradebook(course) as gb:
         inputs = [handout_inputs(course, gb, student) for student in students]
     written = []
     # Rendering (nbconvert, with HTML sanitizing) takes seconds per notebook: worth processes.

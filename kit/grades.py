@@ -4,6 +4,7 @@
 scores in nbgrader's gradebook; `write_reports` turns every stored summary into `course/grades.csv`, a terminal table, a summary line per test cell and
 a plot of the score distribution and the pass rates.
 """
+import contextlib
 import csv
 import json
 import shutil
@@ -25,8 +26,6 @@ def store(course, result):
         **{nb: r.graded for nb, r in result.notebooks.items()},
         SUMMARY: json.dumps(summary_of(result), indent=1)}, result.timestamp)
     write_gradebook(course, result)
-    # nbgrader's own autograde runs AssignLatePenalties in its pipeline; this is kit autograde's.
-    late.assign_penalties(course, result.student, result.notebooks)
 
 
 def write_folder(target, files, timestamp):
@@ -96,13 +95,28 @@ def write_gradebook(course, result):
         _write_gradebook(course, result)
 
 
-def _write_gradebook(course, result):
+@contextlib.contextmanager
+def current_gradebook(course, students=None):
+    """The course's gradebook, open, with its late penalties worked out from the scores it
+    holds now (late.refresh_penalties) on opening and again on closing, so whatever is
+    written between (a grading) leaves no penalty behind its score.
+
+    The one way the kit opens the gradebook for grades: grades.csv, feedback, the report
+    and the export all read the same, current penalty, whatever the order of autograding
+    and hand grading. Inputs: course folder; students, the ids to refresh (None: all).
+    """
     from nbgrader.api import Gradebook
+    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+        late.refresh_penalties(course, gb, students)
+        yield gb
+        late.refresh_penalties(course, gb, students)
+
+
+def _write_gradebook(course, result):
     from nbgrader.utils import parse_utc
     student = result.student
-    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+    with current_gradebook(course, students=[student]) as gb:
         gb.update_or_create_student(student)
-        late.sync_duedate(course, gb)
         stamp = result.timestamp
         # An unknown time is stored as unknown (reported in the status), never as the old one.
         gb.update_or_create_submission(ASSIGNMENT, student, timestamp=parse_utc(stamp) if stamp else None)
@@ -112,26 +126,36 @@ def _write_gradebook(course, result):
             for cell in notebook.grade_cells:
                 grade = gb.find_grade(cell.name, notebook.name, ASSIGNMENT, student)
                 grade.auto_score = graded[cell.name]["score"] if cell.name in graded else None
-                grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
+                grade.needs_manual_grade = needs_grading(grade)
         gb.db.commit()
+
+
+def needs_grading(grade):
+    """Whether a gradebook Grade still waits for a grader: formgrader's own rule when a grader
+    saves a score (no hand score and no autograded one). A hand score stands however often the
+    submission is graded again, so a cell a grader finished never returns to formgrader's list
+    (nbgrader's SaveAutoGrades flags every hand-graded cell again)."""
+    return grade.manual_score is None and grade.auto_score is None
 
 
 def load_summaries(course):
     """The scores of every graded submission as the gradebook holds them now (scores given
     by hand in formgrader included), each with the status its grading.json gives.
 
-    Returns [{student, status, late, scores: {notebook: {grade_id: {score, max, kind}}}}]: a
-    test cell is "auto", a written answer "manual"; score None while not graded; late is
-    late.late_info() (the penalty nbgrader stored, None without a due date).
+    Returns [{student, status, late, scores: {notebook: {grade_id: {score, max, kind, by_hand,
+    state}}}}]: a test cell is "auto", a written answer "manual"; score None while not graded;
+    by_hand True when a grader gave the score; state answer_state(); late is
+    late.late_info() (the penalty worked out from the current scores, None without a due
+    date).
     """
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
     statuses = {}
     root = Path(course) / "autograded"
     for path in sorted(root.glob(f"*/{ASSIGNMENT}/{SUMMARY}")) if root.is_dir() else []:
         summary = json.loads(path.read_text())
         statuses[summary["student"]] = summary.get("status", "")
     summaries = []
-    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+    with current_gradebook(course) as gb:
         try:
             assignment = gb.find_assignment(ASSIGNMENT)
         except MissingEntry:
@@ -143,12 +167,39 @@ def load_summaries(course):
                     grade.name: {"score": grade.score if grade.auto_score is not None or
                                  grade.manual_score is not None else None,
                                  "max": float(grade.max_score),
-                                 "kind": "auto" if grade.cell.cell_type == "code" else "manual"}
+                                 "kind": "auto" if grade.cell.cell_type == "code" else "manual",
+                                 "by_hand": grade.manual_score is not None, "state": answer_state(grade)}
                     for grade in nb.grades}
             student = submission.student.id
             summaries.append({"student": student, "scores": scores, "late": late.late_info(submission),
                               "status": statuses.get(student, "graded by nbgrader")})
     return summaries
+
+
+def answer_state(grade):
+    """A gradebook Grade of a written answer: "graded" (by hand), "unanswered" (left as
+    released: the autograder scored it 0, as nbgrader does, cells.scores) or "pending";
+    None for a test cell."""
+    if grade.cell.cell_type == "code":
+        return None
+    if grade.manual_score is not None:
+        return "graded"
+    return "unanswered" if grade.auto_score is not None else "pending"
+
+
+def hand_points(summary):
+    """The points graders gave by hand (written answers, test cells they overruled)."""
+    return sum(s["score"] or 0 for nb in summary["scores"].values() for s in nb.values() if s.get("by_hand"))
+
+
+def answer_counts(summary):
+    """{graded, pending, unanswered}: how many written answers of a summary are in each state."""
+    counts = dict.fromkeys(("graded", "pending", "unanswered"), 0)
+    for nb in summary["scores"].values():
+        for s in nb.values():
+            if s.get("state") in counts:
+                counts[s["state"]] += 1
+    return counts
 
 
 def columns_of(summaries, kind):
@@ -170,10 +221,21 @@ def totals(summary, kind="auto"):
     return sum(s["score"] or 0 for s in chosen), sum(s["max"] for s in chosen)
 
 
-def write_reports(course, plot=True):
-    """grades.csv from the gradebook (a column per test cell and per written answer; auto,
-    manual, the late penalty nbgrader stored and the total after it), a terminal table and
-    summary, and a summary plot."""
+def final_total(summary):
+    """A summary's final grade: its points (auto and by hand) less its late penalty. nbgrader
+    caps a penalty at the score; the floor only guards an odd gradebook."""
+    (auto, _), (by_hand, _) = totals(summary), totals(summary, "manual")
+    return max(0.0, auto + by_hand - (summary["late"]["penalty"] or 0.0))
+
+
+def write_reports(course, plot=True, table=True):
+    """grades.csv from the gradebook as it stands (a column per test cell and per written
+    answer; auto, manual, the late penalty worked out from them and the total after it), a
+    terminal table and summary (table=False: only where grades.csv went), and a summary plot.
+
+    Every command that changes or reads final grades calls it (autograde, feedback, report,
+    export), so grades.csv never lags behind a hand grade. Returns the path of grades.csv.
+    """
     summaries = load_summaries(course)
     columns, manual = auto_columns(summaries), columns_of(summaries, "manual")
     path = Path(course) / "grades.csv"
@@ -184,13 +246,13 @@ def write_reports(course, plot=True):
         for summary in summaries:
             flat = {gid: s for nb in summary["scores"].values() for gid, s in nb.items()}
             (auto, auto_max), (by_hand, hand_max) = totals(summary), totals(summary, "manual")
-            penalty = summary["late"]["penalty"]
             writer.writerow([spreadsheet_safe(cell) for cell in [
                 summary["student"], *(fmt(flat[c]["score"]) if c in flat else "" for c in columns + manual),
-                fmt(auto), fmt(by_hand), late_cell(summary["late"]), fmt(auto + by_hand - (penalty or 0)),
+                fmt(auto), fmt(by_hand), late_cell(summary["late"]), fmt(final_total(summary)),
                 fmt(auto_max + hand_max), summary["status"]]])
-    print_table(summaries)
-    print_summary(summaries, columns)
+    if table:
+        print_table(summaries)
+        print_summary(summaries, columns)
     if plot and summaries:
         plot_summary(course, summaries, columns)
     print(f"Grades: {path}")

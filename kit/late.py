@@ -10,8 +10,11 @@ and stores it as the notebook's `late_submission_penalty`. The kit only adds:
   empty, the gradebook's own due date (set in formgrader) counts;
 - `KitLatePenalty`, a LateSubmissionPlugin with a grace period and a per-day policy
   (`c.KitLatePenalty.*`), which the course configuration names as the plugin;
-- `assign_penalties`: the same AssignLatePenalties run for `kit autograde`, which writes
-  the gradebook itself (nbgrader's own autograde runs it in its pipeline);
+- `refresh_penalties`: every notebook's penalty worked out again from its score as the
+  gradebook holds it now, whenever the kit reads or writes grades (grades.current_gradebook).
+  nbgrader's AssignLatePenalties runs only when a notebook is autograded, so points given
+  by hand afterwards would escape the penalty until the next grading; here the order of
+  autograding and hand grading never matters;
 - `read_timestamp`: a submission time that is missing or cannot be read is a problem
   reported for that student, never taken as "on time".
 """
@@ -21,7 +24,7 @@ from pathlib import Path
 from nbgrader.plugins import LateSubmissionPlugin
 from traitlets import Enum, Float
 
-from .course import ASSIGNMENT, KitError, course_config, gradebook_url
+from .course import ASSIGNMENT, KitError, course_config
 
 MAX_STAMP_CHARS = 100   # a timestamp.txt is one short line; anything longer is not one
 DAY = 24 * 3600
@@ -119,22 +122,44 @@ def sync_duedate(course, gb):
             gb.db.commit()
 
 
-def assign_penalties(course, student, notebooks):
-    """nbgrader's AssignLatePenalties for these notebooks of a submission, configured by the
-    course (its plugin, KitLatePenalty's policy).
+def refresh_penalties(course, gb, students=None):
+    """Work out every notebook's late penalty again from its current score, and store it.
 
-    Inputs: course folder; student id; notebooks, names such as "svm.ipynb" (graded and
-    stored in the gradebook). Returns nothing: each notebook's late_submission_penalty is
-    written to the gradebook (None when on time or without a due date).
+    Inputs: course folder; gb, an open nbgrader Gradebook; students, ids to refresh (None:
+    every submission). The penalty is what AssignLatePenalties would store now: the plugin
+    the course names (`c.AssignLatePenalties.plugin_class`, KitLatePenalty's policy) asked
+    with the notebook's score (hand grades included) and the submission's lateness, kept
+    between 0 and the score as nbgrader keeps it; None when on time, when the time is
+    unknown or without a due date. The configured due date is written first (sync_duedate).
+    Returns nothing; commits only when something changed.
     """
-    import nbformat
+    from nbgrader.api import MissingEntry
     from nbgrader.preprocessors import AssignLatePenalties
-    config = course_config(Path(course))
-    for name in notebooks:
-        step = AssignLatePenalties(config=config)
-        step.preprocess(nbformat.v4.new_notebook(), {"nbgrader": {
-            "notebook": name.replace(".ipynb", ""), "assignment": ASSIGNMENT, "student": student,
-            "db_url": gradebook_url(Path(course))}})
+    try:
+        assignment = gb.find_assignment(ASSIGNMENT)
+    except MissingEntry:   # not released into this gradebook: nothing graded yet
+        return
+    sync_duedate(course, gb)
+    step = AssignLatePenalties(config=course_config(Path(course)))
+    step.init_plugin()
+    changed = False
+    for submission in assignment.submissions:
+        student = submission.student.id
+        if students is not None and student not in students:
+            continue
+        seconds = submission.total_seconds_late   # 0 without a due date or a known time
+        for notebook in submission.notebooks:
+            penalty = None
+            if seconds > 0:
+                score = float(notebook.score)
+                penalty = step.plugin_inst.late_submission_penalty(student, score, seconds)
+                if penalty is not None:
+                    penalty = min(max(float(penalty), 0.0), score)
+            if notebook.late_submission_penalty != penalty:
+                notebook.late_submission_penalty = penalty
+                changed = True
+    if changed:
+        gb.db.commit()
 
 
 def late_info(submission):

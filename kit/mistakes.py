@@ -8,8 +8,11 @@ the regularization term and its gradient are taken as the reference adds them
 (ref(reg) - ref(0)), never written out here. A mistake is named when its prediction
 matches what the student sent in EVERY case of the check (the loss and the gradient
 are diagnosed apart, so one submission can have one mistake in each); a failing check
-that no mistake explains is "other"; one whose results could not be read (the function
-raised, or returned something of the wrong shape) is "no_result".
+that no mistake explains is "other" (a wrong result); one without a result is put down
+to its cause, as the checking kernel sent it (checks.failures_of): "import_failed" (its
+module could not be imported, or lacks the function), "not_implemented" (it still raises
+the starter's NotImplementedError), "raised" (another error), "no_result" (it returned
+nothing, or nothing the grader could read).
 
 The table MISTAKES is the one list: its name (stored in grading.json, counted in the
 report), the words a student reads in their feedback, and how it is recognised.
@@ -23,6 +26,12 @@ from . import checks, reference
 
 OTHER = "other"
 NO_RESULT = "no_result"
+IMPORT_FAILED = "import_failed"
+NOT_IMPLEMENTED = "not_implemented"
+RAISED = "raised"
+# Causes, not mistakes: a student's feedback names none of them (the cell's own error says
+# more), and the report lists them after the named mistakes.
+UNNAMED = (IMPORT_FAILED, NOT_IMPLEMENTED, RAISED, NO_RESULT, OTHER)
 # Looser than the checks' own tolerance: a prediction is itself computed in float64
 # from the reference, the margin-0 hinge as a limit (see margin_zero).
 TOLERANCE = 10 * checks.LOSS_TOLERANCE
@@ -108,9 +117,14 @@ MISTAKES = (
             {}),
     Mistake("loss_called_twice", "train calls the loss more than once per iteration (look at "
             "what one iteration computes and records).", {"train": None}),
-    Mistake(NO_RESULT, "The function raised an error, or returned nothing the grader could read "
+    Mistake(IMPORT_FAILED, "The module could not be imported, or does not define the function "
+            "(look for a syntax error or a failing import).", {}),
+    Mistake(NOT_IMPLEMENTED, "The function is not implemented: it still raises the starter "
+            "code's NotImplementedError.", {}),
+    Mistake(RAISED, "The function raised an error on the grader's inputs.", {}),
+    Mistake(NO_RESULT, "The function returned nothing, or nothing the grader could read "
             "(check what it returns and the shapes).", {}),
-    Mistake(OTHER, "A mistake the grader has no name for: compare your function with the "
+    Mistake(OTHER, "A wrong result the grader has no name for: compare your function with the "
             "task's description.", {}),
 )
 BY_NAME = {m.name: m for m in MISTAKES}
@@ -127,18 +141,38 @@ def close(part, got, want):
     return bool(np.all(np.isfinite(got))) and checks.relative_error(got, want) <= TOLERANCE
 
 
-def diagnose(check, sent, seed):
+def diagnose(check, sent, seed, failures=()):
     """The names of the known mistakes that explain a failing check.
 
     Inputs:
     - check: "target:aspect", as checks.judge judges it;
     - sent: {case: {key: base64 text}} the checking kernel sent for the check's call
       (checks.results_of);
-    - seed: the seed the check's inputs were drawn with.
-    Returns a sorted list of mistake names: ["no_result"] when the results could not be
-    read, ["other"] when no mistake explains them, [] when the loss and gradient the check
-    looks at are right.
+    - seed: the seed the check's inputs were drawn with;
+    - failures: how the call's cases failed, as the kernel sent it (checks.failures_of).
+    Returns a sorted list of mistake names: one cause (no_result_cause) when the results
+    could not be read, ["other"] when no mistake explains them, [] when the loss and
+    gradient the check looks at are right.
     """
+    names = diagnose_results(check, sent, seed)
+    return [no_result_cause(failures)] if names == [NO_RESULT] else names
+
+
+def no_result_cause(failures):
+    """Why a check has no result it can judge, from the kernel's failures (checks.failures_of):
+    the import first (nothing ran), then the starter's NotImplementedError, then any error."""
+    kinds = {(f["failure"], f["type"]) for f in failures}
+    if any(failure == "import failed" for failure, _ in kinds):
+        return IMPORT_FAILED
+    if ("raised", "NotImplementedError") in kinds:
+        return NOT_IMPLEMENTED
+    if any(failure == "raised" for failure, _ in kinds):
+        return RAISED
+    return NO_RESULT
+
+
+def diagnose_results(check, sent, seed):
+    """diagnose() from the results alone: ["no_result"] when they cannot be read."""
     target, _, aspect = check.partition(":")
     if not sent:
         return [NO_RESULT]

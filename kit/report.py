@@ -5,7 +5,10 @@ Written after every `kit autograde` too. From each graded submission's grading.j
 mistakes that explain it, see kit/mistakes.py) and from the gradebook (scores, hand
 grading included, as grades.csv has them), it writes into <course>/reports/:
 - report.json: per function, how many submissions were checked and fully right, and each
-  mistake with its count and students; the score summary and per-cell pass rates;
+  mistake with its count and students (a missing result by its cause, kit/mistakes.py);
+  the score summary and per-cell pass rates; the whole grade (`grades`: written answers
+  graded, pending and unanswered, points given by hand, late penalties, each student's
+  total as grades.csv has it);
 - report.csv: one row per function and mistake (a function without mistakes: one row);
 - report.html: the same as a static page (no script; every text escaped) with the score
   histogram and per-cell pass rates the kit draws (grades.plot_summary) embedded as PNG.
@@ -59,8 +62,8 @@ def by_function(checks):
         for student, found in sorted(judged.items()):
             for name in dict.fromkeys(n for names in found for n in names):
                 named.setdefault(name, []).append(student)
-        unnamed = (mistakes.OTHER, mistakes.NO_RESULT)   # listed after the named mistakes
-        ranked = sorted(named.items(), key=lambda item: (-len(item[1]), item[0] in unnamed, item[0]))
+        # Causes (not implemented, import failed, ...) are listed after the named mistakes.
+        ranked = sorted(named.items(), key=lambda item: (-len(item[1]), item[0] in mistakes.UNNAMED, item[0]))
         rows.append({"function": target, "checked": len(judged), "fully_right": len(right),
                      "students_right": right,
                      "mistakes": [{"name": name, "description": mistakes.words(name), "count": len(who),
@@ -68,25 +71,29 @@ def by_function(checks):
     return rows
 
 
-def run(*, course, plot=True, plot_drawn=False):
-    """Write reports/report.json, report.csv and report.html into the course folder.
+def run(*, course, plot=True, grades_written=False):
+    """Write reports/report.json, report.csv and report.html into the course folder, and
+    grades.csv with its plot (grades.write_reports: the report reads the final grades).
 
     Inputs: course, the course folder (graded with `kit autograde`); plot: False to leave
-    out the score plot (the page then says so); plot_drawn: True when the caller has just
-    drawn grades_summary.png from the same gradebook (grades.write_reports), so it is
-    embedded as it is instead of drawn again.
+    out the score plot (the page then says so); grades_written: True when the caller has
+    just written grades.csv and grades_summary.png from the same gradebook
+    (grades.write_reports), so they are used as they are instead of written again.
     Returns the path of report.html.
     """
     course = Path(course)
     checks = load_checks(course)
     if not checks:
         raise KitError(f"no graded submissions under {course / 'autograded'}; run `python -m kit autograde` first")
+    if not grades_written:
+        grades.write_reports(course, plot=plot, table=False)
     summaries = grades.load_summaries(course)
     columns = grades.auto_columns(summaries)
     scores = [grades.totals(s)[0] for s in summaries]
     data = {"functions": by_function(checks),
             "scores": {"students": len(scores), "max": max((grades.totals(s)[1] for s in summaries), default=0),
                        "by_student": {s["student"]: grades.totals(s)[0] for s in summaries}},
+            "grades": whole_grades(summaries),
             "pass_rates": grades.pass_rates(summaries, columns),
             "problems": {s["student"]: s["status"] for s in summaries if s["status"] not in ("ok", "")}}
     folder = course / FOLDER
@@ -95,13 +102,33 @@ def run(*, course, plot=True, plot_drawn=False):
     write_csv(folder / "report.csv", data["functions"])
     image = None
     if plot and summaries:
-        if not plot_drawn:
-            grades.plot_summary(course, summaries, columns)
         image = (course / "grades_summary.png").read_bytes()
     target = folder / "report.html"
     target.write_text(page(data, image))
     print(f"Report: {target}")
     return target
+
+
+def whole_grades(summaries):
+    """The whole grade, as grades.csv has it: the written answers graded, pending and
+    unanswered (over the class and per student), the points given by hand and the late
+    penalties. Returns {written_answers, hand_points, late_students, late_points,
+    by_student: {student: {auto, by_hand, written, late_penalty, total, max}}}."""
+    by_student = {}
+    for s in summaries:
+        (auto, auto_max), (written, written_max) = grades.totals(s), grades.totals(s, "manual")
+        by_student[s["student"]] = {
+            "auto": auto, "written": written, "by_hand": grades.hand_points(s),
+            "answers": grades.answer_counts(s), "late_penalty": s["late"]["penalty"],
+            "time_unknown": s["late"]["seconds_late"] is None,
+            "total": grades.final_total(s), "max": auto_max + written_max}
+    rows = by_student.values()
+    return {"written_answers": {state: sum(r["answers"][state] for r in rows)
+                                for state in ("graded", "pending", "unanswered")},
+            "hand_points": sum(r["by_hand"] for r in rows),
+            "late_students": sum(1 for r in rows if r["late_penalty"]),
+            "late_points": sum(r["late_penalty"] or 0 for r in rows),
+            "by_student": by_student}
 
 
 def write_csv(path, functions):
@@ -129,6 +156,33 @@ th { background: #f0f0f0; }
 def e(value):
     """Any value as HTML text (student ids and statuses are data, never markup)."""
     return html.escape(str(value), quote=True)
+
+
+def num(value):
+    """A number as the report shows it (grades.csv's format), escaped like any text."""
+    return e(grades.fmt(value))
+
+
+def grades_section(whole):
+    """The whole grade as HTML parts: written answers, hand points, late penalties, a row per
+    student (every text escaped)."""
+    answers = whole["written_answers"]
+    parts = ["<h2>Whole grades</h2>",
+             f"<p>Written answers: {e(answers['graded'])} graded, {e(answers['pending'])} pending, "
+             f"{e(answers['unanswered'])} unanswered. Points given by hand: {num(whole['hand_points'])}. "
+             f"Late penalties: {num(whole['late_points'])} point(s) from "
+             f"{e(whole['late_students'])} submission(s).</p>",
+             "<table><tr><th>student</th><th>autograded</th><th>written answers</th><th>by hand</th>"
+             "<th>answers graded / pending / unanswered</th><th>late penalty</th><th>total</th></tr>"]
+    for student, r in whole["by_student"].items():
+        late = "unknown" if r["time_unknown"] else f"{r['late_penalty'] or 0:g}"
+        counts = r["answers"]
+        parts.append(f"<tr><td>{e(student)}</td><td>{num(r['auto'])}</td><td>{num(r['written'])}</td>"
+                     f"<td>{num(r['by_hand'])}</td><td>{e(counts['graded'])} / {e(counts['pending'])} / "
+                     f"{e(counts['unanswered'])}</td><td>{e(late)}</td>"
+                     f"<td>{num(r['total'])} / {num(r['max'])}</td></tr>")
+    parts.append("</table>")
+    return parts
 
 
 def page(data, image):
@@ -167,6 +221,8 @@ def page(data, image):
     parts += [f"<tr><td><code>{e(cell)}</code></td><td>{rate:.0%}</td></tr>"
               for cell, rate in data["pass_rates"].items()]
     parts.append("</table>")
+    if data.get("grades"):
+        parts += grades_section(data["grades"])
     if data["problems"]:
         parts.append("<h2>Submissions with problems</h2><table><tr><th>student</th><th>status</th></tr>")
         parts += [f"<tr><td>{e(s)}</td><td>{e(status)}</td></tr>" for s, status in data["problems"].items()]

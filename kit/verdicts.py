@@ -161,8 +161,8 @@ def test_cell_feedback(cell, *, grader_note=None, disagreements=(), functions=No
 
 def mistake_lines(names):
     """The kit's words for the known mistakes found (none for "other": nothing to name; none
-    for "no_result": the cell's own error says more)."""
-    from .mistakes import NO_RESULT, OTHER, words
-    known = [name for name in dict.fromkeys(names) if name not in (OTHER, NO_RESULT)]
+    for a missing result's cause: the cell's own error says more)."""
+    from .mistakes import UNNAMED, words
+    known = [name for name in dict.fromkeys(names) if name not in UNNAMED]
     return ["The grader's check recognised a common mistake:" if len(known) == 1 else
             "The grader's check recognised common mistakes:", *[f"  - {words(n)}" for n in known]] if known else []

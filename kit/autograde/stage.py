@@ -69,7 +69,7 @@ def run(*, course, students=None, jobs=1, scheduler=None, certificates=None, no_
     grades.write_reports(course)
     if any(not r.failed for r in results):
         from .. import report
-        report.run(course=course, plot_drawn=True)  # write_reports drew the plot just now
+        report.run(course=course, grades_written=True)  # write_reports wrote them just now
     report_grader_errors(results)
     return results
 

@@ -1,11 +1,12 @@
 """`kit export`: the gradebook's grades in Canvas's and Moodle's import layouts, and as CSV.
 
 A released course whose gradebook is filled through nbgrader's own Gradebook API: every
-test cell passed, written answers graded by hand, one student late (nbgrader's
-late_submission_penalty), one whose id a spreadsheet would run as a formula, one with a
+test cell passed, written answers graded by hand, one student a day late (10 % per day
+late, worked out by the kit's late-penalty plugin from the points as they stand), one whose id a spreadsheet would run as a formula, one with a
 written answer not graded yet. Every file is read back with the `csv` module.
 """
 import csv
+import datetime
 
 import pytest
 
@@ -16,6 +17,7 @@ from kit.grades import FORMULA_STARTS
 from kit_helpers import make_course
 
 EVIL = '=HYPERLINK("x")'
+DUE = datetime.datetime(2026, 11, 30, 17, 0)   # naive UTC, as nbgrader stores times
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +26,8 @@ def course(tmp_path_factory):
     import warnings
     from nbgrader.api import Gradebook
     course = make_course(tmp_path_factory.mktemp("export"))
+    with open(course / "nbgrader_config.py", "a") as f:
+        f.write("c.KitLatePenalty.penalty_method = 'per_day'\nc.KitLatePenalty.per_day = 0.1\n")
     with warnings.catch_warnings(), Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
         # nbgrader's add_submission trips SQLAlchemy's autoflush warnings; they are harmless
         warnings.filterwarnings("ignore", message=".*not in session.*")
@@ -31,16 +35,16 @@ def course(tmp_path_factory):
                        lms_user_id="1001")
         gb.add_student("bob", first_name="Bob", last_name="Builder")
         gb.add_student(EVIL, first_name="@SUM(A1)")
+        gb.update_or_create_assignment(ASSIGNMENT, duedate=DUE)
         for student in ("alice", "bob", EVIL):
-            submission = gb.add_submission(ASSIGNMENT, student)
+            arrived = DUE + datetime.timedelta(hours=20 if student == "bob" else -1)
+            submission = gb.add_submission(ASSIGNMENT, student, timestamp=arrived)
             for nb in submission.notebooks:
                 for grade in nb.grades:
                     if grade.cell.cell_type == "code":
                         grade.auto_score = grade.max_score
                     elif student != EVIL:        # EVIL's written answers wait for a grader
                         grade.manual_score = grade.max_score / 2
-                if student == "bob":
-                    nb.late_submission_penalty = 1.5   # nbgrader's plugin stores it per notebook
         gb.db.commit()
     return course
 
@@ -89,9 +93,9 @@ def test_canvas_layout(course, points, roster, tmp_path):
     by_name = {r[0]: r for r in rows[2:]}
     # the roster's ids, nbgrader's where the roster says nothing (alice's Canvas ID)
     assert by_name["Liddell, Alice"] == ["Liddell, Alice", "1001", "S-1", "alice.l", "Lab 1", f"{auto + manual / 2:g}"]
-    # bob was late: nbgrader's penalty (1.5 per notebook, two notebooks) comes off his total
+    # bob was a day late: 10 % of his points come off his total
     assert by_name["Builder, Robert"] == ["Builder, Robert", "1002", "S-2", "bob.b", "Lab 2",
-                                         f"{auto + manual / 2 - 3:g}"]
+                                         f"{0.9 * (auto + manual / 2):g}"]
     # zoe is on the roster with no submission: a row, no grade (Canvas changes nothing)
     assert by_name["Zed, Zoe"] == ["Zed, Zoe", "1003", "S-3", "zoe.z", "Lab 1", ""]
     # EVIL has no id Canvas matches by: left out of the file (Canvas would put the grade
@@ -111,7 +115,7 @@ def test_moodle_layout(course, points, roster, tmp_path):
     rows = read(tmp_path / "moodle.csv")
     assert rows[0] == ["First name", "Last name", "ID number", "Email address", ASSIGNMENT]
     assert ["Alice", "Liddell", "2024001", "alice@uni.example", f"{auto + manual / 2:g}"] in rows
-    assert ["Robert", "Builder", "2024002", "bob@uni.example", f"{auto + manual / 2 - 3:g}"] in rows
+    assert ["Robert", "Builder", "2024002", "bob@uni.example", f"{0.9 * (auto + manual / 2):g}"] in rows
     assert ["Zoe", "Zed", "2024003", "zoe@uni.example", ""] in rows
     # Moodle's import aborts on (or misfiles) a row it cannot match: EVIL (no email, no ID
     # number) stays out of the file (issue 24)
@@ -129,7 +133,8 @@ def test_plain_csv_has_every_column_and_the_formula_id_arrives_neutralized(cours
     assert set(table) == {"alice", "bob", "'" + EVIL}
     bob = table["bob"]
     assert (bob["auto"], bob["manual"], bob["late_penalty"], bob["total"], bob["max"]) == (
-        f"{auto:g}", f"{manual / 2:g}", "3", f"{auto + manual / 2 - 3:g}", f"{auto + manual:g}")
+        f"{auto:g}", f"{manual / 2:g}", f"{0.1 * (auto + manual / 2):g}", f"{0.9 * (auto + manual / 2):g}",
+        f"{auto + manual:g}")
     assert table["'" + EVIL]["first_name"] == "'@SUM(A1)"
     assert no_formula(rows)
     # no roster: nobody is missing from it, and nothing is listed as such

@@ -176,3 +176,49 @@ def test_mistake_words_do_not_hand_over_the_fix():
     for mistake in mistakes.MISTAKES:
         for giveaway in ("2 * reg * W", "subtract", "max(", "j == y", "instead of 1", "divide by"):
             assert giveaway not in mistake.words, (mistake.name, giveaway)
+
+
+STUBS = {
+    "linear_svm.py": "def svm_loss_naive(W, X, y, reg):\n"
+                     "    raise NotImplementedError('svm_loss_naive: not implemented yet')\n\n\n"
+                     "def svm_loss_vectorized(W, X, y, reg):\n    return {}['no such key']\n",
+    "softmax.py": "def softmax_loss_naive(W, X, y, reg)\n    pass\n",          # a syntax error
+    "linear_classifier.py": "import numpy as np\n\n\nclass LinearClassifier:\n    W = None\n\n"
+                            "    def predict(self, X):\n        pass\n\n\n"
+                            "class LinearSVM(LinearClassifier):\n    def loss(self, X, y, reg):\n"
+                            "        return 1.0, np.zeros_like(self.W)\n",
+}
+
+
+def test_each_cause_of_a_missing_result_has_its_bucket(tmp_path):
+    """The runner in a real kernel, on stubs that fail each way: the check's cause comes from
+    what the kernel sent (checks.failures_of), one bucket per cause (issue 24, item 8)."""
+    import shutil
+
+    import nbformat
+    from nbclient import NotebookClient
+    repo = __import__("pathlib").Path(__file__).resolve().parents[2]
+    (tmp_path / "classifiers").mkdir()
+    (tmp_path / "classifiers" / "__init__.py").write_text("")
+    for name, text in STUBS.items():
+        (tmp_path / "classifiers" / name).write_text(text)
+    shutil.copytree(repo / "utils", tmp_path / "utils")
+    wanted = {"svm_loss_naive:loss", "svm_loss_vectorized:loss", "softmax_loss_naive:loss",
+              "LinearClassifier:predict", "LinearSVM:loss"}
+    seed = checks.new_seed()
+    runner, calls = checks.prepare(wanted, seed)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(runner)] +
+                                  [nbformat.v4.new_code_cell(source) for source in calls.values()])
+    NotebookClient(nb, timeout=120, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = {call: cell.outputs for call, cell in zip(calls, nb.cells[1:])}
+    found = {}
+    verdicts = checks.judge(outputs, wanted, seed, found)
+    assert all(verdicts.values()), verdicts
+    assert found == {"svm_loss_naive:loss": [mistakes.NOT_IMPLEMENTED],
+                     "svm_loss_vectorized:loss": [mistakes.RAISED],
+                     "softmax_loss_naive:loss": [mistakes.IMPORT_FAILED],
+                     "LinearClassifier:predict": [mistakes.NO_RESULT],
+                     "LinearSVM:loss": [mistakes.OTHER]}
+    # Causes are never named to a student as a mistake (the cell's own error says more).
+    from kit.verdicts import mistake_lines
+    assert mistake_lines([n for names in found.values() for n in names]) == []
