@@ -18,8 +18,8 @@ from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
 from . import checks, i18n
 from .course import (ASSIGNMENT, KIT_ROOT, MASTER_PACKAGES, NOTEBOOKS, student_owned,
-                     KitError, coursedir, ensure_alembic_on_path, release_dir, source_dir,
-                     write_nbgrader_config)
+                     KitError, coursedir, ensure_alembic_on_path, plan_nbgrader_config, release_dir,
+                     source_dir, write_nbgrader_config)
 
 # nbgrader's own delimiters, matched anywhere in a line as nbgrader does, read from its
 # traitlets so that a course configuring other ones needs no change here.
@@ -49,7 +49,11 @@ def run(*, kit_root=KIT_ROOT, course, dist, lang=i18n.DEFAULT_LANGUAGE):
         raise KitError(f"expected the kit's {', '.join(missing)} in {kit_root}, found nothing there")
     for nb in NOTEBOOKS:   # a typo in a cell's kit.checks would silently drop a trusted check
         checks.refuse_unknown_names(kit_root / "notebooks" / nb)
+    # The instructor's configuration is merged before anything changes: a file that cannot
+    # be merged refuses the release with the course untouched.
+    config = plan_nbgrader_config(course, student_file_paths(kit_root))
     source = assemble_source(kit_root, course)
+    print(write_nbgrader_config(course, planned=config))
     i18n.apply(kit_root=kit_root, target=source, lang=lang)
     generate_assignment(course)
     release = release_dir(course)
@@ -77,13 +81,13 @@ def assemble_source(kit_root, course):
         shutil.copy2(kit_root / STUDENT_DOCS / name, source / name)
     for package in MASTER_PACKAGES:
         shutil.copytree(kit_root / package, source / package, ignore=JUNK)
-    write_nbgrader_config(course, student_file_paths(source))
     return source
 
 
-def student_file_paths(assignment_dir):
-    """nbgrader's exclude_overwriting matches exact relative paths only: expand the globs."""
-    return student_owned(assignment_dir)
+def student_file_paths(folder):
+    """nbgrader's exclude_overwriting matches exact relative paths only: expand the globs
+    (in the kit's root or an assignment: the source copies classifiers/ as it is)."""
+    return student_owned(folder)
 
 
 def generate_assignment(course):
