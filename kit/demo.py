@@ -20,8 +20,15 @@ NAIVE_FUNCTIONS = ("svm_loss_naive", "softmax_loss_naive")
 
 
 def run(*, course, dist, data_dir=None, lang="en", **grading):
+    from .lock import course_lock
     course = Path(course)
     data_dir = ensure_data(data_dir)
+    course.mkdir(parents=True, exist_ok=True)
+    with course_lock(course, "kit demo"):   # its stages take it again (re-entrant)
+        return _run(course=course, dist=dist, data_dir=data_dir, lang=lang, **grading)
+
+
+def _run(*, course, dist, data_dir, lang, **grading):
     release.run(kit_root=KIT_ROOT, course=course, dist=dist, lang=lang)
     with tempfile.TemporaryDirectory(prefix="kit-demo-") as tmp:
         folders = build_submissions(course, Path(tmp))

@@ -160,10 +160,16 @@ def render(nb, scores, problems, late_note=None):
 
 def run(*, course, students=None, jobs=1, progress=True):
     """Write feedback HTML for the named (or all) graded students; return the folders written."""
-    from tqdm import tqdm
-    from nbgrader.api import Gradebook
+    from .lock import course_lock
     course = Path(course)
     students = graded_students(course, students)
+    with course_lock(course, "kit feedback"):   # one writer per course (kit/lock.py)
+        return _write_all(course, students, jobs, progress)
+
+
+def _write_all(course, students, jobs, progress):
+    from tqdm import tqdm
+    from nbgrader.api import Gradebook
     with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
         inputs = [handout_inputs(course, gb, student) for student in students]
     written = []

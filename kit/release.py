@@ -17,6 +17,7 @@ from pathlib import Path
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
 from . import checks, i18n
+from .lock import course_lock
 from .course import (ASSIGNMENT, KIT_ROOT, MASTER_PACKAGES, NOTEBOOKS, student_owned,
                      KitError, coursedir, ensure_alembic_on_path, plan_nbgrader_config, release_dir,
                      source_dir, write_nbgrader_config)
@@ -52,18 +53,20 @@ def run(*, kit_root=KIT_ROOT, course, dist, lang=i18n.DEFAULT_LANGUAGE):
     # The instructor's configuration is merged before anything changes: a file that cannot
     # be merged refuses the release with the course untouched.
     config = plan_nbgrader_config(course, student_file_paths(kit_root))
-    source = assemble_source(kit_root, course)
-    print(write_nbgrader_config(course, planned=config))
-    i18n.apply(kit_root=kit_root, target=source, lang=lang)
-    generate_assignment(course)
-    release = release_dir(course)
-    for path in sorted(release.rglob("*.py")):
-        path.write_text(cut_solutions(path.read_text(), path))
-    problems = check_release(source, release)
-    if problems:
-        raise KitError("the release still holds instructor material:\n  " + "\n  ".join(problems))
-    check_imports(release)
-    zip_path = write_zip(release, dist)
+    course.mkdir(parents=True, exist_ok=True)
+    with course_lock(course, "kit release"):
+        source = assemble_source(kit_root, course)
+        print(write_nbgrader_config(course, planned=config))
+        i18n.apply(kit_root=kit_root, target=source, lang=lang)
+        generate_assignment(course)
+        release = release_dir(course)
+        for path in sorted(release.rglob("*.py")):
+            path.write_text(cut_solutions(path.read_text(), path))
+        problems = check_release(source, release)
+        if problems:
+            raise KitError("the release still holds instructor material:\n  " + "\n  ".join(problems))
+        check_imports(release)
+        zip_path = write_zip(release, dist)
     print(f"Released {ASSIGNMENT}: {release} and {zip_path}")
     return zip_path
 
