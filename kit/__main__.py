@@ -5,6 +5,7 @@ stage's keyword-only `run(*, ...)`. Defaults shown in the help are read from the
 (the stage's or the course configuration's), never written twice.
 """
 import argparse
+import os
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -238,6 +239,12 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as err:   # no traceback reaches a user; KIT_TRACEBACK=1 shows it
+        if os.environ.get("KIT_TRACEBACK"):
+            raise
+        print(f"error: {type(err).__name__}: {err}\n(unexpected: the kit did not check for this; "
+              "run again with KIT_TRACEBACK=1 for the traceback, and report it)", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def dispatch(args):

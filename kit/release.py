@@ -48,6 +48,10 @@ def run(*, kit_root=KIT_ROOT, course, dist, lang=i18n.DEFAULT_LANGUAGE):
                if not (kit_root / p).exists()]
     if missing:
         raise KitError(f"expected the kit's {', '.join(missing)} in {kit_root}, found nothing there")
+    for folder, option in ((course, "--course"), (dist, "--dist")):
+        if folder.exists() and not folder.is_dir():
+            raise KitError(f"expected {option} to be a folder, got the file {folder} instead; "
+                           f"pass another {option} DIR")
     for nb in NOTEBOOKS:   # a typo in a cell's kit.checks would silently drop a trusted check
         checks.refuse_unknown_names(kit_root / "notebooks" / nb)
     # The instructor's configuration is merged before anything changes: a file that cannot

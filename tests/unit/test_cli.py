@@ -52,3 +52,105 @@ def test_stages_parse_nothing_themselves():
     from kit import collect, export, similarity
     for module in (collect, export, similarity):
         assert not hasattr(module, "add_arguments") and not hasattr(module, "main"), module.__name__
+
+
+# ------------------------------------------------------------------ bad input, every command
+
+def bad_inputs(tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    nowhere = str(tmp_path / "nowhere")
+    return {
+        "release": ["release", "--course", str(a_file), "--dist", str(tmp_path / "dist")],
+        "collect": ["collect", str(tmp_path / "alice.zip"), "--course", nowhere],
+        "autograde": ["autograde", "--course", nowhere],
+        "feedback": ["feedback", "--course", nowhere],
+        "report": ["report", "--course", nowhere],
+        "similarity": ["similarity", "--course", nowhere],
+        "export": ["export", "--format", "canvas", "--course", nowhere],
+        "certificates": ["certificates", "--course", str(a_file)],
+        "demo": ["demo", "--course", str(tmp_path / "demo"), "--data", nowhere],
+    }
+
+
+@pytest.mark.parametrize("command", sorted(subparsers()))
+def test_every_command_refuses_bad_input_without_a_traceback(command, tmp_path, capsys, monkeypatch):
+    from utils import download_cifar10
+    monkeypatch.setattr(download_cifar10, "download_cifar10",
+                        lambda *a, **k: pytest.fail("nothing may be downloaded here"))
+    monkeypatch.setenv("KIT_TRACEBACK", "1")   # an unexpected error fails the test with its traceback
+    argv = bad_inputs(tmp_path)[command]
+    assert main(argv) == EXIT_REFUSED, argv
+    err = capsys.readouterr().err
+    assert err.startswith("error: "), err
+    assert "Traceback" not in err
+
+
+def test_an_unexpected_error_is_one_line_not_a_traceback(monkeypatch, capsys):
+    from kit import report
+    monkeypatch.delenv("KIT_TRACEBACK", raising=False)
+    monkeypatch.setattr(report, "run", lambda **kw: 1 / 0)
+    assert main(["report"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ZeroDivisionError: division by zero") and "KIT_TRACEBACK=1" in err
+    assert "Traceback" not in err
+
+
+# ------------------------------------------------------------------ the data folder, the sandbox
+
+@pytest.fixture
+def no_download(monkeypatch):
+    from utils import download_cifar10
+    monkeypatch.setattr(download_cifar10, "download_cifar10",
+                        lambda *a, **k: pytest.fail("nothing may be downloaded here"))
+
+
+def test_a_wrong_cifar10_dir_is_refused_never_replaced_by_a_download(tmp_path, monkeypatch, capsys, no_download):
+    wrong = tmp_path / "cifar-typo"
+    wrong.mkdir()
+    (wrong / "data_batch_2").write_bytes(b"")
+    monkeypatch.setenv("CIFAR10_DIR", str(wrong))
+    assert main(["demo", "--course", str(tmp_path / "demo")]) == EXIT_REFUSED
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"in {wrong} (from the CIFAR10_DIR environment variable), got a folder without data_batch_1" in err
+    assert "Nothing was downloaded: CIFAR10_DIR names the folder to use" in err
+    assert not (tmp_path / "demo").exists()
+
+
+def test_a_wrong_data_option_is_named_as_such(tmp_path, capsys, no_download):
+    assert main(["demo", "--course", str(tmp_path / "demo"), "--data", str(tmp_path / "none")]) == EXIT_REFUSED
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"in {tmp_path / 'none'} (from --data), got no such folder instead" in err
+    assert "cifar10_dir argument" not in err
+
+
+def test_offline_the_demo_says_how_to_use_data_already_here(tmp_path, monkeypatch, capsys):
+    import urllib.error
+    from utils import data_utils, download_cifar10
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+    monkeypatch.delenv("CIFAR10_DIR", raising=False)
+    monkeypatch.setattr(data_utils, "default_cifar10_dir", lambda: str(tmp_path / "data" / "cifar-10-batches-py"))
+    monkeypatch.setattr(download_cifar10, "download_cifar10", offline)
+    assert main(["demo", "--course", str(tmp_path / "demo")]) == EXIT_REFUSED
+    err = " ".join(capsys.readouterr().err.split())
+    assert "could not download CIFAR-10 (URLError" in err
+    for way in ("python -m utils.download_cifar10 --archive FILE", "CIFAR10_DIR=FOLDER", "--data FOLDER"):
+        assert way in err, way
+
+
+def test_under_nbgrader_the_isolation_refusal_names_nbgraders_setting(monkeypatch, tmp_path):
+    from kit import autograde, sandbox
+    from kit.course import KitError
+    reason = sandbox.probe.probe(str(tmp_path / "no-bwrap")).reason
+    assert reason == f"bubblewrap not found at {tmp_path / 'no-bwrap'}"
+    monkeypatch.setattr(sandbox, "isolation_status", lambda: (False, reason))
+    with pytest.raises(KitError) as nbgrader_way:
+        autograde.task_settings(KitGrading())   # as kit.nbgrader_hooks.KitAutograde calls it
+    text = str(nbgrader_way.value)
+    assert "set c.KitGrading.allow_unisolated = True in the course's nbgrader_config.py" in text
+    assert "--allow-unisolated" not in text and text.lower().count("install") == 2   # "Install ... apt-get install"
+    assert text.count("apt-get install bubblewrap") == 1
+    with pytest.raises(KitError, match="or pass --allow-unisolated to grade anyway"):
+        autograde.task_settings(KitGrading(), options=autograde.stage.COMMAND_LINE)
