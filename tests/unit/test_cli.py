@@ -154,3 +154,65 @@ def test_under_nbgrader_the_isolation_refusal_names_nbgraders_setting(monkeypatc
     assert text.count("apt-get install bubblewrap") == 1
     with pytest.raises(KitError, match="or pass --allow-unisolated to grade anyway"):
         autograde.task_settings(KitGrading(), options=autograde.stage.COMMAND_LINE)
+
+
+# ------------------------------------------------------------------ every entry point: help, version, usage
+
+REPO_ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+ENTRY_POINTS = ["kit", "kit.i18n", "utils.check", "utils.vectorization", "utils.download_cifar10", "bench"]
+
+
+def run_module(module, *args, cwd=REPO_ROOT):
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("module", ENTRY_POINTS)
+def test_every_entry_point_has_help_version_and_its_own_usage(module, tmp_path):
+    cwd = tmp_path if module.startswith("utils") else REPO_ROOT   # nothing runs: no classifiers/ needed
+    name = f"python -m {module}"
+    helped = run_module(module, "--help", cwd=cwd)
+    assert helped.returncode == 0 and helped.stdout.startswith(f"usage: {name} "), helped.stdout + helped.stderr
+    assert "--version" in helped.stdout
+    versioned = run_module(module, "--version", cwd=cwd)
+    assert versioned.returncode == 0
+    assert versioned.stdout.strip() == f"{name} {metadata.version('linear-classifiers-kit')}"
+    bad = run_module(module, "--no-such-option", cwd=cwd)
+    assert bad.returncode == EXIT_USAGE and bad.stderr.startswith(f"usage: {name} "), bad.stderr
+    # (or, first, what the command lacks: argparse checks required arguments first)
+    assert f"{name}: error: " in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("command", sorted(subparsers()))
+def test_every_subcommand_has_version_and_refuses_an_unknown_option_with_its_own_usage(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        main([command, "--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"python -m kit {command} {metadata.version('linear-classifiers-kit')}"
+    with pytest.raises(SystemExit) as bad:
+        main([command, "--no-such-option"])
+    assert bad.value.code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: python -m kit {command} ") and f"python -m kit {command}: error: " in err
+
+
+def test_the_installed_command_names_itself_kit(monkeypatch, capsys):
+    monkeypatch.setattr("sys.argv", ["/usr/local/bin/kit", "autograde", "--version"])
+    with pytest.raises(SystemExit):
+        main(["autograde", "--version"])
+    assert capsys.readouterr().out.startswith("kit autograde ")
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("kit 1")
+    with pytest.raises(SystemExit):
+        main(["report", "--no-such-option"])
+    assert capsys.readouterr().err.startswith("usage: kit report ")
+
+
+def test_the_student_tools_version_is_the_kits():
+    import utils
+    assert utils.__version__ == metadata.version("linear-classifiers-kit")
