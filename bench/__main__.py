@@ -3,7 +3,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from kit.__main__ import positive_int
+from kit.__main__ import positive_int, version
 from kit.course import KitError
 
 from .benchmark import ITEMS, run
@@ -24,6 +24,7 @@ def item_list(text):
 def build_parser():
     parser = argparse.ArgumentParser(prog="python -m bench",
                                      description="measure losses, training, notebooks and grading")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument("--json", type=Path, default=None, help="also write the results as JSON")
     parser.add_argument("--smoke", action="store_true",
                         help="tiny sizes: proves the benchmark runs, its ratios mean nothing")

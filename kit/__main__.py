@@ -78,9 +78,22 @@ class Formatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the epilog's layout (the exit codes table)."""
 
 
+def invoked_as():
+    """How the user called the kit, for its usage and version lines: `kit` (the installed
+    command) or `python -m kit`."""
+    return "kit" if Path(sys.argv[0] if sys.argv else "").name == "kit" else "python -m kit"
+
+
+def add_version(parser):
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}",
+                        help="print the kit's version and exit")
+
+
 def subcommand(commands, name, help):
-    return commands.add_parser(name, help=help, description=help, epilog=EXIT_CODES,
-                               formatter_class=Formatter)
+    parser = commands.add_parser(name, help=help, description=help, epilog=EXIT_CODES,
+                                 formatter_class=Formatter)
+    add_version(parser)
+    return parser
 
 
 def add_course_option(parser, default=DEFAULT_COURSE):
@@ -137,9 +150,9 @@ def grading_kwargs(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="python -m kit", description=__doc__.splitlines()[0],
+    parser = argparse.ArgumentParser(prog=invoked_as(), description=__doc__.splitlines()[0],
                                      epilog=EXIT_CODES, formatter_class=Formatter)
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    add_version(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     release = subcommand(commands, "release", "build the student release and dist/linear_classifiers.zip")
@@ -256,8 +269,19 @@ def add_export_arguments(parser):
                              "updates that assignment instead of creating one")
 
 
+def parse(argv=None):
+    """The arguments; an option the command does not know is refused with that command's
+    usage (argparse would show the top level's: subcommands pass unknown options up)."""
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        commands.choices[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
+
+
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     from .collect import CollectError
     try:
         return dispatch(args)
@@ -267,6 +291,12 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as err:   # no traceback reaches a user; KIT_TRACEBACK=1 shows it
+        if os.environ.get("KIT_TRACEBACK"):
+            raise
+        print(f"error: {type(err).__name__}: {err}\n(unexpected: the kit did not check for this; "
+              "run again with KIT_TRACEBACK=1 for the traceback, and report it)", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def dispatch(args):

@@ -145,7 +145,7 @@ def run(*, paths, course_dir, student=None, assignment=ASSIGNMENT, now=None, lim
 
     Inputs:
     - paths: list of zip files and/or folders, one submission each.
-    - course_dir: the nbgrader course folder (created if missing).
+    - course_dir: the nbgrader course folder; it must hold a release (`kit release`).
     - student: student id to use instead of the name rule; only with exactly one path.
     - assignment: nbgrader assignment id.
     - now: datetime written to timestamp.txt (naive means UTC); default: the current time.
@@ -160,14 +160,16 @@ def run(*, paths, course_dir, student=None, assignment=ASSIGNMENT, now=None, lim
     """
     paths, course, stamp, limits = _check_arguments(paths, course_dir, student, assignment,
                                                     now, limits)
+    from .lock import course_lock
     planned = [_plan_or_refusal(p, student, course, assignment, limits, stamp) for p in paths]
     planned = _refuse_conflicts(planned)
     results = []
-    for item in planned:
-        result = item if isinstance(item, CollectResult) else _install(item, stamp, assignment)
-        if verbose:
-            _print_result(result)
-        results.append(result)
+    with course_lock(course, "kit collect"):
+        for item in planned:
+            result = item if isinstance(item, CollectResult) else _install(item, stamp, assignment)
+            if verbose:
+                _print_result(result)
+            results.append(result)
     if verbose:
         print(format_table(results))
     return results
@@ -253,6 +255,12 @@ def _check_arguments(paths, course_dir, student, assignment, now, limits):
     if not valid_id(assignment) or "+" in assignment:
         raise CollectError(f"expected an assignment id of letters, digits, '.', '_', '-', "
                            f"got {assignment!r} instead")
+    # A typo in --course would otherwise make a new folder and collect into it, unseen by
+    # every later command: a course is one `kit release` made.
+    if not (course / "release" / assignment).is_dir():
+        raise CollectError(f"expected a released course at {course} (with release/{assignment}/), "
+                           f"got {'no such folder' if not os.path.lexists(course) else 'no release in it'} "
+                           f"instead; check --course, or run `python -m kit release --course {course}` first")
     if student is not None:
         if not valid_id(student):
             raise CollectError(f"expected --student to be {ID_RULE}, got {student!r} instead")

@@ -167,9 +167,9 @@ c.HTMLExporter.preprocessors = ["kit.sanitize.nbconvert_preprocessor"]
 # Maths in formgrader: MathJax from the Jupyter server itself (jupyter-server-mathjax),
 # not a CDN, so it renders offline: kit/templates/base/mathjax.html.j2 comes before
 # nbconvert's own macro. Formgrader's (and generate_feedback's) templates stay first.
-import os as _os, nbgrader as _nbgrader
+# (One statement, imports inside, so that a release can update it alone.)
 c.HTMLExporter.extra_template_basedirs = [
-    _os.path.join(_os.path.dirname(_nbgrader.__file__), "server_extensions", "formgrader", "templates"),
+    __import__("os").path.join(__import__("nbgrader").__path__[0], "server_extensions", "formgrader", "templates"),
     {templates!r}]
 '''
 
@@ -183,9 +183,24 @@ def grading_defaults():
             "submission_timeout": float(DEFAULT_SUBMISSION_TIMEOUT)}
 
 
-def write_nbgrader_config(course: Path, student_files):
-    course.mkdir(parents=True, exist_ok=True)
-    text = NBGRADER_CONFIG.format(root=str(course.resolve()), assignment=ASSIGNMENT,
+def nbgrader_config_text(course: Path, student_files):
+    """The template filled in for `course`: what a course without a configuration gets."""
+    return NBGRADER_CONFIG.format(root=str(Path(course).resolve()), assignment=ASSIGNMENT,
                                   student_files=list(student_files), kit_root=str(KIT_ROOT),
                                   course_id=COURSE_ID, templates=str(TEMPLATES), **grading_defaults())
-    (course / "nbgrader_config.py").write_text(text)
+
+
+def plan_nbgrader_config(course: Path, student_files):
+    """What writing the configuration will do (kit/config_file.py: the instructor's settings
+    kept, the kit's generated statements updated); raises KitError, changing nothing, on a
+    file it cannot merge."""
+    from . import config_file
+    return config_file.plan(course, nbgrader_config_text(course, student_files))
+
+
+def write_nbgrader_config(course: Path, student_files=(), planned=None):
+    """Write (or update) the course's nbgrader_config.py; returns the line to print."""
+    from . import config_file
+    planned = planned or plan_nbgrader_config(course, student_files)
+    backup = config_file.write(planned)
+    return config_file.describe(planned, backup)

@@ -24,8 +24,15 @@ NAIVE_FUNCTIONS = ("svm_loss_naive", "softmax_loss_naive")
 
 
 def run(*, course, dist, data_dir=None, lang="en", **grading):
+    from .lock import course_lock
     course = Path(course)
     data_dir = ensure_data(data_dir)
+    course.mkdir(parents=True, exist_ok=True)
+    with course_lock(course, "kit demo"):   # its stages take it again (re-entrant)
+        return _run(course=course, dist=dist, data_dir=data_dir, lang=lang, **grading)
+
+
+def _run(*, course, dist, data_dir, lang, **grading):
     release.run(kit_root=KIT_ROOT, course=course, dist=dist, lang=lang)
     with tempfile.TemporaryDirectory(prefix="kit-demo-") as tmp:
         folders = build_submissions(course, Path(tmp))
@@ -46,22 +53,32 @@ def run(*, course, dist, data_dir=None, lang="en", **grading):
 
 
 def ensure_data(data_dir):
-    """The CIFAR-10 folder the loader finds; downloaded first when there is none."""
+    """The CIFAR-10 folder to grade with. A folder the user named (--data, else $CIFAR10_DIR)
+    is used or refused, never replaced: only when none is named is the data set downloaded
+    into the kit's data/ (the loader's default)."""
+    import os
     from utils.data_utils import find_cifar10_dir
     from utils.download_cifar10 import download_cifar10
+    named = ("--data", data_dir) if data_dir else \
+        ("CIFAR10_DIR", os.environ["CIFAR10_DIR"]) if os.environ.get("CIFAR10_DIR") else None
     try:
-        return find_cifar10_dir(data_dir)
+        return find_cifar10_dir(data_dir, given_as="--data")
     except FileNotFoundError as missing:
-        if data_dir:
-            raise KitError(str(missing)) from None
-        print(f"{missing}\nDownloading CIFAR-10 first (set CIFAR10_DIR to use a copy elsewhere).")
-        try:
-            download_cifar10()
-        except Exception as err:
-            raise KitError(f"could not download CIFAR-10: {err}\nDownload it by hand with "
-                           "`python -m utils.download_cifar10 --archive FILE`, or set CIFAR10_DIR "
-                           "to a cifar-10-batches-py folder.") from None
+        if named:
+            raise KitError(f"{missing} Nothing was downloaded: {named[0]} names the folder to use "
+                           f"({named[1]}); correct it, or drop it to have the demo download "
+                           "CIFAR-10 into the kit's data/.") from None
+        print(f"{missing}\nDownloading CIFAR-10 first (set CIFAR10_DIR or pass --data to use a copy "
+              "elsewhere).")
+    try:
+        download_cifar10()
         return find_cifar10_dir(None)
+    except Exception as err:   # offline, a proxy, a full disk: say how to use data already here
+        raise KitError(f"could not download CIFAR-10 ({type(err).__name__}: {err}). If you have "
+                       "the archive cifar-10-python.tar.gz, install it with `python -m "
+                       "utils.download_cifar10 --archive FILE`; if the cifar-10-batches-py folder is "
+                       "already on this machine, point at it with CIFAR10_DIR=FOLDER or "
+                       "`kit demo --data FOLDER`.") from None
 
 
 def build_submissions(course, root):

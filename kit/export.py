@@ -26,6 +26,7 @@ from .course import ASSIGNMENT, KitError, coursedir, gradebook_url
 from .grades import final_total, fmt, load_summaries, printable, spreadsheet_safe, totals, write_reports
 
 FORMATS = ("canvas", "moodle", "csv")
+LMS_NAMES = {"canvas": "Canvas", "moodle": "Moodle", "csv": "a CSV file"}   # for messages
 # The roster's columns: nbgrader's own student fields (so a file made for
 # `nbgrader db student import` works as is), then the LMS identities only a roster knows.
 ROSTER_FIELDS = ("id", "first_name", "last_name", "email", "lms_user_id",
@@ -58,7 +59,7 @@ def run(*, course, format, roster=None, out=None, title=ASSIGNMENT, lms_assignme
       (roster ids with no graded submission), "unmatched" (ids with nothing the LMS can
       match them by), "time_unknown" (graded ids whose submission time is unknown while a
       due date is set), "left_out" (path of the side file listing the rows a Canvas or
-      Moodle file leaves out, with why; None when none), "incomplete" (ids with written
+      Moodle file leaves out, with why; None when none), "ungraded_answers" ({id: how many written answers are not graded yet}), "incomplete" (those ids, with written
       answers still ungraded).
 
     Raises KitError for an unknown format or a roster that cannot be read.
@@ -72,7 +73,7 @@ def run(*, course, format, roster=None, out=None, title=ASSIGNMENT, lms_assignme
     people = read_roster(Path(roster)) if roster is not None else None
     # The export reads the final grades: grades.csv shows the same ones (hand grading included).
     write_reports(course, table=False)
-    rows, not_on_roster, not_graded, incomplete = merge(load_summaries(course), gradebook_people(course), people)
+    rows, not_on_roster, not_graded, ungraded = merge(load_summaries(course), gradebook_people(course), people)
     unmatched = [r["id"] for r in rows if not identified(r, format)]
     time_unknown = [r["id"] for r in rows if r.get("time_unknown")]
     path = Path(out) if out is not None else course / f"export-{format}.csv"
@@ -80,14 +81,14 @@ def run(*, course, format, roster=None, out=None, title=ASSIGNMENT, lms_assignme
     reasons = {}
     if format != "csv":
         for student in unmatched:
-            reasons.setdefault(student, f"nothing {format} can match the student by")
+            reasons.setdefault(student, f"no id {LMS_NAMES[format]} can match the student by")
         for student in time_unknown:
             reasons.setdefault(student, "submission time unknown: late penalty undecided")
     write(path, format, [r for r in rows if r["id"] not in reasons], title, lms_assignment_id)
     left_out = write_left_out(path, rows, reasons)
     result = {"path": path, "rows": rows, "not_on_roster": not_on_roster, "not_graded": not_graded,
               "unmatched": unmatched, "time_unknown": time_unknown, "left_out": left_out,
-              "incomplete": incomplete}
+              "incomplete": [student for student, _ in ungraded], "ungraded_answers": dict(ungraded)}
     if verbose:
         report(result, format)
     return result
@@ -137,8 +138,9 @@ def merge(summaries, known, roster):
         student = summary["student"]
         graded.add(student)
         (auto, auto_max), (by_hand, hand_max) = totals(summary), totals(summary, "manual")
-        if any(s["score"] is None for nb in summary["scores"].values() for s in nb.values()):
-            incomplete.append(student)
+        ungraded = sum(s["score"] is None for nb in summary["scores"].values() for s in nb.values())
+        if ungraded:
+            incomplete.append((student, ungraded))
         fields = identity(student, known.get(student, {}), (roster or {}).get(student, {}))
         rows.append({**fields, "auto": auto, "manual": by_hand, "late_penalty": summary["late"]["penalty"] or 0.0,
                      "total": final_total(summary), "max": auto_max + hand_max,
@@ -214,14 +216,16 @@ def report(result, format):
     print(f"Grades for {format}: {result['path']} ({len(result['rows'])} students)")
     lists = [("graded, but not on the roster (their rows carry nbgrader's ids only)", result["not_on_roster"]),
              ("on the roster, but no graded submission (their grade is left empty)", result["not_graded"]),
-             (f"students {format} cannot match (add their LMS ids to the roster)"
+             (f"students {LMS_NAMES.get(format, format)} cannot match (add their LMS ids to the roster)"
               + ("; left out of the file" if format != "csv" else ""), result["unmatched"]),
              ("submission time unknown, so the late penalty is undecided (collect the submission "
               "again with its timestamp.txt)" + ("; left out of the file" if format != "csv" else ""),
               result["time_unknown"]),
-             ("written answers not graded yet (counted as 0; grade them in formgrader)", result["incomplete"])]
+             ("students with written answers not graded yet, counted as 0 (grade them in formgrader); "
+              "ungraded answers each", list(result["ungraded_answers"].items()))]
     for what, students in lists:
         if students:
-            print(f"warning: {what}: {', '.join(map(printable, students))}", file=sys.stderr)
+            named = [printable(s) if isinstance(s, str) else f"{printable(s[0])} ({s[1]})" for s in students]
+            print(f"warning: {what}: {', '.join(named)}", file=sys.stderr)
     if result["left_out"]:
         print(f"Left out of the file, with the reasons: {result['left_out']}", file=sys.stderr)

@@ -159,9 +159,15 @@ def render(nb, scores, problems, late_note=None):
 
 def run(*, course, students=None, jobs=1, progress=True):
     """Write feedback HTML for the named (or all) graded students; return the folders written."""
-    from tqdm import tqdm
+    from .lock import course_lock
     course = Path(course)
     students = graded_students(course, students)
+    with course_lock(course, "kit feedback"):   # one writer per course (kit/lock.py)
+        return _write_all(course, students, jobs, progress)
+
+
+def _write_all(course, students, jobs, progress):
+    from tqdm import tqdm
     # Feedback shows the final grades (hand grading since included): grades.csv shows them too.
     grades.write_reports(course, table=False)
     with grades.current_gradebook(course) as gb:

@@ -342,13 +342,17 @@ def apply(*, kit_root=KIT_ROOT, target, lang):
 
 def main(argv=None):
     """`python -m kit.i18n LANG`: list what the LANG edition lacks (exit 1 if anything)."""
-    import sys
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m kit.i18n LANG   (e.g. ko)", file=sys.stderr)
-        return 2
-    found = problems(lang=args[0])
-    print("\n".join(found) or f"the {args[0]} edition is complete and current")
+    import argparse
+    from .__main__ import version
+    parser = argparse.ArgumentParser(prog="python -m kit.i18n",
+                                     description="List every text of the LANG edition that has no "
+                                                 "translation yet or whose English changed since.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    parser.add_argument("lang", metavar="LANG", choices=[l for l in LANGUAGES if l != DEFAULT_LANGUAGE],
+                        help="the edition to check (%(choices)s)")
+    args = parser.parse_args(argv)
+    found = problems(lang=args.lang)
+    print("\n".join(found) or f"the {args.lang} edition is complete and current")
     return 1 if found else 0
 
 

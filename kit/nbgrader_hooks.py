@@ -15,6 +15,7 @@ and `python -m kit feedback` do:
   else sanitized: no hidden test, no script.
 - `KitGrading`: the grading settings, read from the same configuration file.
 """
+import contextlib
 from pathlib import Path
 
 import nbformat
@@ -69,12 +70,28 @@ class KitAutograde(NbGraderPreprocessor):
     """Grade this notebook the kit's way; write its scores to the gradebook."""
 
     def preprocess(self, nb, resources):
-        from . import autograde, grades, nbgrader_ahead
-        settings = KitGrading(parent=self)
+        from .course import KitError
+        from .lock import course_lock
         info = resources["nbgrader"]
         if info["assignment"] != ASSIGNMENT:
             raise GraderFailed(f"expected assignment {ASSIGNMENT!r}, got {info['assignment']!r} instead")
-        course, student, name = course_root(self), info["student"], info["notebook"] + ".ipynb"
+        course = course_root(self)
+        # One writer per course (kit/lock.py): held while this notebook is graded and
+        # stored, released before nbgrader's next notebook, so a `kit` command waiting
+        # for its turn is refused with a clear message rather than blocked, and the
+        # other way round; nothing ever waits.
+        with contextlib.ExitStack() as held:
+            try:
+                held.enter_context(course_lock(course, "nbgrader autograde"))
+            except KitError as err:
+                raise GraderFailed(str(err)) from None
+            return self.grade(nb, resources, course)
+
+    def grade(self, nb, resources, course):
+        from . import autograde, grades, nbgrader_ahead
+        settings = KitGrading(parent=self)
+        info = resources["nbgrader"]
+        student, name = info["student"], info["notebook"] + ".ipynb"
         common = autograde.task_settings(settings)
 
         def make_task(student_id, notebooks, blas_threads=None):
@@ -116,6 +133,14 @@ class KitFeedback(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         from . import feedback
+        from .lock import check_free
+        from .course import KitError
+        try:   # nbgrader writes the feedback files itself: not while a kit command writes
+            check_free(course_root(self))
+        except KitError as err:
+            raise GraderFailed(str(err)) from None
+        except GraderFailed:
+            pass   # run on its own, outside a converter (no course): nothing to check
         scores = {}
         for cell in nb.cells:
             if cells.is_test(cell):

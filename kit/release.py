@@ -17,9 +17,10 @@ from pathlib import Path
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
 from . import checks, i18n
+from .lock import course_lock
 from .course import (ASSIGNMENT, KIT_ROOT, MASTER_PACKAGES, NOTEBOOKS, student_owned,
-                     KitError, coursedir, ensure_alembic_on_path, release_dir, source_dir,
-                     write_nbgrader_config)
+                     KitError, coursedir, ensure_alembic_on_path, plan_nbgrader_config, release_dir,
+                     source_dir, write_nbgrader_config)
 
 # nbgrader's own delimiters, matched anywhere in a line as nbgrader does, read from its
 # traitlets so that a course configuring other ones needs no change here.
@@ -47,19 +48,29 @@ def run(*, kit_root=KIT_ROOT, course, dist, lang=i18n.DEFAULT_LANGUAGE):
                if not (kit_root / p).exists()]
     if missing:
         raise KitError(f"expected the kit's {', '.join(missing)} in {kit_root}, found nothing there")
+    for folder, option in ((course, "--course"), (dist, "--dist")):
+        if folder.exists() and not folder.is_dir():
+            raise KitError(f"expected {option} to be a folder, got the file {folder} instead; "
+                           f"pass another {option} DIR")
     for nb in NOTEBOOKS:   # a typo in a cell's kit.checks would silently drop a trusted check
         checks.refuse_unknown_names(kit_root / "notebooks" / nb)
-    source = assemble_source(kit_root, course)
-    i18n.apply(kit_root=kit_root, target=source, lang=lang)
-    generate_assignment(course)
-    release = release_dir(course)
-    for path in sorted(release.rglob("*.py")):
-        path.write_text(cut_solutions(path.read_text(), path))
-    problems = check_release(source, release)
-    if problems:
-        raise KitError("the release still holds instructor material:\n  " + "\n  ".join(problems))
-    check_imports(release)
-    zip_path = write_zip(release, dist)
+    # The instructor's configuration is merged before anything changes: a file that cannot
+    # be merged refuses the release with the course untouched.
+    config = plan_nbgrader_config(course, student_file_paths(kit_root))
+    course.mkdir(parents=True, exist_ok=True)
+    with course_lock(course, "kit release"):
+        source = assemble_source(kit_root, course)
+        print(write_nbgrader_config(course, planned=config))
+        i18n.apply(kit_root=kit_root, target=source, lang=lang)
+        generate_assignment(course)
+        release = release_dir(course)
+        for path in sorted(release.rglob("*.py")):
+            path.write_text(cut_solutions(path.read_text(), path))
+        problems = check_release(source, release)
+        if problems:
+            raise KitError("the release still holds instructor material:\n  " + "\n  ".join(problems))
+        check_imports(release)
+        zip_path = write_zip(release, dist)
     print(f"Released {ASSIGNMENT}: {release} and {zip_path}")
     return zip_path
 
@@ -77,13 +88,13 @@ def assemble_source(kit_root, course):
         shutil.copy2(kit_root / STUDENT_DOCS / name, source / name)
     for package in MASTER_PACKAGES:
         shutil.copytree(kit_root / package, source / package, ignore=JUNK)
-    write_nbgrader_config(course, student_file_paths(source))
     return source
 
 
-def student_file_paths(assignment_dir):
-    """nbgrader's exclude_overwriting matches exact relative paths only: expand the globs."""
-    return student_owned(assignment_dir)
+def student_file_paths(folder):
+    """nbgrader's exclude_overwriting matches exact relative paths only: expand the globs
+    (in the kit's root or an assignment: the source copies classifiers/ as it is)."""
+    return student_owned(folder)
 
 
 def generate_assignment(course):

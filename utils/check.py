@@ -347,6 +347,8 @@ def print_verdict(problems, failed, todo, missing, unrun):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m utils.check", description=__doc__.splitlines()[0])
+    from . import __version__
+    parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
     parser.add_argument("folder", nargs="?", type=Path, default=Path.cwd(),
                         help="your assignment folder (default: the current folder)")
     parser.add_argument("--data", type=Path, default=None,

@@ -47,7 +47,7 @@ def _missing_files(folder):
             if not os.path.isfile(os.path.join(folder, name))]
 
 
-def find_cifar10_dir(cifar10_dir=None):
+def find_cifar10_dir(cifar10_dir=None, given_as=None):
     """
     Find the cifar-10-batches-py folder.
 
@@ -57,6 +57,8 @@ def find_cifar10_dir(cifar10_dir=None):
 
     Inputs:
     - cifar10_dir: optional path to the folder.
+    - given_as: how the caller's user gave cifar10_dir (e.g. '--data'), for the
+      message; default: the cifar10_dir argument.
 
     Returns:
     - the absolute path of the folder holding data_batch_1..5 and test_batch.
@@ -64,7 +66,7 @@ def find_cifar10_dir(cifar10_dir=None):
     Raises FileNotFoundError naming the folder searched and how to get the data.
     """
     if cifar10_dir is not None:
-        folder, source = os.fspath(cifar10_dir), 'the cifar10_dir argument'
+        folder, source = os.fspath(cifar10_dir), given_as or _('the cifar10_dir argument')
     elif os.environ.get('CIFAR10_DIR'):
         folder, source = os.environ['CIFAR10_DIR'], _('the CIFAR10_DIR environment variable')
     else:
@@ -76,7 +78,7 @@ def find_cifar10_dir(cifar10_dir=None):
             return candidate
 
     if os.path.isdir(folder):
-        got = _('it lacks %s') % ', '.join(_missing_files(folder))
+        got = _('a folder without %s') % ', '.join(_missing_files(folder))
     else:
         got = _('no such folder')
     raise FileNotFoundError(

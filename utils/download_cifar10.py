@@ -255,6 +255,8 @@ def main(argv=None):
         prog='python -m utils.download_cifar10',
         description='Download CIFAR-10 (python version, about 163 MiB) and install it '
                     'as DEST/cifar-10-batches-py.')
+    from . import __version__
+    parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
     parser.add_argument('--dest', default=None,
                         help='folder to install into (default: %s)' % default_dest())
     parser.add_argument('--archive', default=None, metavar='FILE',

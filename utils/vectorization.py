@@ -366,8 +366,16 @@ def best_time(fn, repeats=7):
     return min(timer.repeat(repeat=repeats, number=number)) / number
 
 
-def _main():
+def _main(argv=None):
     """Measure the vectorized losses of classifiers/ in the current folder and print them."""
+    import argparse
+    from . import __version__
+    parser = argparse.ArgumentParser(
+        prog="python -m utils.vectorization",
+        description=_("Tell whether the vectorized losses of classifiers/ in the current folder "
+                      "still loop over the examples."))
+    parser.add_argument("--version", action="version", version="%(prog)s " + __version__)
+    parser.parse_args(argv)
     sys.path.insert(0, os.getcwd())
     rng = np.random.default_rng(0)
     W = 0.5 * rng.standard_normal((5, 3))

@@ -30,9 +30,20 @@ def run(*, course, students=None, jobs=1, scheduler=None, certificates=None, no_
     the grader failed on (not the student): nothing of it is stored, the student's previous
     results stay as they were, and `grader_errors(results)` lists them for the caller.
     """
-    from .. import grades
+    from ..lock import course_lock
     course = Path(course)
     check_course(course)
+    with course_lock(course, "kit autograde"):   # one writer per course (kit/lock.py)
+        return _run(course=course, students=students, jobs=jobs, scheduler=scheduler,
+                    certificates=certificates, cell_timeout=cell_timeout,
+                    submission_timeout=submission_timeout, data_dir=data_dir, run_notebooks=run_notebooks,
+                    allow_unisolated=allow_unisolated, share_data=share_data,
+                    reference_limits=reference_limits, progress=progress)
+
+
+def _run(*, course, students, jobs, scheduler, certificates, cell_timeout, submission_timeout, data_dir,
+         run_notebooks, allow_unisolated, share_data, reference_limits, progress):
+    from .. import grades
     if scheduler:
         scheduler = cluster.check_scheduler(scheduler, course=course, folder=certificates,
                                             no_worker_timeout=no_worker_timeout)
@@ -47,7 +58,8 @@ def run(*, course, students=None, jobs=1, scheduler=None, certificates=None, no_
     students = pick_students(course, students)
     if jobs < 1:
         raise KitError(f"expected --jobs of at least 1, got {jobs} instead")
-    settings = task_settings(configured, check_here=not scheduler)
+    settings = task_settings(configured, check_here=not scheduler, options=COMMAND_LINE,
+                             data_given_as="--data" if data_dir else None)
     settings["blas_threads"] = None if scheduler else max(1, (os.cpu_count() or 1) // jobs)
     results = []
     # Dask workers may be other machines: they cannot see a folder prepared here.
@@ -89,13 +101,25 @@ def course_settings(course, **overrides):
     return configured
 
 
-def task_settings(configured, *, check_here=True):
+# How a setting is changed, in messages: `kit` commands have options; nbgrader's own
+# commands (formgrader's buttons) only read the course's configuration.
+COMMAND_LINE = {"allow_unisolated": "pass --allow-unisolated"}
+CONFIGURATION = {"allow_unisolated": "set c.KitGrading.allow_unisolated = True in the course's "
+                                     "nbgrader_config.py"}
+CONFIGURED_DATA = "c.KitGrading.data_dir in the course's nbgrader_config.py"
+
+
+def task_settings(configured, *, check_here=True, options=CONFIGURATION, data_given_as=None):
     """GradingTask settings from a KitGrading (the course's configuration), for `kit autograde`
     and nbgrader's own autograde alike: isolation checked (unless the kernels run elsewhere,
-    `check_here` False: a Dask worker's sandbox then refuses), the data folder resolved."""
+    `check_here` False: a Dask worker's sandbox then refuses), the data folder resolved.
+    `options` says how the caller's user changes a setting (COMMAND_LINE or CONFIGURATION);
+    `data_given_as` how they gave the data folder (default: the configuration, when set)."""
     if check_here and not configured.allow_unisolated:
-        check_isolation()
-    return dict(data_dir=resolve_data_dir(configured.data_dir or None),
+        check_isolation(how=options["allow_unisolated"])
+    if configured.data_dir and not data_given_as:
+        data_given_as = CONFIGURED_DATA
+    return dict(data_dir=resolve_data_dir(configured.data_dir or None, given_as=data_given_as),
                 cell_timeout=configured.cell_timeout, submission_timeout=configured.submission_timeout,
                 run_notebooks=not configured.tests_only,
                 require_isolation=not configured.allow_unisolated)
@@ -110,13 +134,14 @@ def report_grader_errors(results):
             print(f"  {result.student}: {'; '.join(p.message for p in result.problems)}")
 
 
-def check_isolation():
-    """Refuse to run student code unisolated unless the instructor asked for it."""
+def check_isolation(how=COMMAND_LINE["allow_unisolated"]):
+    """Refuse to run student code unisolated unless the instructor asked for it; `how` says
+    how they ask (an option of `kit`, a setting for nbgrader's own commands)."""
     isolated, reason = sandbox.isolation_status()
     if not isolated:
         raise KitError(f"refusing to grade: student code would run without isolation ({reason}). "
-                       "Install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap), or "
-                       "pass --allow-unisolated to grade anyway with resource limits only.")
+                       f"Install bubblewrap (Debian/Ubuntu: sudo apt-get install bubblewrap), or "
+                       f"{how} to grade anyway with resource limits only.")
 
 
 def check_course(course):
@@ -133,12 +158,13 @@ def pick_students(course, students):
                            first="python -m kit collect PATH...")
 
 
-def resolve_data_dir(data_dir):
-    """The CIFAR-10 folder the student notebooks will load (bound read-only into the sandbox)."""
+def resolve_data_dir(data_dir, given_as=None):
+    """The CIFAR-10 folder the student notebooks will load (bound read-only into the sandbox);
+    `given_as` names where `data_dir` came from, for the message."""
     from utils.data_utils import find_cifar10_dir
     try:
         # Resolved: the sandbox binds the real folder, and the kernel must be told that path
         # (a data set linked in from a shared disk would otherwise be invisible inside).
-        return os.path.realpath(find_cifar10_dir(str(data_dir) if data_dir else None))
+        return os.path.realpath(find_cifar10_dir(str(data_dir) if data_dir else None, given_as=given_as))
     except FileNotFoundError as err:
         raise KitError(f"grading runs the notebooks, which need CIFAR-10: {err}") from None

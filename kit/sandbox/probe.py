@@ -79,8 +79,8 @@ def _run_probe(bwrap):
     if sys.platform != "linux":
         return Probe(False, f"bubblewrap needs Linux, this is {sys.platform}", None)
     if not (os.path.isfile(bwrap) and os.access(bwrap, os.X_OK)):
-        return Probe(False, f"bubblewrap not found at {bwrap}; install it "
-                            "(apt-get install bubblewrap)", None)
+        # What to do about it is the caller's to say (kit.autograde.stage.check_isolation).
+        return Probe(False, f"bubblewrap not found at {bwrap}", None)
     failures = []
     for mode in Mode.candidates():
         failure = _try_mode(bwrap, mode)

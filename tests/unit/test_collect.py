@@ -85,9 +85,15 @@ def files_under(folder):
     return sorted(k for k, v in snapshot(folder).items() if v != "dir")
 
 
+# A course as `kit release` leaves it, as far as collect looks: its release folder.
+RELEASED_ONLY = {"release": "dir", "release/linear_classifiers": "dir"}
+
+
 @pytest.fixture
 def course(tmp_path):
-    return tmp_path / "course"
+    course = tmp_path / "course"
+    (course / "release" / "linear_classifiers").mkdir(parents=True)
+    return course
 
 
 def dest(course, student):
@@ -300,7 +306,7 @@ def test_limits_refuse_and_nothing_changes(tmp_path, course, case):
     result = collect_one(source, course, limits=limits)
     assert result.status == "refused"
     assert expected in result.message, result.message
-    assert snapshot(course) is None  # the course folder was not even created
+    assert snapshot(course) == RELEASED_ONLY  # nothing was added to the course
     assert snapshot(tmp_path) == before_source
 
 
@@ -335,7 +341,7 @@ def test_bad_arguments_raise_before_anything(tmp_path, course, kwargs, expected)
     kwargs = dict(dict(paths=[tmp_path / "alice.zip"], course_dir=course), **kwargs)
     with pytest.raises(CollectError, match=expected):
         run(**kwargs)
-    assert snapshot(course) is None
+    assert snapshot(course) == RELEASED_ONLY
 
 
 def test_course_dir_that_is_a_file(tmp_path):
@@ -358,7 +364,7 @@ def test_folder_size_limit(tmp_path, course):
     source = make_folder(tmp_path / "mia", {**GOOD, "big.bin": bytes(5000)})
     result = collect_one(source, course, limits=Limits(max_member_bytes=4000))
     assert result.status == "refused" and "big.bin" in result.message
-    assert snapshot(course) is None
+    assert snapshot(course) == RELEASED_ONLY
 
 
 def test_missing_path_and_empty_folder(tmp_path, course):
@@ -367,7 +373,7 @@ def test_missing_path_and_empty_folder(tmp_path, course):
     results = run(paths=[tmp_path / "nobody.zip", tmp_path / "nina"], course_dir=course, now=NOW)
     assert [r.status for r in results] == ["refused", "refused"]
     assert "no such file" in results[0].message and "empty" in results[1].message
-    assert snapshot(course) is None
+    assert snapshot(course) == RELEASED_ONLY
 
 
 def test_older_submission_does_not_replace_newer(tmp_path, course):
@@ -386,7 +392,7 @@ def test_same_student_twice_in_one_batch(tmp_path, course):
     make_zip(tmp_path / "pat.zip", GOOD)
     results = run(paths=[tmp_path / "pat", tmp_path / "pat.zip"], course_dir=course, now=NOW)
     assert [r.status for r in results] == ["refused", "refused"]
-    assert snapshot(course) is None
+    assert snapshot(course) == RELEASED_ONLY
 
 
 def test_source_inside_destination_refused(tmp_path, course):
@@ -466,7 +472,7 @@ def test_notebook_over_structure_limits_refused(tmp_path, course, case, kind):
     result = collect_one(source, course)
     assert result.status == "refused"
     assert expected in result.message and "svm.ipynb" in result.message, result.message
-    assert snapshot(course) is None  # refused before anything was written
+    assert snapshot(course) == RELEASED_ONLY  # refused before anything was written
     assert snapshot(tmp_path) == before_source
 
 
@@ -481,3 +487,17 @@ def test_unparsable_notebook_still_collected(tmp_path, course):
     """Not JSON at all is the grader's "unreadable notebook", as before, not a refusal."""
     members = {**GOOD, "svm.ipynb": b"{not json [[[", "softmax.ipynb": b"\xff\xfe garbage"}
     assert collect_one(make_zip(tmp_path / "quinn.zip", members), course).status == "collected"
+
+
+@pytest.mark.parametrize("made", ["nothing", "an empty folder"])
+def test_a_course_without_a_release_is_refused_and_not_created(tmp_path, made, capsys):
+    """`--course /tmp/typo` must not become a new course that nothing else ever reads."""
+    typo = tmp_path / "typo"
+    if made == "an empty folder":
+        typo.mkdir()
+    before = snapshot(typo)
+    submission = make_zip(tmp_path / "alice.zip", GOOD)
+    assert kit_main(["collect", str(submission), "--course", str(typo)]) == EXIT_REFUSED
+    err = capsys.readouterr().err
+    assert f"expected a released course at {typo}" in err and "kit release --course" in err
+    assert snapshot(typo) == before

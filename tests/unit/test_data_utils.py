@@ -208,7 +208,12 @@ def test_missing_data_names_folder_and_command(tmp_path, monkeypatch):
 def test_incomplete_folder_lists_missing_files(fake_dir):
     folder, _ = fake_dir
     os.remove(os.path.join(folder, 'test_batch'))
-    with pytest.raises(FileNotFoundError, match='lacks test_batch'):
+    with pytest.raises(FileNotFoundError, match='got a folder without test_batch instead'):
+        find_cifar10_dir(folder)
+    # A program passing the folder on says how its user gave it (the kit: --data).
+    with pytest.raises(FileNotFoundError, match=r'\(from --data\), got a folder without test_batch'):
+        find_cifar10_dir(folder, given_as='--data')
+    with pytest.raises(FileNotFoundError, match=r'\(from the cifar10_dir argument\)'):
         find_cifar10_dir(folder)
 
 

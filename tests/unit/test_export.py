@@ -106,7 +106,24 @@ def test_canvas_layout(course, points, roster, tmp_path):
     assert result["unmatched"] == [EVIL] and result["incomplete"] == [EVIL]
     side = read(result["left_out"])
     assert side == [["student", "reason", "total", "max"],
-                    ["'" + EVIL, "nothing canvas can match the student by", f"{auto:g}", f"{auto + manual:g}"]]
+                    ["'" + EVIL, "no id Canvas can match the student by", f"{auto:g}", f"{auto + manual:g}"]]
+
+
+def test_the_warnings_count_students_and_say_how_many_answers_each(course, roster, tmp_path, capsys):
+    """Not "1 nothing canvas can match them by" nor "2 written answers not graded yet" when
+    2 students have 18 each: students are listed, with their count of ungraded answers."""
+    result = export.run(course=course, format="canvas", roster=roster, out=tmp_path / "c.csv", verbose=False)
+    (student, count), = result["ungraded_answers"].items()
+    from nbgrader.api import Gradebook
+    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+        written = sum(c.cell_type != "code" for nb in gb.find_assignment(ASSIGNMENT).notebooks
+                      for c in nb.grade_cells)
+    assert student == EVIL and count == written > 1
+    export.report(result, "canvas")
+    err = " ".join(capsys.readouterr().err.split())
+    assert "students Canvas cannot match" in err
+    assert ("students with written answers not graded yet, counted as 0 (grade them in formgrader); "
+            f"ungraded answers each: {export.printable(EVIL)} ({count})") in err
 
 
 def test_moodle_layout(course, points, roster, tmp_path):

@@ -167,3 +167,87 @@ def test_release_refuses_a_leaking_source(tmp_path):
     (released / "n.py").write_text(solution)
     problems = release.check_release(source, released)
     assert any("n.py" in p for p in problems)
+
+
+# ------------------------------------------------------------------ re-releasing a course
+
+CUSTOM_SETTINGS = {
+    "c.KitGrading.duedate": "c.KitGrading.duedate = '2026-12-01 17:00:00 Europe/Paris'\n",
+    "c.KitGrading.cell_timeout": "c.KitGrading.cell_timeout = 120.0  # our machines are slow\n",
+    "c.KitLatePenalty.penalty_method": 'c.KitLatePenalty.penalty_method = "per_day"\n',
+}
+OWN_LINES = "# The exchange lives on the shared disk.\nc.Exchange.root = '/srv/nbgrader/exchange'\n"
+
+
+def customise(config_path):
+    """The instructor's edits: three of the kit's settings changed and an own line added."""
+    text = config_path.read_text()
+    for key, line in CUSTOM_SETTINGS.items():
+        old = next(l for l in text.splitlines(keepends=True) if l.startswith(key + " "))
+        text = text.replace(old, line)
+    config_path.write_text(text + OWN_LINES)
+    return text + OWN_LINES
+
+
+def test_a_second_release_keeps_the_instructors_configuration(course, tmp_path, capsys):
+    """Release again on a course whose nbgrader_config.py the instructor edited (and that has
+    moved, so the kit's generated root must change): the edits stay, the root is updated,
+    and the file replaced is kept as a backup."""
+    import shutil
+    from kit.course import course_config
+    moved = tmp_path / "course"
+    shutil.copytree(course, moved)
+    config = moved / "nbgrader_config.py"
+    edited = customise(config)
+    release.run(kit_root=REPO, course=moved, dist=tmp_path / "dist")
+    text = config.read_text()
+    for line in CUSTOM_SETTINGS.values():
+        assert line in text, line
+    assert OWN_LINES in text
+    settings = course_config(moved)
+    assert settings.KitGrading.cell_timeout == 120.0
+    assert settings.KitGrading.duedate == "2026-12-01 17:00:00 Europe/Paris"
+    assert settings.Exchange.root == "/srv/nbgrader/exchange"
+    assert settings.CourseDirectory.root == str(moved.resolve())   # generated: follows the course
+    backups = list(moved.glob("nbgrader_config.py.*.bak"))
+    assert [b.read_text() for b in backups] == [edited]
+    out = capsys.readouterr().out
+    assert "Kept your settings" in out and "c.CourseDirectory.root" in out and backups[0].name in out
+
+
+def test_an_old_configuration_gets_the_settings_it_lacks_and_keeps_its_own():
+    """A configuration from an older kit (or nbgrader's quickstart) lacks settings: they are
+    added with the kit's defaults after everything the file had, which stays as it was."""
+    from kit import config_file
+    from kit.course import nbgrader_config_text
+    fresh = nbgrader_config_text(REPO / "course", ["classifiers/linear_svm.py"])
+    old = ("c = get_config()\nc.CourseDirectory.root = '/old/place'\n"
+           "c.KitGrading.cell_timeout = 120  # slow machines\n"
+           "c.GenerateFeedback.preprocessors = [\n    'x.Y',\n]\nc.Exchange.root = '/srv/x'\n")
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "nbgrader_config.py").write_text(old)
+        planned = config_file.plan(tmp, fresh)
+    assert planned.text.startswith("c = get_config()\nc.CourseDirectory.root = ")
+    assert "c.KitGrading.cell_timeout = 120  # slow machines\n" in planned.text
+    assert "c.Exchange.root = '/srv/x'\n" in planned.text and "'x.Y'" not in planned.text
+    assert planned.updated == ["c.CourseDirectory.root", "c.GenerateFeedback.preprocessors"]
+    assert "c.KitGrading.duedate" in planned.added and "c.KitGrading.cell_timeout" not in planned.added
+    from traitlets.config import Config
+    config = Config()
+    exec(compile(planned.text, "merged", "exec"), {"get_config": lambda: config})   # valid Python
+    assert config.KitGrading.cell_timeout == 120 and config.Exchange.root == "/srv/x"
+
+
+def test_a_configuration_that_cannot_be_merged_is_refused_before_anything_changes(tmp_path, capsys):
+    from kit.__main__ import EXIT_REFUSED, main
+    course = tmp_path / "course"
+    course.mkdir()
+    broken = "c = get_config()\nc.KitGrading.cell_timeout = = 120\n"
+    (course / "nbgrader_config.py").write_text(broken)
+    assert main(["release", "--course", str(course), "--dist", str(tmp_path / "dist")]) == EXIT_REFUSED
+    err = capsys.readouterr().err
+    assert "syntax error on line 2" in err and "kit release" in err
+    assert sorted(p.name for p in course.iterdir()) == ["nbgrader_config.py"]
+    assert (course / "nbgrader_config.py").read_text() == broken and not (tmp_path / "dist").exists()
