@@ -112,12 +112,6 @@ def load_or_measure(course, task, progress=True):
     return times
 
 
-def timed_out(result):
-    """Whether a grading ran into a time limit (its own or the cell timeout)."""
-    from ..problems import ProblemKind
-    return any(p.kind in (ProblemKind.TIMEOUT, ProblemKind.TIME_LIMIT) for p in result.all_problems())
-
-
 def measure(course, task):
     """Grade the reference solution with `task`'s settings; {cell key: seconds}, or None
     when the grader's own environment failed (a kernel that cannot start, data the sandbox
@@ -146,12 +140,6 @@ def measure(course, task):
                           "Check the data folder (--data) and that bubblewrap works "
                           "(python -m kit demo shows both), then grade again."))
     return times
-
-
-def timed_out(result):
-    """Whether a grading ran into a time limit (its own or the cell timeout)."""
-    from ..problems import ProblemKind
-    return any(p.kind in (ProblemKind.TIMEOUT, ProblemKind.TIME_LIMIT) for p in result.all_problems())
 
 
 def timed_out(result):

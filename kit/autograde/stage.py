@@ -35,13 +35,13 @@ def run(*, course, students=None, jobs=1, scheduler=None, certificates=None, no_
     check_course(course)
     with course_lock(course, "kit autograde"):   # one writer per course (kit/lock.py)
         return _run(course=course, students=students, jobs=jobs, scheduler=scheduler,
-                    certificates=certificates, cell_timeout=cell_timeout,
+                    certificates=certificates, no_worker_timeout=no_worker_timeout, cell_timeout=cell_timeout,
                     submission_timeout=submission_timeout, data_dir=data_dir, run_notebooks=run_notebooks,
                     allow_unisolated=allow_unisolated, share_data=share_data,
                     reference_limits=reference_limits, progress=progress)
 
 
-def _run(*, course, students, jobs, scheduler, certificates, cell_timeout, submission_timeout, data_dir,
+def _run(*, course, students, jobs, scheduler, certificates, no_worker_timeout, cell_timeout, submission_timeout, data_dir,
          run_notebooks, allow_unisolated, share_data, reference_limits, progress):
     from .. import grades
     if scheduler:

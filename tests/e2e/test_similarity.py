@@ -18,7 +18,7 @@ from kit import similarity
 from kit.__main__ import main as kit_main
 from kit.course import release_dir
 from kit_helpers import collect_all, reference_submission, untouched_submission
-from similarity_class import FILES, INDEPENDENT, course_form, labelled_class, naive_svm
+from similarity_class import FILES, course_form, labelled_class, naive_svm
 
 HOSTILE_CODE = "</pre></div></script><script>alert(1)</script><img src=x onerror=alert(2)>"
 HOSTILE_NAME = "<img src=x onerror=alert(3)>"   # a folder of the known solutions
