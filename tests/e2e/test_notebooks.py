@@ -60,6 +60,23 @@ def test_notebook_runs_and_shows_real_templates(name, cifar10_dir):
     # Every figure the notebook draws is an image, never a blank output.
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) >= 5, f"{name}: expected its figures, got {len(images)}"
+    if name == "svm.ipynb":
+        text_matches_the_sgd_output(nb)
+
+
+def text_matches_the_sgd_output(nb):
+    """svm_sgd_md announces a regularization loss of about 770 at the start, and that the first
+    line printed (after 100 steps) shows it lower (issue 26: the text promised a first total
+    of about 770, the cell printed 276 and no total)."""
+    import re
+    index = next(i for i, c in enumerate(nb.cells)
+                 if c.metadata.get("nbgrader", {}).get("grade_id") == "svm_sgd_md")
+    assert "approx 770" in nb.cells[index].source and "after the first 100" in nb.cells[index].source
+    printed = stream_text(nb.cells[index + 1])
+    first = re.search(r"iteration\s+100: data loss ([0-9.]+), regularization loss ([0-9.]+)", printed)
+    assert first, printed[:500]
+    data_loss, reg_loss = map(float, first.groups())
+    assert reg_loss < 770 and data_loss < 9.5, printed[:500]
 
 # From a flat assignment folder: the grader runs the reference submission that way, see
 # tests/e2e/test_autograde.py::test_reference_notebooks_run_without_errors_in_a_flat_folder.
