@@ -488,8 +488,8 @@ def test_launcher_says_why_it_cannot_set_up(tmp_path):
     does not exist) ends it with LAUNCHER_FAILED and a reason, and nothing is run."""
     marker = tmp_path / "ran"
     config = {"cgroup_procs": [str(tmp_path / "no-cgroup" / "cgroup.procs")], "reveal": None,
-              "rlimits": [], "uid": None, "gid": None, "ppid": os.getpid(),
-              "env": {}, "cwd": None}
+              "rlimits": [], "nice": 0, "seccomp": None, "uid": None, "gid": None,
+              "ppid": os.getpid(), "env": {}, "cwd": None}
     proc = subprocess.run([sys.executable, "-I", "-S", sandbox.command.LAUNCHER, json.dumps(config),
                            "/usr/bin/touch", str(marker)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == sandbox.LAUNCHER_FAILED, proc.stderr
