@@ -33,6 +33,8 @@ GIVEAWAYS = [
      r"음의 로그인 \*\*교차 엔트로피"),
     ("a visible regularized gradient to read the regularization's gradient from",
      r"\(0\.1,\s*np\.array\("),
+    ("the kit's tests, tools or grader variables in student text",
+     r"\btests/|PREPARED_DIR|\bkit[./][a-z_]|(written|spelled) in two parts|release would refuse"),
 ]
 
 
