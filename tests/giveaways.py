@@ -18,6 +18,23 @@ GIVEAWAYS = [
                              r"c = -\\max|shifted\.max|scores - np\.max"),
     ("the quick setting", r"QUICK|quick setting"),
     ("CI or test data", r"\bCI\b|subset|10%|4,170|smaller copy"),
+    # Issue 26: answers before their questions, and hints that are the answer.
+    ("why random search is slow, before Inline question 4 (SVM)",
+     r"starts? from scratch|throws away what|처음부터 다시 시작|알아낸 것을 버리"),
+    ("what a numerical gradient of the full model costs, before Inline question 4 (SVM)",
+     r"hopelessly slow|numerical gradient would (take|cost)|numerical gradient of the full|61,460|"
+     r"절망적으로 느|수치적 기울기를 한 번 구하는 데"),
+    ("what L2 regularization prefers and its gradient (SVM Inline question 1, Question 4)",
+     r"spread[- ]out|(gradient|기울기)(는| is) \$?2\s*\\lambda|고르게 퍼진"),
+    ("the kink as the hint of Inline question 3 (SVM)",
+     r"(Hint|힌트)[^*]*(differentiable|미분 가능)"),
+    ("the cross-entropy as the correct class's negative log-probability (Softmax Inline question 3)",
+     r"cross-entropy\W[^.]{0,80}negative log|negative log[^.]{0,80}cross-entropy|"
+     r"음의 로그인 \*\*교차 엔트로피"),
+    ("a visible regularized gradient to read the regularization's gradient from",
+     r"\(0\.1,\s*np\.array\("),
+    ("the kit's tests, tools or grader variables in student text",
+     r"\btests/|PREPARED_DIR|\bkit[./][a-z_]|(written|spelled) in two parts|release would refuse"),
 ]
 
 

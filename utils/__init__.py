@@ -3,6 +3,5 @@
 (vis_utils) and the check to run before handing in (`python -m utils.check`).
 Import from the modules, e.g. `from utils.gradient_check import grad_check_sparse`."""
 
-# The kit's version (pyproject.toml), kept here too: the student's folder has no installed
-# kit to ask, and utils/ must not import it (tests/unit/test_cli.py checks they agree).
+# The version of these tools: `python -m utils.check --version` prints it.
 __version__ = "1.0.0"

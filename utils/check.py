@@ -32,14 +32,12 @@ NOTEBOOKS = ("svm.ipynb", "softmax.ipynb")
 CELL_TIMEOUT = 300   # seconds per cell: a slow naive loss on a laptop still finishes
 WIDTH = 110          # longest line the report prints (error messages are cut to fit)
 
-# nbgrader's defaults, which the release uses (tests/e2e/test_check_and_demo.py checks that
-# they still are): the text an unanswered written answer holds, and the markers of a
-# hidden test (spelled in two parts: written whole, this file would itself look like it
-# held a hidden test, and the release would refuse it).
+# The text an unanswered written answer holds, and the lines that start and end a hidden
+# test (should one reach your notebook, the check leaves it out).
 ANSWER_PLACEHOLDER = "YOUR ANSWER HERE"
 BEGIN_HIDDEN, END_HIDDEN = "BEGIN " + "HIDDEN TESTS", "END " + "HIDDEN TESTS"
-# What else the release puts in an answer cell: the "**Your answer:**" prompt (or the
-# Korean edition's "**답변:**", kit/i18n.py).
+# What else an answer cell holds when you get it: the "**Your answer:**" prompt (in the
+# Korean edition "**답변:**").
 ANSWER_PROMPT = re.compile(r"(your answer|답변)\s*:?", re.IGNORECASE)
 # "**Inline question 1**", "**Question 3**" (Korean edition: "**인라인 질문 1**",
 # "**질문 3**"): how the notebooks name their questions.

@@ -25,10 +25,11 @@ _IMAGE_SHAPE = (32, 32, 3)
 _NUM_PIXELS = 32 * 32 * 3
 # Fixed seed so that the dev sample is the same on every run.
 _DEV_SEED = 0
-# A grader that runs many notebooks prepares the arrays below once and names the folder
-# here; each loader then maps them (copy on write) instead of reading and converting
-# the batches again. The values are the same either way.
-PREPARED_ENV = 'CIFAR10_PREPARED_DIR'
+# Optional, and never needed on your machine: a folder of the arrays below, already
+# converted from this data set, named in this environment variable. Each loader then
+# maps them (copy on write) instead of reading and converting the batches again. The
+# values are the same either way.
+PREPARED_ENV = 'CIFAR10_ARRAYS_DIR'
 PREPARED_MANIFEST = 'manifest.json'
 
 
@@ -104,7 +105,7 @@ def prepared_key(function, **arguments):
 
 
 def _prepared(root, key):
-    """The arrays a grader prepared for this call on this folder (PREPARED_ENV), mapped
+    """The arrays already converted for this call on this folder (PREPARED_ENV), mapped
     copy on write, and the note the call prints; None when there are none."""
     folder = os.environ.get(PREPARED_ENV)
     if not folder:

@@ -239,9 +239,11 @@ def plot_hyperparameter_results(results, chance=0.1):
 
     Both panels share ONE colour scale, from the worst to the best accuracy of the
     runs that learned, in either panel: colours compare across panels, and neither
-    chance nor a diverged run stretches the scale so that the good runs look alike. Runs up to 1.5 x chance, or with nan/inf accuracy
-    (diverged), are grey crosses instead of coloured dots. The run with the best
-    validation accuracy is circled in both panels.
+    chance nor a diverged run stretches the scale so that the good runs look alike.
+    A run whose training or validation accuracy is nan/inf (diverged) or at most
+    1.5 x chance did not learn: it is a grey cross instead of a coloured dot, in
+    both panels alike. The run that learned with the best validation accuracy is
+    circled in both panels.
 
     Inputs:
     - results: dict mapping (learning_rate, reg) -> (train_acc, val_acc), with
@@ -259,20 +261,20 @@ def plot_hyperparameter_results(results, chance=0.1):
     x, _ = _log10_positions(lrs, 'learning rate', allow_zero=False)
     y, reg_zero_at = _log10_positions(regs, 'regularization strength', allow_zero=True)
 
-    learned = accs[~_is_diverged(accs, chance)]
+    # Decided once per run, so that a run looks the same in both panels.
+    run_learned = ~_is_diverged(accs, chance).any(axis=1)
+    learned = accs[run_learned]
     best_acc = learned.max() if learned.size else chance + 0.1
     worst_acc = learned.min() if learned.size > 1 and learned.min() < best_acc else chance
     norm = Normalize(vmin=worst_acc, vmax=best_acc, clip=True)
     cmap = plt.get_cmap('viridis')
     val = accs[:, 1]
-    val_learned = ~_is_diverged(val, chance)
-    best = int(np.argmax(np.where(val_learned, val, -np.inf))) if val_learned.any() else None
+    best = int(np.argmax(np.where(run_learned, val, -np.inf))) if run_learned.any() else None
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 5), layout='constrained')
     for ax, col, name in zip(axes, (0, 1), ('training', 'validation')):
         acc = accs[:, col]
-        diverged = _is_diverged(acc, chance)
-        ok = ~diverged
+        diverged, ok = ~run_learned, run_learned
         ax.scatter(x[ok], y[ok], c=acc[ok], norm=norm, cmap=cmap, s=120, zorder=2)
         ax.plot(x[diverged], y[diverged], linestyle='none', marker='x', color='grey',
                 markersize=9, markeredgewidth=2, zorder=2,

@@ -203,7 +203,10 @@ def test_check_never_runs_a_hidden_test(solved_folder, cifar10_dir, tmp_path):
 
 def test_check_constants_are_nbgraders_defaults():
     """The check cannot import nbgrader (students do not install it): its copies of
-    nbgrader's placeholder and hidden-test markers must stay nbgrader's."""
+    nbgrader's placeholder and hidden-test markers must stay nbgrader's. (utils/check.py
+    spells the markers in two parts: written whole, the file would itself look like it held
+    a hidden test, and the release would refuse it. Its answer prompt, "**Your answer:**"
+    or the Korean edition's "**답변:**", is kit/i18n.py's.)"""
     from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
     from utils import check as student_check
     clear_solutions, clear_hidden = ClearSolutions(), ClearHiddenTests()

@@ -214,5 +214,7 @@ def test_the_installed_command_names_itself_kit(monkeypatch, capsys):
 
 
 def test_the_student_tools_version_is_the_kits():
+    # utils/__init__.py keeps its own copy of the kit's version (pyproject.toml): the
+    # student's folder has no installed kit to ask, and utils/ must not import it.
     import utils
     assert utils.__version__ == metadata.version("linear-classifiers-kit")

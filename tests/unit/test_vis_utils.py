@@ -237,6 +237,24 @@ def test_hyperparameter_plot_circles_best_validation_run():
             pytest.approx((-6.0, 4.0))  # val 0.33 at lr 1e-6, reg 1e4
 
 
+def test_hyperparameter_plot_marks_a_run_the_same_in_both_panels():
+    # Each of these runs learned in one panel only: decided once per run, each is a grey
+    # cross in both panels, stretches no colour scale and is never the best run.
+    results = {(1e-7, 1e3): (0.30, 0.28), (1e-6, 1e3): (0.36, 0.34),
+               (1e-5, 1e3): (0.45, float('nan')),   # validation diverged
+               (2e-5, 1e3): (0.12, 0.40),            # training near chance
+               (5e-5, 1e3): (float('inf'), 0.50)}
+    fig = plot_hyperparameter_results(results)
+    did_not_learn = as_set([(-5, 3), (math.log10(2e-5), 3), (math.log10(5e-5), 3)])
+    for ax in panels(fig):
+        assert as_set(crosses(ax)) == did_not_learn
+        assert as_set(ax.collections[0].get_offsets()) == as_set([(-7, 3), (-6, 3)])
+        assert ax.collections[0].norm.vmin == pytest.approx(0.28)
+        assert ax.collections[0].norm.vmax == pytest.approx(0.36)
+        circles = [line for line in ax.lines if line.get_marker() == 'o']
+        assert [(c.get_xdata()[0], c.get_ydata()[0]) for c in circles] == [pytest.approx((-6, 3))]
+
+
 def test_hyperparameter_plot_chance_sets_what_counts_as_diverged():
     results = {(1e-7, 1e3): (0.15, 0.15), (1e-6, 1e3): (0.40, 0.35)}
     fig = plot_hyperparameter_results(results, chance=0.2)
