@@ -20,6 +20,10 @@ now does, it measures 0.04 with its initial weights and 0.52 with the class mean
 tests' data, and 0.04 and 0.52 at full size, against 0.88 for the strong model at both sizes:
 class templates, grainier than the strong model's. The thresholds sit between the two
 setups, far from both: at most 0.2 with the initial weights, at least 0.4 with the class means.
+The best model of the reference search (learning rate 5e-7, reg 2.5e3 on the tests' data,
+started from train's default 0.001 * randn),
+which the notebook now shows as well, measures 0.53 with the class means on the tests' data;
+it is printed (BEST), not asserted.
 """
 import json
 import os
@@ -55,7 +59,8 @@ def measurement_cell(name):
         code += (f"_show('WEAK', _tc({weak}.W, X_train[:, :-1], y_train))\n"
                  f"_show('WEAK_START', [_np.corrcoef({weak}.W[:-1, c], {start}[:-1, c])[0, 1]\n"
                  f"                     for c in range({weak}.W.shape[1])])\n"
-                 "_show('BEST', _tc(best_softmax.W, X_train[:, :-1], y_train))\n")
+                 "_show('BEST', _tc(best_softmax.W, X_train[:, :-1], y_train))\n"
+                 "print('best setting: learning rate %g, regularization %g' % (best_lr, best_reg))\n")
     return nbformat.v4.new_code_cell(code)
 
 
@@ -79,7 +84,8 @@ def test_notebook_runs_and_shows_real_templates(name, cifar10_dir):
     assert not errors, errors[0]
     measured = measurements(nb.cells[-1])
     median = measured["TEMPLATES"]
-    print(f"{name}: template correlation medians {measured}")
+    notes = [l for l in stream_text(nb.cells[-1]).splitlines() if l.startswith("best setting")]
+    print(f"{name}: template correlation medians {measured}", *notes)
     assert median >= MIN_MEDIAN_CORRELATION, \
         f"{name}: the weights shown as templates correlate {median:.2f} (median) with the class means; " \
         f"expected at least {MIN_MEDIAN_CORRELATION}: they look like noise"
