@@ -20,10 +20,9 @@ now does, it measures 0.04 with its initial weights and 0.52 with the class mean
 tests' data, and 0.04 and 0.52 at full size, against 0.88 for the strong model at both sizes:
 class templates, grainier than the strong model's. The thresholds sit between the two
 setups, far from both: at most 0.2 with the initial weights, at least 0.4 with the class means.
-The best model of the reference search (learning rate 5e-7, reg 2.5e3 on the tests' data,
-started from train's default 0.001 * randn),
-which the notebook now shows as well, measures 0.53 with the class means on the tests' data;
-it is printed (BEST), not asserted.
+The best model of the reference search, which the notebook now shows as well (learning rate
+5e-7, reg 2.5e3 on the tests' data, started from train's default 0.001 * randn), measures 0.53
+with the class means there; it is printed (BEST), not asserted.
 """
 import json
 import os
