@@ -8,6 +8,21 @@ images, as the classifier sees them; utils.vis_utils.template_correlation). The 
 the 10 classes is about 0.6 for a trained SVM and 0.9 for a strongly regularized Softmax,
 and 0.03-0.26 for weights that still look like their random start, which is what the
 notebooks used to show.
+
+The Softmax notebook's weak-regularization model (reg 1e3) is measured too, because its
+picture is there to show what a weak penalty lets the weights learn (issue 26). Started from
+train's default 0.001 * randn, it was mostly that random start after its 1,500 steps (the
+decay per step is only 1 - 1e-3): median correlation 0.96 with its initial weights and 0.13
+with the class means on the tests' data (4,170 training images), 0.96 and 0.12 at full size
+(the same images tiled to 49,000), so the question about it asked why it was noisy while the
+picture showed noise the data had never touched. Started from 1e-5 * randn, as the notebook
+now does, it measures 0.04 with its initial weights and 0.52 with the class means on the
+tests' data, and 0.04 and 0.52 at full size, against 0.88 for the strong model at both sizes:
+class templates, grainier than the strong model's. The thresholds sit between the two
+setups, far from both: at most 0.2 with the initial weights, at least 0.4 with the class means.
+The best model of the reference search, which the notebook now shows as well (learning rate
+5e-7, reg 2.5e3 on the tests' data, started from train's default 0.001 * randn), measures 0.53
+with the class means there; it is printed (BEST), not asserted.
 """
 import json
 import os
@@ -20,21 +35,37 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # The weights each notebook shows as "what the classifier learned".
 TEMPLATES = {"svm.ipynb": "best_svm", "softmax.ipynb": "strong_softmax"}
 MIN_MEDIAN_CORRELATION = 0.5
+# The Softmax notebook's weakly regularized model: weights, and the weights it started from.
+WEAK = ("weak_softmax", "initial_W[1e3]")
+MIN_WEAK_CORRELATION = 0.4        # with the class means: a class template, if a grainy one
+MAX_WEAK_START_CORRELATION = 0.2  # with the initial weights: the random start is gone
 
 pytestmark = pytest.mark.slow
 
 
-def measurement_cell(model):
-    return nbformat.v4.new_code_cell(
-        "import json as _json\n"
-        "from utils.vis_utils import template_correlation as _tc\n"
-        f"_corr = _tc({model}.W, X_train[:, :-1], y_train)\n"
-        "print('TEMPLATES ' + _json.dumps([float(c) for c in _corr]))\n")
+def measurement_cell(name):
+    """Prints TEMPLATES [per-class correlations of the shown templates with the class means]
+    and, for the Softmax notebook, WEAK [the same for the weak model] and WEAK_START [per-class
+    correlations of the weak model's pixel weights with its initial ones]."""
+    code = ("import json as _json\n"
+            "import numpy as _np\n"
+            "from utils.vis_utils import template_correlation as _tc\n"
+            "def _show(label, values):\n"
+            "    print(label + ' ' + _json.dumps([float(v) for v in values]))\n"
+            f"_show('TEMPLATES', _tc({TEMPLATES[name]}.W, X_train[:, :-1], y_train))\n")
+    if name == "softmax.ipynb":
+        weak, start = WEAK
+        code += (f"_show('WEAK', _tc({weak}.W, X_train[:, :-1], y_train))\n"
+                 f"_show('WEAK_START', [_np.corrcoef({weak}.W[:-1, c], {start}[:-1, c])[0, 1]\n"
+                 f"                     for c in range({weak}.W.shape[1])])\n"
+                 "_show('BEST', _tc(best_softmax.W, X_train[:, :-1], y_train))\n"
+                 "print('best setting: learning rate %g, regularization %g' % (best_lr, best_reg))\n")
+    return nbformat.v4.new_code_cell(code)
 
 
 def execute(path, cwd, cifar10_dir):
     nb = nbformat.read(path, as_version=4)
-    nb.cells.append(measurement_cell(TEMPLATES[os.path.basename(path)]))
+    nb.cells.append(measurement_cell(os.path.basename(path)))
     env = {**os.environ, "CIFAR10_DIR": cifar10_dir, "MPLBACKEND": "Agg"}
     NotebookClient(nb, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": cwd}}).execute(env=env)
@@ -50,10 +81,10 @@ def test_notebook_runs_and_shows_real_templates(name, cifar10_dir):
     nb = execute(os.path.join(REPO, "notebooks", name), os.path.join(REPO, "notebooks"), cifar10_dir)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, errors[0]
-    line = next(l for l in stream_text(nb.cells[-1]).splitlines() if l.startswith("TEMPLATES "))
-    correlations = sorted(json.loads(line.split(" ", 1)[1]))
-    median = (correlations[4] + correlations[5]) / 2
-    print(f"{name}: template correlation median {median:.2f}, per class {correlations}")
+    measured = measurements(nb.cells[-1])
+    median = measured["TEMPLATES"]
+    notes = [l for l in stream_text(nb.cells[-1]).splitlines() if l.startswith("best setting")]
+    print(f"{name}: template correlation medians {measured}", *notes)
     assert median >= MIN_MEDIAN_CORRELATION, \
         f"{name}: the weights shown as templates correlate {median:.2f} (median) with the class means; " \
         f"expected at least {MIN_MEDIAN_CORRELATION}: they look like noise"
@@ -62,6 +93,32 @@ def test_notebook_runs_and_shows_real_templates(name, cifar10_dir):
     assert len(images) >= 5, f"{name}: expected its figures, got {len(images)}"
     if name == "svm.ipynb":
         text_matches_the_sgd_output(nb)
+    else:
+        weak_model_is_not_its_random_start(measured)
+
+
+def measurements(cell):
+    """{label: median over the classes} of the measurement cell's lines."""
+    import statistics
+    found = {}
+    for line in stream_text(cell).splitlines():
+        label, _, values = line.partition(" ")
+        if label.isupper() and values.startswith("["):
+            found[label] = statistics.median(json.loads(values))
+    assert "TEMPLATES" in found, stream_text(cell)[:500]
+    return found
+
+
+def weak_model_is_not_its_random_start(measured):
+    """The weak-regularization picture shows what the weak penalty let the weights learn, not
+    what is left of their random start (see the module docstring for the measurements)."""
+    assert measured["WEAK_START"] <= MAX_WEAK_START_CORRELATION, \
+        f"softmax.ipynb: the weakly regularized weights correlate {measured['WEAK_START']:.2f} " \
+        f"(median) with their initial weights; expected at most {MAX_WEAK_START_CORRELATION}: " \
+        f"the picture shows the random start"
+    assert measured["WEAK"] >= MIN_WEAK_CORRELATION, \
+        f"softmax.ipynb: the weakly regularized weights correlate {measured['WEAK']:.2f} (median) " \
+        f"with the class means; expected at least {MIN_WEAK_CORRELATION}: they look like noise"
 
 
 def text_matches_the_sgd_output(nb):
