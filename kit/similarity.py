@@ -35,6 +35,7 @@ security policy that allows no script, image or remote resource) with the pairs 
 and the matching regions side by side, plus the same ranking as CSV. Nothing leaves the
 machine.
 """
+import ast
 import csv
 import dataclasses
 import html
@@ -45,7 +46,7 @@ from pathlib import Path
 
 from . import notebook_limits
 from .cells import is_instructor_cell
-from .course import ASSIGNMENT, NOTEBOOKS, KitError, release_dir, student_owned
+from .course import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, release_dir, student_owned
 from .grades import printable, spreadsheet_safe
 
 # copydetect's defaults: a match must cover 25 characters of the token string (names are
@@ -72,8 +73,8 @@ MAX_TABLE_ROWS = 500
 # What every edition's starter gives and any solution keeps, beyond the release: the
 # import lines of the course's files of each year (2017-2018, 2019-2020, 2021-2024, file by
 # file, in their order) and the naive SVM loss loop the course hands out (students add the
-# gradient lines to it; the kit's stub asks for all of it), written as the kit's reference
-# writes it: with names normalized it is the same token string as the course's.
+# gradient lines to it; the kit's stub asks for all of it), taken from the kit's reference
+# (given_naive_svm): with names normalized it is the same token string as the course's.
 EDITION_IMPORTS = [
     ["import numpy as np", "from random import shuffle"],
     ["from __future__ import print_function", "import numpy as np",
@@ -87,37 +88,29 @@ EDITION_IMPORTS = [
      "import numpy as np", "from ..classifiers.linear_svm import *", "from ..classifiers.softmax import *",
      "from past.builtins import xrange"],
 ]
-GIVEN_NAIVE_SVM = """\
-def svm_loss_naive(W, X, y, reg):
-    dW = np.zeros(W.shape)  # initialize the gradient as zero
 
-    # compute the loss and the gradient
-    num_classes = W.shape[1]
-    num_train = X.shape[0]
-    loss = 0.0
-    for i in range(num_train):
-        scores = X[i].dot(W)
-        correct_class_score = scores[y[i]]
-        for j in range(num_classes):
-            if j == y[i]:
-                continue
-            margin = scores[j] - correct_class_score + 1  # note delta = 1
-            if margin > 0:
-                loss += margin
 
-    # Right now the loss is a sum over all training examples, but we want it
-    # to be an average instead so we divide by num_train.
-    loss /= num_train
-
-    # Add regularization to the loss.
-    loss += reg * np.sum(W * W)
-"""
+def given_naive_svm():
+    """The naive SVM loss loop every edition hands out, read from the kit's own reference
+    (classifiers/linear_svm.py): svm_loss_naive's lines but its docstring, comments,
+    solution markers and the gradient lines students add (those stay theirs)."""
+    path = KIT_ROOT / "classifiers" / "linear_svm.py"
+    text = path.read_text()
+    function = next(node for node in ast.parse(text).body
+                    if isinstance(node, ast.FunctionDef) and node.name == "svm_loss_naive")
+    lines = text.splitlines()[function.lineno - 1:function.end_lineno]
+    docstring = function.body[0]
+    skip = range(docstring.lineno - function.lineno, docstring.end_lineno - function.lineno + 1) \
+        if isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant) else range(0)
+    kept = [line for n, line in enumerate(lines) if n not in skip and line.strip()
+            and not line.strip().startswith("#") and "dW" not in line]
+    return "\n".join(kept) + "\n"
 
 
 def given_code():
     """The kit's stand-in for every edition's starter code (beside the release's own)."""
     imports = "\n\n".join("\n".join(lines) for lines in EDITION_IMPORTS)
-    return imports + "\n\n" + GIVEN_NAIVE_SVM
+    return imports + "\n\n" + given_naive_svm()
 
 
 @dataclass
