@@ -524,13 +524,15 @@ def live_dangers(page, container):
     """What the browser itself built inside `container` (a CSS selector) that could run a
     payload: script, iframe, object, embed or svg elements, on* attributes, and links or
     sources whose scheme (as the browser parsed the URL) is javascript:, vbscript: or data:
-    (but PNG/JPEG data images)."""
+    (but PNG/JPEG data images). A script whose type is MathJax's math/tex or math/mml (what
+    MathJax puts beside each formula it typesets) is a data block that no browser runs."""
     return page.evaluate("""(selector) => {
         const found = [];
         const root = document.querySelector(selector);
         if (!root) return ['no element ' + selector];
         for (const el of root.querySelectorAll('*')) {
             const name = el.tagName.toLowerCase();
+            if (name === 'script' && /^math\\/(tex|mml)\\b/i.test(el.type || '')) continue;
             if (['script', 'iframe', 'object', 'embed', 'svg', 'frame', 'base', 'form'].includes(name))
                 found.push('<' + name + '> ' + el.outerHTML.slice(0, 120));
             for (const attr of el.attributes) {
