@@ -134,6 +134,7 @@ def test_collect_records_the_arrival_time_given_with_its_zone(tmp_path, capsys):
     (folder / "classifiers").mkdir(parents=True)
     (folder / "classifiers" / "linear_svm.py").write_text("# work\n")
     course = tmp_path / "course"
+    (course / "release" / ASSIGNMENT).mkdir(parents=True)   # collect takes only a released course
     assert kit_main(["collect", str(folder), "--course", str(course),
                      "--time", "2026-11-30 19:30 Europe/Paris"]) == 0
     stamp = (submitted_dir(course, "alice") / "timestamp.txt").read_text()
