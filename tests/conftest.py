@@ -1,10 +1,19 @@
 """Shared test setup: import paths, a headless matplotlib, the real CIFAR-10 subset."""
 
 import os
+import shutil
 import sys
+import tempfile
 
-import matplotlib
-import pytest
+# The kit keeps the reference solution's cell timings under XDG_CACHE_HOME
+# (kit/autograde/reference_times.py). The suite gets a cache of its own, empty at the start:
+# a run here costs what it costs on a fresh machine, and the user's own cache is left alone.
+# Set before anything reads it (matplotlib's font cache lives there too).
+TEST_CACHE = tempfile.mkdtemp(prefix="kit-tests-cache-")
+os.environ["XDG_CACHE_HOME"] = TEST_CACHE
+
+import matplotlib  # noqa: E402
+import pytest  # noqa: E402
 
 matplotlib.use("Agg")  # no display in CI
 
@@ -21,6 +30,10 @@ if STUDENT_DIR:
         raise pytest.UsageError("KIT_STUDENT_DIR: expected a folder holding classifiers/__init__.py, "
                                 "got %s instead" % STUDENT_DIR)
     sys.path.insert(0, STUDENT_DIR)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(TEST_CACHE, ignore_errors=True)
 
 
 def pytest_report_header(config):

@@ -7,8 +7,11 @@ and each cell's time recorded. It must score full marks: if it does not, the gra
 its environment is broken and no limit could be trusted, so grading stops with a message.
 Timings are kept in the user's cache folder (`$XDG_CACHE_HOME/kit`, else `~/.cache/kit`),
 under a key made of everything they depend on: the source notebooks and classifiers,
-the data set's files, the BLAS threads, whether notebooks run and the ceiling. Any
-change is a new key, measured again; nothing else is ever cached there.
+the data set's files, the BLAS threads, whether notebooks run and how the data is shared.
+Any change is a new key, measured again; nothing else is ever cached there. The ceiling
+(the cell timeout) is not part of the key: a reference that ran past it is never kept,
+so kept times hold under any ceiling. With a ceiling at or under limits.FLOOR_SECONDS,
+every limit is the ceiling whatever the reference takes, and nothing is measured.
 
 The machine's speed changes between then and now (other work, other graders): a short
 probe (`machine_seconds`, a fixed piece of Python and numpy work) is timed with the
@@ -27,6 +30,7 @@ from pathlib import Path
 
 from ..course import KitError, source_dir
 from ..problems import ProblemKind
+from .limits import FLOOR_SECONDS
 
 CACHE_ENV = "XDG_CACHE_HOME"
 PROBE_KEY = "(machine probe seconds)"   # kept beside the cell keys in the cache file
@@ -74,7 +78,7 @@ def fingerprint(course, task):
             digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes() + b"\0")
     settings = {"data": source_stamp(task.data_dir) if task.data_dir else None,
                 "blas_threads": task.blas_threads, "run_notebooks": task.run_notebooks,
-                "cell_timeout": task.cell_timeout, "shared_data": bool(task.shared_data),
+                "shared_data": bool(task.shared_data),
                 "python": sys.version_info[:2]}
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
     return digest.hexdigest()[:32]
@@ -83,7 +87,9 @@ def fingerprint(course, task):
 def load_or_measure(course, task, progress=True):
     """{cell key: seconds} of the reference on this machine with `task`'s settings (a
     GradingTask, whose files are not used), scaled to the machine's speed now: read from
-    the cache, else measured now."""
+    the cache, else measured now; {} when no limit could follow them (a low ceiling)."""
+    if task.cell_timeout is not None and task.cell_timeout <= FLOOR_SECONDS:
+        return {}   # cell_limit() would give the ceiling for every cell
     path = cache_folder() / f"{fingerprint(course, task)}.json"
     try:
         cached = json.loads(path.read_text())

@@ -44,3 +44,35 @@ def test_reference_times_follow_the_machine_speed_now():
     # A cache from before the probe existed: the times as they are.
     assert reference_times.scaled({"svm.ipynb/cell": 4.0}, 0.6) == ({"svm.ipynb/cell": 4.0}, 1.0)
     assert reference_times.machine_seconds(repeats=1) > 0
+
+
+def test_no_reference_run_when_the_ceiling_is_every_limit(tmp_path, monkeypatch):
+    """At or under the floor, every cell's limit is the ceiling: timing the reference (a whole
+    grading of it) would change nothing, so it is not done; above it, it is."""
+    from kit.autograde import reference_times
+    from kit.autograde.task import GradingTask
+    measured = []
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(reference_times, "measure", lambda course, task: measured.append(task) or {"c": 1.0})
+    monkeypatch.setattr(reference_times, "fingerprint", lambda course, task: "key")
+    task = GradingTask(student="s", files={}, master_files={}, source_notebooks={}, release_notebooks={},
+                       cell_timeout=FLOOR_SECONDS)
+    assert reference_times.load_or_measure(tmp_path, task, progress=False) == {}
+    assert measured == []
+    task = GradingTask(student="s", files={}, master_files={}, source_notebooks={}, release_notebooks={},
+                       cell_timeout=FLOOR_SECONDS + 1)
+    assert reference_times.load_or_measure(tmp_path, task, progress=False) == {"c": 1.0}
+    assert len(measured) == 1
+
+
+def test_the_timings_key_does_not_hold_the_ceiling(tmp_path):
+    """Kept times are complete runs (a reference past the ceiling is never kept), so they hold
+    under any ceiling: a course graded with another --cell-timeout reuses them."""
+    from kit.autograde import reference_times
+    from kit.autograde.task import GradingTask
+    (tmp_path / "source" / "linear_classifiers").mkdir(parents=True)
+    (tmp_path / "source" / "linear_classifiers" / "svm.ipynb").write_text("{}")
+    keys = {reference_times.fingerprint(tmp_path, GradingTask(
+        student="s", files={}, master_files={}, source_notebooks={}, release_notebooks={},
+        cell_timeout=ceiling)) for ceiling in (60, 300)}
+    assert len(keys) == 1
