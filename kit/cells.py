@@ -15,7 +15,10 @@ from .problems import Problem, ProblemKind
 
 # One rule for "test cell" and "failed" for the grader and the students' own check.
 from utils.check import first_error, is_test  # noqa: F401 (used here and as cells.*)
-from .course import NOTEBOOKS, student_owned
+# One rule for what a graded cell is called, for the feedback, the report and the students' check.
+from utils.cell_names import cell_names
+from .course import NOTEBOOKS, release_dir, student_owned
+from .phrases import N_
 
 
 
@@ -140,7 +143,7 @@ def scores(nb, release):
         else:
             unanswered = cell.source.strip() == blanks.get(gid, "").strip()
             result[gid] = {"score": 0.0 if unanswered else None, "max": points, "kind": "manual",
-                           "message": "unanswered" if unanswered else "needs manual grading"}
+                           "message": N_("unanswered") if unanswered else N_("needs manual grading")}
     return result
 
 
@@ -163,3 +166,14 @@ def student_files(submission):
             continue
         files[rel] = path.read_bytes()
     return files, problems
+
+
+def released_names(course):
+    """{notebook: {grade_id: name}}: each graded cell named as the course's students see it
+    (utils/cell_names.py), read from the released notebooks, so in the release's language."""
+    found = {}
+    for nb in NOTEBOOKS:
+        path = release_dir(course) / nb
+        if path.is_file():
+            found[nb] = cell_names(nbformat.read(str(path), as_version=4).cells)
+    return found

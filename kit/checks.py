@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from . import reference
+from .phrases import N_
 
 MAX_OUTPUT_BYTES = 2 * 2 ** 20  # base64 text of one returned array
 LOSS_TOLERANCE = 1e-6            # relative, on the loss and (norm-wise) on the gradient
@@ -288,19 +289,20 @@ def failures_of(outputs, call):
 def load(sent, key, shape):
     """A result the sandbox sent, decoded without pickle and checked before any use."""
     if sent is None:
-        raise WrongResult("more than one result was sent")
+        raise WrongResult(N_("more than one result was sent"))
     text = sent.get(key)
     if not isinstance(text, str):
-        raise WrongResult(f"no {key} was returned")
+        raise WrongResult(N_("no {key} was returned").format(key=key))
     if len(text) > MAX_OUTPUT_BYTES:
-        raise WrongResult(f"{key} is too large")
+        raise WrongResult(N_("{key} is too large").format(key=key))
     try:
         value = np.load(io.BytesIO(base64.b64decode(text, validate=True)), allow_pickle=False)
     except Exception:
-        raise WrongResult(f"{key} could not be read as a plain array") from None
+        raise WrongResult(N_("{key} could not be read as a plain array").format(key=key)) from None
     if not isinstance(value, np.ndarray) or value.dtype != np.float64 or \
             (value.shape != tuple(shape) if shape is not None else value.size != 1):
-        raise WrongResult(f"{key} has shape {getattr(value, 'shape', '?')}, expected {shape or 'a single number'}")
+        raise WrongResult(N_("{key} has shape {shape}, expected {expected}").format(
+            key=key, shape=getattr(value, "shape", "?"), expected=shape or N_("a single number")))
     return value
 
 
@@ -320,15 +322,15 @@ def judge_case(check, arrays, out):
         if aspect == "loss" or target in CLASSES:
             loss = float(load(out, "loss", None).reshape(()))
             if not np.isfinite(loss) or abs(loss - want_loss) > LOSS_TOLERANCE * max(1.0, abs(want_loss)):
-                raise WrongResult("the loss is wrong")
+                raise WrongResult(N_("the loss is wrong"))
         if aspect == "grad" or target in CLASSES:
             dW = load(out, "dW", arrays["W"].shape)
             if not np.all(np.isfinite(dW)) or relative_error(dW, want_dW) > LOSS_TOLERANCE:
-                raise WrongResult("the gradient is wrong")
+                raise WrongResult(N_("the gradient is wrong"))
     elif aspect == "predict":
         pred = load(out, "pred", (arrays["X"].shape[0],))
         if not np.array_equal(pred, np.argmax(arrays["X"] @ arrays["W"], axis=1)):
-            raise WrongResult("predict does not return the class with the highest score")
+            raise WrongResult(N_("predict's labels are wrong"))
     else:
         judge_training(arrays, out)
 
@@ -338,24 +340,24 @@ def judge_vectorized(out):
     from utils.vectorization import MAX_STEPS_PER_EXAMPLE
     per_example = float(load(out, "per_example", None).reshape(()))
     if float(load(out, "tampered", None).reshape(())) != 0.0:
-        raise WrongResult("the function switched off or read Python's tracing, or started a "
-                          "thread or process, while it was measured")
+        raise WrongResult(N_("the function switched off or read Python's tracing, or started a "
+                             "thread or process, while it was measured"))
     if not np.isfinite(per_example) or per_example > MAX_STEPS_PER_EXAMPLE:
-        raise WrongResult(f"it runs about {per_example:.1f} Python-level steps per example: "
-                          "it loops over the examples")
+        raise WrongResult(N_("it runs about {steps} Python-level steps per example: it loops over "
+                             "the examples").format(steps=f"{per_example:.1f}"))
 
 
 def rows_sent(sent, key):
     """How many rows a 2-D float64 array the sandbox sent has (checked like load(), any shape)."""
     text = sent.get(key) if sent is not None else None
     if not isinstance(text, str) or len(text) > MAX_OUTPUT_BYTES:
-        raise WrongResult(f"no readable {key} was returned")
+        raise WrongResult(N_("no readable {key} was returned").format(key=key))
     try:
         value = np.load(io.BytesIO(base64.b64decode(text, validate=True)), allow_pickle=False)
     except Exception:
-        raise WrongResult(f"{key} could not be read as a plain array") from None
+        raise WrongResult(N_("{key} could not be read as a plain array").format(key=key)) from None
     if not isinstance(value, np.ndarray) or value.dtype != np.float64 or value.ndim != 2:
-        raise WrongResult(f"{key} is not a table of numbers")
+        raise WrongResult(N_("{key} is not a table of numbers").format(key=key))
     return value.shape[0]
 
 
@@ -363,13 +365,13 @@ def judge_training(arrays, out):
     steps, batch = TRAIN_STEPS, TRAIN_BATCH
     W = load(out, "W", arrays["W"].shape)
     if relative_error(W, arrays["W"] - steps * float(arrays["lr"]) * arrays["G"]) > 1e-9:
-        raise WrongResult("train does not take plain gradient steps W -= learning_rate * grad")
+        raise WrongResult(N_("train's updates of W are not the gradient steps the task describes"))
     Xb = load(out, "Xb", (steps * batch, arrays["X"].shape[1]))
     yb = load(out, "yb", (steps * batch,))
     rows = {row.tobytes(): label for row, label in zip(arrays["X"], arrays["y"])}
     for row, label in zip(Xb, yb):
         if rows.get(row.tobytes()) != label:
-            raise WrongResult("train's minibatches are not rows of X with their labels")
+            raise WrongResult(N_("train's minibatches are not rows of X with their labels"))
 
 
 def judge_offset(sent, seed):
@@ -380,12 +382,12 @@ def judge_offset(sent, seed):
         out = sent.get(case, {})
         loss, dW = float(load(out, "loss", None).reshape(())), load(out, "dW", shape)
         if not np.isfinite(loss) or not np.all(np.isfinite(dW)):
-            raise WrongResult(f"the loss or gradient is not finite (case '{case}')")
+            raise WrongResult(N_("the loss or gradient is not finite (case '{case}')").format(case=case))
         results[case] = loss, dW
     (loss_a, dW_a), (loss_b, dW_b) = results["plain"], results["offset"]
     if abs(loss_a - loss_b) > LOSS_TOLERANCE * max(1.0, abs(loss_a)) or \
             relative_error(dW_b, dW_a) > LOSS_TOLERANCE:
-        raise WrongResult("a constant offset on every score changes the result")
+        raise WrongResult(N_("the result changes when every score is raised by the same large amount"))
 
 
 def judge(outputs, checks, seed, mistakes=None):
@@ -412,9 +414,9 @@ def judge(outputs, checks, seed, mistakes=None):
                 try:
                     judge_case(check, arrays, sent.get(case, {}))
                 except WrongResult as err:
-                    raise WrongResult(f"{err} (case '{case}')") from None
+                    raise WrongResult(N_("{reason} (case '{case}')").format(reason=err, case=case)) from None
         except WrongResult as err:
-            verdicts[check] = f"{check.split(':')[0]}: {err}"
+            verdicts[check] = N_("{function}: {reason}").format(function=check.split(":")[0], reason=err)
         if mistakes is not None:
             from .mistakes import OTHER, diagnose
             # A classifier's call runs predict and train: a check answers for its own case only.

@@ -12,6 +12,11 @@ visible source and ONE output: the plain-text lines the grader wrote for it (`fe
 in grading.json, see kit/verdicts.py). Every other cell goes through kit/sanitize.py (no
 student HTML, script or live link), and nbconvert renders with `sanitize_html` on and the
 markdown-aware allowlist `clean_html` below as a second line of defence.
+
+The page is in the course's language (the release's, kit/phrases.py): the kit's stored
+English lines are translated as the page is rendered, and every graded cell is named as
+the student saw it in the released notebook (a question's name, a test's first comment:
+utils/cell_names.py), never by its grade_id.
 """
 import contextlib
 import copy
@@ -22,7 +27,9 @@ from pathlib import Path
 
 import nbformat
 
-from . import cells, grades, late, verdicts
+from . import cells, grades, late, phrases, verdicts
+from .i18n import DEFAULT_LANGUAGE
+from .phrases import N_
 from .sanitize import graded_notebook, markdown_text, safe_url, url_scheme
 from .course import ASSIGNMENT, NOTEBOOKS, autograded_dir, choose_students, feedback_dir
 from .grades import SUMMARY, write_folder
@@ -55,25 +62,26 @@ def feedback_lines(score):
     if isinstance(lines, list) and lines and all(isinstance(line, str) for line in lines):
         return list(lines)
     if score.get("score") is None:
-        return ["not graded"]
-    return ["passed"] if score["score"] == score.get("max") else ["failed"]
+        return [N_("not graded")]
+    return [N_("passed")] if score["score"] == score.get("max") else [N_("failed")]
 
 
-def sanitize(nb, scores=None):
+def sanitize(nb, scores=None, lang=DEFAULT_LANGUAGE):
     """A copy of a graded notebook fit to hand back.
 
     Inputs: nb, a graded notebook (NotebookNode); scores, {grade_id: score entry} of that
-    notebook (grading.json, gradebook applied).
+    notebook (grading.json, gradebook applied); lang, the language of the kit's lines.
     Returns: the notebook through sanitize.graded_notebook, each test cell cut to its
-    visible source with one stream output holding feedback_lines(); nothing of what the
-    student's process sent in a test cell is kept.
+    visible source with one stream output holding feedback_lines() in `lang`; nothing of
+    what the student's process sent in a test cell is kept.
     """
+    say = phrases.translator(lang)
     handout = graded_notebook(nb)
     for cell in handout.cells:
         if not cells.is_test(cell):
             continue
         score = (scores or {}).get(cells.grade_id(cell))
-        lines = feedback_lines(score)
+        lines = say.lines(feedback_lines(score))
         passed = bool(score) and score.get("score") is not None and score["score"] == score.get("max")
         cell.source = visible_source(cell.source)
         cell.execution_count = None
@@ -88,23 +96,32 @@ def table_text(text):
     return markdown_text(" ".join(str(text).split()).replace("|", "\\|"))
 
 
-def score_table(scores, problems, late_note=None):
+def score_table(scores, problems, late_note=None, names=None, lang=DEFAULT_LANGUAGE):
+    """The markdown of the page's first cell: the autograded score, the late note, a row per
+    graded cell (named as the student saw it: `names`, {grade_id: name}) and the grader's notes,
+    in `lang`."""
+    say = phrases.translator(lang)
     auto = [s for s in scores.values() if s["kind"] == "auto"]
     got = sum(s["score"] or 0 for s in auto)
     total = sum(s["max"] for s in auto)
-    rows = ["| cell | score | |", "|---|---|---|"]
+    # (N_ outside f-strings: the catalogue's extractor does not look into them.)
+    heads = [say.say(N_("question or test")), say.say(N_("score"))]
+    rows = [f"| {heads[0]} | {heads[1]} | |", "|---|---|---|"]
     for gid, s in scores.items():
-        score = "pending" if s["score"] is None else f"{s['score']:g}"
-        note = ("passed" if s["score"] == s["max"] and s["kind"] == "auto" else
-                "failed" if s["kind"] == "auto" else s.get("message", ""))
+        score = say.say(N_("pending")) if s["score"] is None else f"{s['score']:g}"
+        note = say.text(N_("passed") if s["score"] == s["max"] and s["kind"] == "auto" else
+                        N_("failed") if s["kind"] == "auto" else s.get("message", ""))
         if s.get("comment"):
             note += ": " + s["comment"]
-        rows.append(f"| `{table_text(gid)}` | {score} / {s['max']:g} | {table_text(note)} |")
-    text = [f"# Feedback\n\nAutograded score: **{got:g} / {total:g}** "
-            "(written answers are graded by hand).\n",
-            *([f"**{table_text(late_note)}**\n"] if late_note else []), *rows]
+        name = (names or {}).get(gid) or gid
+        rows.append(f"| {table_text(name)} | {score} / {s['max']:g} | {table_text(note)} |")
+    text = ["# " + say.say(N_("Feedback")) + "\n\n" + say.say(
+                N_("Autograded score: **{got} / {total}** (written answers are graded by hand)."),
+                got=f"{got:g}", total=f"{total:g}") + "\n",
+            *([f"**{table_text(say.text(late_note))}**\n"] if late_note else []), *rows]
     if problems:
-        text += ["\n**Notes from the grader:**\n"] + [f"- {table_text(p)}" for p in problems]
+        text += ["\n**" + say.say(N_("Notes from the grader:")) + "**\n"] + \
+            [f"- {table_text(say.text(p))}" for p in problems]
     return "\n".join(text)
 
 
@@ -138,14 +155,14 @@ def allowed_attribute(tag, name, value):
                            ("input", "disabled")}
 
 
-def render(nb, scores, problems, late_note=None):
-    """HTML feedback for one notebook: a score table (and the late penalty, if any), then
-    the sanitized notebook."""
+def render(nb, scores, problems, late_note=None, names=None, lang=DEFAULT_LANGUAGE):
+    """HTML feedback for one notebook in `lang`: a score table naming each graded cell by
+    `names` ({grade_id: name}; and the late penalty, if any), then the sanitized notebook."""
     from nbconvert import HTMLExporter
-    handout = sanitize(nb, scores)
+    handout = sanitize(nb, scores, lang)
     # Not an instructor cell: its text goes through sanitize's markdown rule (again).
     table = graded_notebook(nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_markdown_cell(score_table(scores, problems, late_note))])).cells[0]
+        cells=[nbformat.v4.new_markdown_cell(score_table(scores, problems, late_note, names, lang))])).cells[0]
     handout.cells.insert(0, table)
     for cell in handout.cells:
         cell.get("metadata", {}).pop("nbgrader", None)
@@ -170,8 +187,9 @@ def _write_all(course, students, jobs, progress):
     from tqdm import tqdm
     # Feedback shows the final grades (hand grading since included): grades.csv shows them too.
     grades.write_reports(course, table=False)
+    edition = {"lang": phrases.course_language(course), "names": cells.released_names(course)}
     with grades.current_gradebook(course) as gb:
-        inputs = [handout_inputs(course, gb, student) for student in students]
+        inputs = [{**handout_inputs(course, gb, student), **edition} for student in students]
     written = []
     # Rendering (nbconvert, with HTML sanitizing) takes seconds per notebook: worth processes.
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) if jobs > 1 else \
@@ -216,9 +234,9 @@ def gradebook_scores(gb, student, autograded):
             except MissingEntry:
                 continue
             if grade.manual_score is not None:
-                s.update(score=float(grade.manual_score), message="graded by hand")
+                s.update(score=float(grade.manual_score), message=N_("graded by hand"))
             elif s["kind"] == "manual" and s["score"] is None:
-                s["message"] = "not graded yet"
+                s["message"] = N_("not graded yet")
             try:
                 comment = gb.find_comment(gid, nb.replace(".ipynb", ""), ASSIGNMENT, student)
                 s["comment"] = comment.comment
@@ -233,6 +251,7 @@ def render_student(inputs):
     for nb_name, text in inputs["notebooks"].items():
         nb = nbformat.reads(text, as_version=4)
         problems = inputs["problems"] + inputs["notebook_problems"].get(nb_name, [])
-        pages[nb_name.replace(".ipynb", ".html")] = render(nb, inputs["scores"].get(nb_name, {}), problems,
-                                                           inputs["late"].get(nb_name))
+        pages[nb_name.replace(".ipynb", ".html")] = render(
+            nb, inputs["scores"].get(nb_name, {}), problems, inputs["late"].get(nb_name),
+            inputs.get("names", {}).get(nb_name), inputs.get("lang", DEFAULT_LANGUAGE))
     return pages

@@ -43,6 +43,14 @@ SOURCES = (*(f"notebooks/{nb}" for nb in NOTEBOOKS),
 MESSAGE_SOURCES = ("utils/check.py", "utils/gradient_check.py", "utils/data_utils.py",
                    "utils/download_cifar10.py", "utils/vectorization.py")
 MESSAGE_DOMAIN = "utils"
+# The kit's own sentences to students and instructors (feedback, verdicts, the class report),
+# marked `N_("...")` and translated when a page is rendered (kit/phrases.py): their catalogue
+# is i18n/<lang>/kit.po, read by the kit and never shipped.
+KIT_MESSAGE_SOURCES = ("kit/mistakes.py", "kit/verdicts.py", "kit/checks.py", "kit/cells.py",
+                       "kit/feedback.py", "kit/report.py", "kit/late.py", "kit/autograde/grading.py")
+KIT_DOMAIN = "kit"
+# Each catalogue: the files its messages come from and the function that marks them.
+DOMAINS = {MESSAGE_DOMAIN: (MESSAGE_SOURCES, "_"), KIT_DOMAIN: (KIT_MESSAGE_SOURCES, "N_")}
 # Placeholders a translated message must keep: %-conversions in order, {fields} by name.
 PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[sdrifeEgGxXc%]|\{[^{}]*\}")
 # nbgrader's region markers must stay exactly where they are in a translated cell.
@@ -209,41 +217,44 @@ def problems(*, kit_root=KIT_ROOT, lang):
                              f"solution and hidden-test markers, one for one")
         found += [f"{source}: {uid!r} is translated but no longer in the English: remove it"
                   for uid in table if uid not in units]
-    return found + message_problems(kit_root, lang)
+    return found + [p for domain in DOMAINS for p in message_problems(kit_root, lang, domain)]
 
 
-def catalog_path(kit_root, lang):
-    return Path(kit_root) / "i18n" / lang / f"{MESSAGE_DOMAIN}.po"
+def catalog_path(kit_root, lang, domain=MESSAGE_DOMAIN):
+    return Path(kit_root) / "i18n" / lang / f"{domain}.po"
 
 
-def english_messages(kit_root):
-    """{English message: "file:line"} of every `_("...")` in the student tools."""
+def english_messages(kit_root, domain=MESSAGE_DOMAIN):
+    """{English message: "file:line"} of every marked message of a domain (`_("...")` in the
+    student tools, `N_("...")` in the kit)."""
     from babel.messages.extract import extract_from_file
+    sources, keyword = DOMAINS[domain]
     found = {}
-    for source in MESSAGE_SOURCES:
+    for source in sources:
         for lineno, message, _, _ in extract_from_file("python", str(Path(kit_root) / source),
-                                                       keywords={"_": None}):
+                                                       keywords={keyword: None}):
             found.setdefault(message, f"{source}:{lineno}")
     return found
 
 
-def read_catalog(kit_root, lang):
+def read_catalog(kit_root, lang, domain=MESSAGE_DOMAIN):
     from babel.messages.pofile import read_po
-    path = catalog_path(kit_root, lang)
+    path = catalog_path(kit_root, lang, domain)
     if not path.exists():
         return None
     with path.open("rb") as f:
         return read_po(f, locale=lang)
 
 
-def message_problems(kit_root, lang):
+def message_problems(kit_root, lang, domain=MESSAGE_DOMAIN):
     """The gettext side of problems(): a message's msgid is its English, so a changed English
     message has no translation any more (its old entry is reported as unused)."""
-    catalog = read_catalog(kit_root, lang)
-    english = english_messages(kit_root)
-    path = catalog_path(kit_root, lang).relative_to(kit_root)
+    catalog = read_catalog(kit_root, lang, domain)
+    english = english_messages(kit_root, domain)
+    path = catalog_path(kit_root, lang, domain).relative_to(kit_root)
     if catalog is None:
-        return [f"{path}: missing; it translates {len(english)} messages of the student tools"]
+        return [f"{path}: missing; it translates {len(english)} messages of "
+                + ("the student tools" if domain == MESSAGE_DOMAIN else "the kit (feedback and the report)")]
     found = []
     for message, where in english.items():
         entry = catalog.get(message)

@@ -25,6 +25,7 @@ from nbgrader.plugins import LateSubmissionPlugin
 from traitlets import Enum, Float
 
 from .course import ASSIGNMENT, KitError, course_config
+from .phrases import N_
 
 MAX_STAMP_CHARS = 100   # a timestamp.txt is one short line; anything longer is not one
 DAY = 24 * 3600
@@ -190,8 +191,11 @@ def feedback_note(gb, student, notebook):
     if not info["seconds_late"]:
         return None
     hours = info["seconds_late"] / 3600
-    when = f"{hours / 24:.1f} days" if hours >= 24 else f"{hours:.1f} hours"
+    when = (N_("{days} days").format(days=f"{hours / 24:.1f}") if hours >= 24 else
+            N_("{hours} hours").format(hours=f"{hours:.1f}"))
     due = submission.duedate.strftime("%Y-%m-%d %H:%M UTC")
-    return (f"Submitted {when} after the due date ({due}): late penalty {penalty:g} point(s) on "
-            "this notebook." if penalty else
-            f"Submitted {when} after the due date ({due}), within the grace period: no late penalty.")
+    # Stored in English, translated when the feedback page is rendered (kit/phrases.py).
+    return (N_("Submitted {when} after the due date ({due}): late penalty {penalty} point(s) on "
+               "this notebook.").format(when=when, due=due, penalty=f"{penalty:g}") if penalty else
+            N_("Submitted {when} after the due date ({due}), within the grace period: no late "
+               "penalty.").format(when=when, due=due))

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import checks, reference
+from .phrases import N_
 
 OTHER = "other"
 NO_RESULT = "no_result"
@@ -80,52 +81,53 @@ class Case:
 
 
 MISTAKES = (
-    # The words say where to look and what kind of slip it is, never the fix.
-    Mistake("reg_missing_loss", "The loss seems to leave out the regularization term.",
+    # The words say where to look and what kind of slip it is, never the fix (no formula, no
+    # "instead of ...": tests/unit/test_feedback_words.py keeps a list of giveaways).
+    Mistake("reg_missing_loss", N_("The loss seems to leave out the regularization term."),
             {"loss": lambda c: c.data_loss}),
-    Mistake("reg_loss_half", "The loss's regularization term is off by a constant factor: "
-            "compare it with the regularization the notebook defines.",
+    Mistake("reg_loss_half", N_("The loss's regularization term is off by a constant factor: "
+                                "compare it with the regularization the notebook defines."),
             {"loss": lambda c: c.data_loss + c.reg_loss / 2}),
-    Mistake("reg_loss_per_example", "The regularization term is added once per example "
-            "instead of once for the whole loss.",
+    Mistake("reg_loss_per_example", N_("The loss's regularization term grows with the number of "
+                                       "examples: look at how often it is added."),
             {"loss": lambda c: c.data_loss + c.N * c.reg_loss}),
-    Mistake("reg_scaled_by_n", "The regularization part (of the loss, or of dW) is divided by "
-            "the number of examples, like the data part; it belongs to the whole loss.",
+    Mistake("reg_scaled_by_n", N_("The regularization part (of the loss, or of dW) shrinks as the "
+                                  "number of examples grows: look at what it is scaled by."),
             {"loss": lambda c: c.data_loss + c.reg_loss / c.N,
              "grad": lambda c: c.data_grad + c.reg_grad / c.N}),
-    Mistake("reg_missing_grad", "dW seems to leave out the regularization term's part.",
+    Mistake("reg_missing_grad", N_("dW seems to leave out the regularization term's part."),
             {"grad": lambda c: c.data_grad}),
-    Mistake("reg_grad_per_example", "dW's regularization part is added once per example "
-            "instead of once in total.",
+    Mistake("reg_grad_per_example", N_("dW's regularization part grows with the number of "
+                                       "examples: look at how often it is added."),
             {"grad": lambda c: c.data_grad + c.N * c.reg_grad}),
-    Mistake("reg_grad_factor_2", "dW is off by a constant factor in its regularization part.",
+    Mistake("reg_grad_factor_2", N_("dW is off by a constant factor in its regularization part."),
             {"grad": lambda c: c.data_grad + c.reg_grad / 2}),
-    Mistake("summed_not_averaged", "The loss or dW is a sum over the examples where the task "
-            "asks for an average.",
+    Mistake("summed_not_averaged", N_("The data part of the loss or of dW grows with the number of "
+                                      "examples: compare it with how the task combines them."),
             {"loss": lambda c: c.N * c.data_loss + c.reg_loss,
              "grad": lambda c: c.N * c.data_grad + c.reg_grad}),
-    Mistake("margin_counts_correct_class", "The hinge loss also counts the correct class.",
+    Mistake("margin_counts_correct_class", N_("The hinge loss counts a term for the correct class "
+                                              "too: look at which classes the sum runs over."),
             {"loss": lambda c: c.loss + c.margin()}, svm_only=True),
-    Mistake("margin_zero", "The hinge loss's margin is not the one the task defines.",
+    Mistake("margin_zero", N_("The hinge loss's margin is not the one the task defines."),
             {"loss": lambda c: c.zero_margin()[0] + c.reg_loss,
              "grad": lambda c: c.zero_margin()[1] + c.reg_grad}, svm_only=True),
-    Mistake("no_max_shift", "With large scores (every score raised by 1000) the loss or dW "
-            "becomes inf or nan, though raising every score by the same amount changes nothing "
-            "in the mathematics: look for where the computation overflows.", {"offset": None}),
-    Mistake("log_epsilon", "A small number added inside the log changes the loss where the "
-            "probability of the right class is tiny: with the stable form, nothing needs adding.",
+    Mistake("no_max_shift", N_("With large scores the loss or dW becomes inf or nan: look for "
+                               "where the computation overflows."), {"offset": None}),
+    Mistake("log_epsilon", N_("The loss is off where the probability of the correct class is "
+                              "tiny: look at what the log is taken of."),
             {}),
-    Mistake("loss_called_twice", "train calls the loss more than once per iteration (look at "
-            "what one iteration computes and records).", {"train": None}),
-    Mistake(IMPORT_FAILED, "The module could not be imported, or does not define the function "
-            "(look for a syntax error or a failing import).", {}),
-    Mistake(NOT_IMPLEMENTED, "The function is not implemented: it still raises the starter "
-            "code's NotImplementedError.", {}),
-    Mistake(RAISED, "The function raised an error on the grader's inputs.", {}),
-    Mistake(NO_RESULT, "The function returned nothing, or nothing the grader could read "
-            "(check what it returns and the shapes).", {}),
-    Mistake(OTHER, "A wrong result the grader has no name for: compare your function with the "
-            "task's description.", {}),
+    Mistake("loss_called_twice", N_("train calls the loss more than once per iteration (look at "
+                                    "what one iteration computes and records)."), {"train": None}),
+    Mistake(IMPORT_FAILED, N_("The module could not be imported, or does not define the function "
+                              "(look for a syntax error or a failing import)."), {}),
+    Mistake(NOT_IMPLEMENTED, N_("The function is not implemented: it still raises the starter "
+                                "code's NotImplementedError."), {}),
+    Mistake(RAISED, N_("The function raised an error on the grader's inputs."), {}),
+    Mistake(NO_RESULT, N_("The function returned nothing, or nothing the grader could read "
+                          "(check what it returns and the shapes)."), {}),
+    Mistake(OTHER, N_("A wrong result the grader has no name for: compare your function with the "
+                      "task's description."), {}),
 )
 BY_NAME = {m.name: m for m in MISTAKES}
 

@@ -26,6 +26,8 @@ from traitlets.config import Configurable
 from . import cells, verdicts
 from .autograde import DEFAULT_CELL_TIMEOUT, DEFAULT_SUBMISSION_TIMEOUT
 from .course import ASSIGNMENT, NOTEBOOKS
+from .i18n import DEFAULT_LANGUAGE
+from .phrases import course_language
 
 
 class KitGrading(Configurable):
@@ -135,8 +137,11 @@ class KitFeedback(NbGraderPreprocessor):
         from . import feedback
         from .lock import check_free
         from .course import KitError
+        lang = DEFAULT_LANGUAGE
         try:   # nbgrader writes the feedback files itself: not while a kit command writes
-            check_free(course_root(self))
+            course = course_root(self)
+            check_free(course)
+            lang = course_language(course)   # in the course's edition, as `kit feedback` writes it
         except KitError as err:
             raise GraderFailed(str(err)) from None
         except GraderFailed:
@@ -148,4 +153,4 @@ class KitFeedback(NbGraderPreprocessor):
                 passed = lines == verdicts.PASSED
                 scores[cells.grade_id(cell)] = {"feedback": lines, "score": 1.0 if passed else 0.0,
                                                 "max": 1.0}
-        return feedback.sanitize(nb, scores), resources
+        return feedback.sanitize(nb, scores, lang), resources

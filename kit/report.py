@@ -13,6 +13,8 @@ grading included, as grades.csv has them), it writes into <course>/reports/:
 - report.html: the same as a static page (no script; every text escaped) with the score
   histogram and per-cell pass rates the kit draws (grades.plot_summary) embedded as PNG.
 Student ids and statuses are data: escaped in HTML, neutralized for spreadsheets in CSV.
+The report is in the course's language (kit/phrases.py: the page, the mistakes' descriptions
+in all three files), and names each test cell as its students saw it (utils/cell_names.py).
 """
 import base64
 import csv
@@ -20,9 +22,11 @@ import html
 import json
 from pathlib import Path
 
-from . import grades, mistakes
+from . import cells, grades, mistakes, phrases
 from .checks import ASPECTS
 from .course import ASSIGNMENT, KitError
+from .i18n import DEFAULT_LANGUAGE
+from .phrases import N_
 
 FOLDER = "reports"
 CSV_HEADER = ("function", "checked", "fully right", "mistake", "description", "count", "students")
@@ -43,13 +47,14 @@ def load_checks(course):
     return found
 
 
-def by_function(checks):
+def by_function(checks, lang=DEFAULT_LANGUAGE):
     """Per function (the checks' target), in the order the assignment introduces them.
 
-    Inputs: {student: {check: [mistake names]}} (load_checks).
+    Inputs: {student: {check: [mistake names]}} (load_checks); lang, the descriptions' language.
     Returns [{function, checked, fully_right, students_right, mistakes: [{name, description,
     count, students}]}], the mistakes most common first.
     """
+    say = phrases.translator(lang)
     rows = []
     for target in ASPECTS:
         judged = {s: [names for check, names in c.items() if check.split(":")[0] == target]
@@ -66,7 +71,7 @@ def by_function(checks):
         ranked = sorted(named.items(), key=lambda item: (-len(item[1]), item[0] in mistakes.UNNAMED, item[0]))
         rows.append({"function": target, "checked": len(judged), "fully_right": len(right),
                      "students_right": right,
-                     "mistakes": [{"name": name, "description": mistakes.words(name), "count": len(who),
+                     "mistakes": [{"name": name, "description": say.text(mistakes.words(name)), "count": len(who),
                                    "students": who} for name, who in ranked]})
     return rows
 
@@ -90,7 +95,11 @@ def run(*, course, plot=True, grades_written=False):
     summaries = grades.load_summaries(course)
     columns = grades.auto_columns(summaries)
     scores = [grades.totals(s)[0] for s in summaries]
-    data = {"functions": by_function(checks),
+    lang = phrases.course_language(course)
+    # Each test cell as its students saw it, with its notebook (a question's name repeats).
+    names = {gid: f"{nb}: {name}" for nb, found in cells.released_names(course).items()
+             for gid, name in found.items()}
+    data = {"lang": lang, "cell_names": names, "functions": by_function(checks, lang),
             "scores": {"students": len(scores), "max": max((grades.totals(s)[1] for s in summaries), default=0),
                        "by_student": {s["student"]: grades.totals(s)[0] for s in summaries}},
             "grades": whole_grades(summaries),
@@ -163,19 +172,23 @@ def num(value):
     return e(grades.fmt(value))
 
 
-def grades_section(whole):
+def grades_section(whole, say):
     """The whole grade as HTML parts: written answers, hand points, late penalties, a row per
-    student (every text escaped)."""
+    student (every text escaped), in the language of `say` (a phrases.Translator)."""
     answers = whole["written_answers"]
-    parts = ["<h2>Whole grades</h2>",
-             f"<p>Written answers: {e(answers['graded'])} graded, {e(answers['pending'])} pending, "
-             f"{e(answers['unanswered'])} unanswered. Points given by hand: {num(whole['hand_points'])}. "
-             f"Late penalties: {num(whole['late_points'])} point(s) from "
-             f"{e(whole['late_students'])} submission(s).</p>",
-             "<table><tr><th>student</th><th>autograded</th><th>written answers</th><th>by hand</th>"
-             "<th>answers graded / pending / unanswered</th><th>late penalty</th><th>total</th></tr>"]
+    heads = (N_("student"), N_("autograded"), N_("written answers"), N_("by hand"),
+             N_("answers graded / pending / unanswered"), N_("late penalty"), N_("total"))
+    heading = say.say(N_("Whole grades"))   # (N_ outside f-strings: the extractor skips them)
+    parts = [f"<h2>{e(heading)}</h2>",
+             "<p>" + e(say.say(N_("Written answers: {graded} graded, {pending} pending, {unanswered} "
+                                  "unanswered. Points given by hand: {points}. Late penalties: {late} "
+                                  "point(s) from {students} submission(s)."),
+                              graded=answers["graded"], pending=answers["pending"],
+                              unanswered=answers["unanswered"], points=grades.fmt(whole["hand_points"]),
+                              late=grades.fmt(whole["late_points"]), students=whole["late_students"])) + "</p>",
+             "<table><tr>" + "".join(f"<th>{e(say.say(h))}</th>" for h in heads) + "</tr>"]
     for student, r in whole["by_student"].items():
-        late = "unknown" if r["time_unknown"] else f"{r['late_penalty'] or 0:g}"
+        late = say.say(N_("unknown")) if r["time_unknown"] else f"{r['late_penalty'] or 0:g}"
         counts = r["answers"]
         parts.append(f"<tr><td>{e(student)}</td><td>{num(r['auto'])}</td><td>{num(r['written'])}</td>"
                      f"<td>{num(r['by_hand'])}</td><td>{e(counts['graded'])} / {e(counts['pending'])} / "
@@ -188,43 +201,55 @@ def grades_section(whole):
 def page(data, image):
     """The report as one static HTML page: no script, every text escaped.
 
-    Inputs: data, what report.json holds; image, the PNG bytes of the score plot or None.
+    Inputs: data, what report.json holds (its `lang` the page's language, its `cell_names`
+    how each test cell is named); image, the PNG bytes of the score plot or None.
     Returns the page's text.
     """
-    parts = ["<!DOCTYPE html>", "<html><head><meta charset='utf-8'>",
+    say = phrases.translator(data.get("lang", DEFAULT_LANGUAGE))
+    # Every sentence first, outside the f-strings (the catalogue's extractor skips those).
+    word = {key: e(say.say(english)) for key, english in (
+        ("scores", N_("Scores and pass rates")), ("plot", N_("score histogram and pass rate per test cell")),
+        ("test", N_("test")), ("passed_by", N_("passed by")), ("problems", N_("Submissions with problems")),
+        ("student", N_("student")), ("status", N_("status")), ("students", N_("students")))}
+    title = e(say.say(N_("Common mistakes: {assignment}"), assignment=ASSIGNMENT))
+    submissions = e(say.say(N_("{count} graded submission(s)."), count=data["scores"]["students"]))
+    parts = ["<!DOCTYPE html>", f"<html lang='{e(say.lang)}'><head><meta charset='utf-8'>",
              # Nothing but this page's own style and the embedded image may load.
              "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
              "img-src data:; style-src 'unsafe-inline'\">",
-             f"<title>Common mistakes: {e(ASSIGNMENT)}</title><style>{STYLE}</style></head><body>",
-             f"<h1>Common mistakes: {e(ASSIGNMENT)}</h1>",
-             f"<p>{e(data['scores']['students'])} graded submission(s).</p>"]
+             f"<title>{title}</title><style>{STYLE}</style></head><body>",
+             f"<h1>{title}</h1>",
+             f"<p>{submissions}</p>"]
     for row in data["functions"]:
         checked = row["checked"]
         parts.append(f"<h2><code>{e(row['function'])}</code></h2>")
-        parts.append(f"<p><span class='right'>{e(row['fully_right'])} of {e(checked)}</span> "
-                     "submission(s) fully right.</p>")
+        parts.append("<p>" + e(say.say(N_("{right} of {checked} submission(s) fully right."),
+                                       right=row["fully_right"], checked=checked)) + "</p>")
         if not row["mistakes"]:
             continue
-        parts.append("<table><tr><th>mistake</th><th>what it means</th><th>count</th><th></th>"
-                     "<th>students</th></tr>")
+        parts.append("<table><tr>" + "".join(f"<th>{e(say.say(h))}</th>" for h in (
+            N_("mistake"), N_("what it means"), N_("count"))) + "<th></th>"
+                     f"<th>{word['students']}</th></tr>")
         for m in row["mistakes"]:
             width = round(100 * m["count"] / max(1, checked))
             parts.append(f"<tr><td><code>{e(m['name'])}</code></td><td>{e(m['description'])}</td>"
                          f"<td>{e(m['count'])}</td><td><span class='bar' style='width:{width}px'></span></td>"
                          f"<td>{e(', '.join(m['students']))}</td></tr>")
         parts.append("</table>")
-    parts.append("<h2>Scores and pass rates</h2>")
+    parts.append(f"<h2>{word['scores']}</h2>")
     if image:
-        parts.append("<img alt='score histogram and pass rate per test cell' src='data:image/png;base64,"
-                     + base64.b64encode(image).decode("ascii") + "'>")
-    parts.append("<table><tr><th>test cell</th><th>passed by</th></tr>")
-    parts += [f"<tr><td><code>{e(cell)}</code></td><td>{rate:.0%}</td></tr>"
+        parts.append(f"<img alt='{word['plot']}' "
+                     "src='data:image/png;base64," + base64.b64encode(image).decode("ascii") + "'>")
+    names = data.get("cell_names", {})
+    parts.append(f"<table><tr><th>{word['test']}</th><th>{word['passed_by']}</th></tr>")
+    parts += [f"<tr><td>{e(names.get(cell, cell))}</td><td>{rate:.0%}</td></tr>"
               for cell, rate in data["pass_rates"].items()]
     parts.append("</table>")
     if data.get("grades"):
-        parts += grades_section(data["grades"])
+        parts += grades_section(data["grades"], say)
     if data["problems"]:
-        parts.append("<h2>Submissions with problems</h2><table><tr><th>student</th><th>status</th></tr>")
+        parts.append(f"<h2>{word['problems']}</h2><table><tr>"
+                     f"<th>{word['student']}</th><th>{word['status']}</th></tr>")
         parts += [f"<tr><td>{e(s)}</td><td>{e(status)}</td></tr>" for s, status in data["problems"].items()]
         parts.append("</table>")
     parts.append("</body></html>")

@@ -21,6 +21,8 @@ import re
 from typing import NamedTuple
 
 from .cells import first_error
+from .mistakes import UNNAMED, words
+from .phrases import CODE_INDENT, N_
 from .release import BEGIN_HIDDEN, END_HIDDEN
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -33,9 +35,10 @@ SHOWN_ERRORS = frozenset((
     "KeyError", "MemoryError", "ModuleNotFoundError", "NameError", "NotImplementedError",
     "OverflowError", "RecursionError", "RuntimeError", "SyntaxError", "TypeError",
     "UnboundLocalError", "ValueError", "ZeroDivisionError"))
-PASSED = ["passed"]
-HIDDEN_FAILED = ("A hidden test of this cell failed: compare your function with the task's "
-                 "description, including edge cases (one example, reg = 0, large scores).")
+# Every line below is stored in English and translated when rendered (kit/phrases.py).
+PASSED = [N_("passed")]
+HIDDEN_FAILED = N_("A hidden test of this cell failed: compare your function with the task's "
+                   "description, including edge cases (one example, reg = 0, large scores).")
 MAX_SHOWN_LINE = 120   # characters of the student's own line shown under its frame
 
 
@@ -118,7 +121,8 @@ def student_frame(text, functions):
         for function in defined:
             if name in (function.qualname, function.name) and function.first <= line <= function.last:
                 own = lines[line - 1].strip()[:MAX_SHOWN_LINE] if line <= len(lines) else ""
-                shown = [f"  {rel}, line {line}, in {function.qualname}"] + ([f"      {own}"] if own else [])
+                shown = ["  " + N_("{file}, line {line}, in {function}").format(
+                    file=rel, line=line, function=function.qualname)] + ([f"      {own}"] if own else [])
                 break
     return shown
 
@@ -135,34 +139,34 @@ def test_cell_feedback(cell, *, grader_note=None, disagreements=(), functions=No
     Returns a list of plain-text lines, none of them taken from the kernel's output.
     """
     if grader_note:
-        return [f"Not graded: {grader_note}."]
+        return [N_("Not graded: {reason}.").format(reason=grader_note)]
     error = first_error(cell)
     if error is None and not disagreements:
         return list(PASSED)
     if error is None:
-        return ["The grader's own check of your code disagrees with this test cell's result:",
+        return [N_("The grader's own check of your code disagrees with this test cell's result:"),
                 *[f"  {finding}" for finding in disagreements], *mistake_lines(mistakes)]
     output = next(o for o in cell.outputs if o.get("output_type") == "error")
     text = ANSI.sub("", "\n".join(str(line) for line in output.get("traceback") or []))
     frame = CELL_FRAME.search(text)
     line = int(frame.group(1)) if frame else None
     ename = output.get("ename")
-    kind = f"{ename}" if ename in SHOWN_ERRORS else "an error"
+    kind = f"{ename}" if ename in SHOWN_ERRORS else N_("an error")
     shown = visible_line(cell.source, line) if line is not None else None
     if shown is not None:
-        lines = [f"Failed with {kind} at line {line} of this test cell:", "    " + shown]
+        lines = [N_("Failed with {error} at line {line} of this test cell:").format(error=kind, line=line),
+                 " " * CODE_INDENT + shown]
     else:
         lines = [HIDDEN_FAILED]
     frame = student_frame(text, functions or {})
     if frame:
-        lines += ["In your code:", *frame]
+        lines += [N_("In your code:"), *frame]
     return lines + mistake_lines(mistakes)
 
 
 def mistake_lines(names):
     """The kit's words for the known mistakes found (none for "other": nothing to name; none
     for a missing result's cause: the cell's own error says more)."""
-    from .mistakes import UNNAMED, words
     known = [name for name in dict.fromkeys(names) if name not in UNNAMED]
-    return ["The grader's check recognised a common mistake:" if len(known) == 1 else
-            "The grader's check recognised common mistakes:", *[f"  - {words(n)}" for n in known]] if known else []
+    return [N_("The grader's check recognised a common mistake:") if len(known) == 1 else
+            N_("The grader's check recognised common mistakes:"), *[f"  - {words(n)}" for n in known]] if known else []

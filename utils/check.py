@@ -24,13 +24,16 @@ import ast
 import os
 import re
 import sys
+import unicodedata
 from pathlib import Path
 
+from .cell_names import grading, heading_before, is_written_answer, question_name
 from .messages import _
 
 NOTEBOOKS = ("svm.ipynb", "softmax.ipynb")
 CELL_TIMEOUT = 300   # seconds per cell: a slow naive loss on a laptop still finishes
-WIDTH = 110          # longest line the report prints (error messages are cut to fit)
+WIDTH = 110          # screen columns of the longest line the report prints (longer text is
+                     # wrapped, error messages are cut to fit; Hangul takes two columns a letter)
 
 # The text an unanswered written answer holds, and the lines that start and end a hidden
 # test (should one reach your notebook, the check leaves it out).
@@ -39,9 +42,6 @@ BEGIN_HIDDEN, END_HIDDEN = "BEGIN " + "HIDDEN TESTS", "END " + "HIDDEN TESTS"
 # What else an answer cell holds when you get it: the "**Your answer:**" prompt (in the
 # Korean edition "**답변:**").
 ANSWER_PROMPT = re.compile(r"(your answer|답변)\s*:?", re.IGNORECASE)
-# "**Inline question 1**", "**Question 3**" (Korean edition: "**인라인 질문 1**",
-# "**질문 3**"): how the notebooks name their questions.
-QUESTION_NAME = re.compile(r"\*\*([^*\n]*(?:question|질문)[^*\n]*)\*\*", re.IGNORECASE)
 RAISE_NOT_IMPLEMENTED = re.compile(r"^\s*raise\s+NotImplementedError\b", re.MULTILINE)
 
 
@@ -89,20 +89,10 @@ def read_notebook(path):
         raise ValueError(f"{type(err).__name__}: {str(err).strip()[:80]}") from None
 
 
-def grading(cell):
-    return cell.get("metadata", {}).get("nbgrader") or {}
-
-
 def is_test(cell):
     """nbgrader's test cell: graded code that is not a solution (the grader's rule too)."""
     meta = grading(cell)
     return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
-
-
-def is_written_answer(cell):
-    """A written answer graded by hand: a markdown cell that is both graded and a solution."""
-    meta = grading(cell)
-    return cell.get("cell_type") == "markdown" and bool(meta.get("grade")) and bool(meta.get("solution"))
 
 
 def first_error(cell):
@@ -185,15 +175,52 @@ def print_tests(results):
         failed += error is not None
         result = _("passed") if error is None else " ".join([_("FAILED"), *error.strip().splitlines()[:1]])
         print(cut(f"  {gid:<{width}} {points if error is None else 0:>2g}/{points:<3g} {result}"))
-    print(_("Visible points: {earned:g} of {total:g} ({passed} of {cells} visible test cells pass; "
+    show(_("Visible points: {earned:g} of {total:g} ({passed} of {cells} visible test cells pass; "
             "hidden tests run when your work is graded)").format(
                 earned=earned, total=total, passed=len(results) - failed, cells=len(results)))
     return failed
 
 
+def columns(text):
+    """The screen columns `text` takes in a terminal: wide and fullwidth East Asian characters
+    (Hangul, CJK) take two, combining marks none, others one."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+               for c in text)
+
+
 def cut(line):
-    """`line` cut to the report's width (error messages can be long)."""
-    return line if len(line) <= WIDTH else line[:WIDTH - 3] + "..."
+    """`line` cut to the report's width in screen columns (error messages can be long)."""
+    if columns(line) <= WIDTH:
+        return line
+    kept, used = [], 0
+    for char in line:
+        used += columns(char)
+        if used > WIDTH - 3:
+            break
+        kept.append(char)
+    return "".join(kept) + "..."
+
+
+def wrap(text, indent="  "):
+    """`text` broken at spaces into lines of at most WIDTH screen columns (its own line breaks
+    kept; a word longer than a line is cut), the lines after the first of each indented."""
+    lines = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if line and columns(candidate) > WIDTH:
+                lines.append(cut(line))
+                line = indent + word
+            else:
+                line = candidate
+        lines.append(cut(line))
+    return "\n".join(lines)
+
+
+def show(text):
+    """Print a sentence of the report, wrapped to its width."""
+    print(wrap(text))
 
 
 def print_code_to_write(folder, notebooks):
@@ -218,7 +245,7 @@ def print_code_to_write(folder, notebooks):
                 lines.append(_("{name}: the code cell under \"{heading}\"").format(
                     name=name, heading=heading_before(nb.cells, index)))
                 places += 1
-    print("\n" + (_("Code still to write (it raises NotImplementedError):") if lines
+    show("\n" + (_("Code still to write (it raises NotImplementedError):") if lines
                   else _("Code still to write: none")))
     for line in lines:
         print(cut("  " + line))
@@ -253,16 +280,6 @@ def raises_not_implemented(function):
     return False
 
 
-def heading_before(cells, index):
-    """The last markdown heading above cell `index`, or its nbgrader id if there is none."""
-    for cell in reversed(cells[:index]):
-        if cell.cell_type == "markdown":
-            headings = re.findall(r"^#+\s*(.+?)\s*$", cell.source, re.MULTILINE)
-            if headings:
-                return headings[-1][:60]
-    return grading(cells[index]).get("grade_id", f"cell {index + 1}")
-
-
 def print_answers_to_write(notebooks):
     """Name the written answers still to give, with their points, a few to a line per
     notebook; return how many there are."""
@@ -276,15 +293,15 @@ def print_answers_to_write(notebooks):
                  if is_written_answer(cell) and unanswered(cell.source))
     given = sum(is_written_answer(cell) for nb in notebooks.values() for cell in nb.cells) - count
     if not count:
-        print("\n" + _("Written answers: all {given} given (graded by hand)").format(given=given))
+        show("\n" + _("Written answers: all {given} given (graded by hand)").format(given=given))
         return 0
-    print("\n" + _("Written answers still to give ({count}, {points:g} points, graded by hand; "
+    show("\n" + _("Written answers still to give ({count}, {points:g} points, graded by hand; "
                    "{given} given):").format(count=count, points=points, given=given))
     for name, names in missing.items():
         line = f"  {name}:"
         for index, question in enumerate(names):
             item = f" {question}" + ("," if index < len(names) - 1 else "")
-            if len(line) + len(item) > WIDTH:  # a new line, never inside "Question 1 (2 points)"
+            if columns(line) + columns(item) > WIDTH:  # a new line, never inside "Question 1 (2 points)"
                 print(line)
                 line = "   "
             line += item
@@ -301,18 +318,6 @@ def unanswered(source):
     return not re.sub(r"[\W_]+", "", ANSWER_PROMPT.sub("", source))
 
 
-def question_name(cells, index):
-    """The name the notebook gives the question answered in cell `index`
-    ("Inline question 1"), found in the markdown just above it; else the cell's id."""
-    for cell in reversed(cells[:index]):
-        if cell.cell_type == "markdown" and not is_written_answer(cell):
-            names = QUESTION_NAME.findall(cell.source)
-            if names:
-                return names[-1].strip()[:40]
-            break
-    return f"cell {grading(cells[index]).get('grade_id', index + 1)}"
-
-
 def print_unrun(notebooks):
     """Remind that notebooks are handed in with their outputs (they show the figures and
     results the written answers are about)."""
@@ -321,7 +326,7 @@ def print_unrun(notebooks):
     unrun = [_("{name} {n} of {total}").format(name=name, n=n, total=total)
              for name, n, total in counts if n]
     if unrun:
-        print("\n" + _("Code cells not run: {cells}; run all cells and save before you hand "
+        show("\n" + _("Code cells not run: {cells}; run all cells and save before you hand "
                        "in.").format(cells=", ".join(unrun)))
     return len(unrun)
 
@@ -335,9 +340,9 @@ def print_verdict(problems, failed, todo, missing, unrun):
         (todo, _("{count} places raise NotImplementedError")),
         (missing, _("{count} written answers missing"))) if count]
     if left:
-        print("\n" + _("Not done yet: {left}.").format(left=", ".join(left)))
+        show("\n" + _("Not done yet: {left}.").format(left=", ".join(left)))
         return 1
-    print("\n" + (_("Everything this check can see is done (save the notebooks run); hidden tests "
+    show("\n" + (_("Everything this check can see is done (save the notebooks run); hidden tests "
                     "run when it is graded.") if unrun else
                   _("Everything this check can see is done; hidden tests run when it is graded.")))
     return 0

@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 
 from .. import cells, checks, sanitize, verdicts
+from ..phrases import N_
 from .limits import Hangs
 from .plans import CheckPlan, TestPlan, notebook_cell_info
 from .result import GradingResult, NotebookResult, failed_result
@@ -170,13 +171,13 @@ def finish_notebook(task, name, graded):
         reason = graded["problems"][0].message
         scores = cells.zero_scores(graded["source"], reason)
         for s in scores.values():
-            s["feedback"] = [f"Not graded: {reason}."]
+            s["feedback"] = [N_("Not graded: {reason}.").format(reason=reason)]
         return NotebookResult(graded=task.release_notebooks[name], scores=scores, problems=graded["problems"])
     nb = graded["nb"]
     scores = cells.scores(nb, graded["release"])
     for gid, s in scores.items():
         if s["kind"] == "auto":
             s["feedback"] = graded.get("feedback", {}).get(gid) or \
-                (list(verdicts.PASSED) if s["score"] == s["max"] else ["Not run."])
+                (list(verdicts.PASSED) if s["score"] == s["max"] else [N_("Not run.")])
     return NotebookResult(graded=nbformat.writes(sanitize.graded_notebook(nb)), scores=scores,
                           problems=graded["problems"])

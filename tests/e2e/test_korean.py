@@ -46,7 +46,7 @@ def korean_course(tmp_path_factory):
 
 def kit_copy(tmp_path):
     """The parts of the repository the translation check reads, in a temporary folder."""
-    for part in ("notebooks", "classifiers", "student", "i18n", "utils"):
+    for part in ("notebooks", "classifiers", "student", "i18n", "utils", "kit"):
         shutil.copytree(REPO / part, tmp_path / part, ignore=release.JUNK)
     return tmp_path
 
