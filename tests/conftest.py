@@ -4,6 +4,7 @@ import os
 import shutil
 import sys
 import tempfile
+from pathlib import Path
 
 # The kit keeps the reference solution's cell timings under XDG_CACHE_HOME
 # (kit/autograde/reference_times.py). The suite gets a cache of its own, empty at the start:
@@ -60,3 +61,12 @@ def released_course(tmp_path_factory):
     (each test module uses its own student ids)."""
     from kit_helpers import make_course
     return make_course(tmp_path_factory.mktemp("released"))
+
+
+@pytest.fixture(scope="session")
+def korean_released_course(tmp_path_factory):
+    """One release of the Korean edition (`--lang ko`): root/course, its zip in root/dist."""
+    from kit import release
+    root = tmp_path_factory.mktemp("korean")
+    release.run(kit_root=Path(REPO_ROOT), course=root / "course", dist=root / "dist", lang="ko")
+    return root / "course"

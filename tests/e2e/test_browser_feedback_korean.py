@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from browser_helpers import browser_skip_reason, launch_chromium, live_dangers, payloads_that_ran
-from feedback_helpers import STUDENT, course_with_feedback
+from feedback_helpers import STUDENT, add_feedback
 from kit import mistakes, phrases
 from kit.course import feedback_dir
 
@@ -25,12 +25,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def korean_course(tmp_path_factory):
+def korean_course(korean_released_course):
     skip = browser_skip_reason()
     if skip:
         print(skip)
         pytest.skip(skip)
-    return course_with_feedback(tmp_path_factory.mktemp("browser-feedback-ko"), lang="ko")
+    return add_feedback(korean_released_course)
 
 
 def test_korean_feedback_shows_korean_verdicts_and_nothing_live(korean_course, tmp_path):

@@ -38,10 +38,8 @@ def hangul_share(text):
 
 
 @pytest.fixture(scope="module")
-def korean_course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("korean")
-    release.run(kit_root=REPO, course=root / "course", dist=root / "dist", lang="ko")
-    return root / "course"
+def korean_course(korean_released_course):
+    return korean_released_course
 
 
 def kit_copy(tmp_path):

@@ -9,14 +9,13 @@ The courses hold a submission stored as `kit autograde` stores it (tests/feedbac
 import html
 import re
 import shutil
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from kit import i18n, mistakes, phrases
 from kit.course import release_dir, source_dir
-from feedback_helpers import STUDENT, add_feedback, course_with_feedback, feedback_page
+from feedback_helpers import STUDENT, add_feedback, feedback_page
 from kit_helpers import REPO
 from utils.cell_names import cell_names
 
@@ -121,8 +120,8 @@ def english_sentences():
 
 
 @pytest.fixture(scope="module")
-def korean_course(tmp_path_factory):
-    return course_with_feedback(tmp_path_factory.mktemp("feedback-ko"), lang="ko")
+def korean_course(korean_released_course):
+    return add_feedback(korean_released_course)
 
 
 @pytest.fixture(scope="module")
