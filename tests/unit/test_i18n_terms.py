@@ -116,3 +116,20 @@ def test_stubs_are_translated_and_keep_their_code(tmp_path):
     edit(path, "en_sha256: 65ff", "en_sha256: 0000")
     assert any("'function' changed in English after it was translated" in p
                for p in i18n.problems(kit_root=root, lang="ko"))
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_the_student_readme_says_how_to_get_jupyterlab_in_korean(lang):
+    text = (REPO / "student" / "README.md").read_text()
+    if lang == "ko":
+        table = i18n.load_table(i18n.table_path(REPO, "ko", "student/README.md"))
+        text = i18n.translate_text("student/README.md", text, table, "ko")
+    words = " ".join(text.split())
+    assert "python -m pip install jupyterlab-language-pack-ko-KR" in words
+    assert "Settings > Language" in words
+    if lang == "ko":
+        assert "한국어(Korean)를 고르세요" in words
+        # The glossary gives the edition's own words with their English.
+        for row in ("| 규제 | regularization |", "| 샘플 | example |", "| 기본 점검 | sanity check |",
+                    "| 공개 테스트 / 비공개 테스트 | visible / hidden tests |"):
+            assert row in text, row
