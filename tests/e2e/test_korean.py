@@ -225,7 +225,9 @@ def test_students_read_no_english_stub_or_docstring_header(korean_course, releas
             if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "markdown":
                 assert cell.source.strip() == "**답변:**", cell.source
             elif cell.metadata.get("nbgrader", {}).get("solution"):
-                assert "# 여기에 코드를 쓰세요\nraise NotImplementedError()" in cell.source, cell.source
+                lines = [line.strip() for line in cell.source.splitlines()]
+                at = lines.index("# 여기에 코드를 쓰세요")
+                assert lines[at + 1] == "raise NotImplementedError()", cell.source
     # The student check (the same code in both editions) reads such a cell as unanswered.
     from utils import check as student_check
     assert student_check.unanswered("**답변:**\n\n")
