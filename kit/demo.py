@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from . import autograde, collect, feedback, grades, release
+from . import autograde, collect, feedback, grades, i18n, release
 from .course import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, release_dir, source_dir
 from .problems import ProblemKind
 
@@ -35,7 +35,7 @@ def run(*, course, dist, data_dir=None, lang="en", **grading):
 def _run(*, course, dist, data_dir, lang, **grading):
     release.run(kit_root=KIT_ROOT, course=course, dist=dist, lang=lang)
     with tempfile.TemporaryDirectory(prefix="kit-demo-") as tmp:
-        folders = build_submissions(course, Path(tmp))
+        folders = build_submissions(course, Path(tmp), lang)
         results = collect.run(paths=[str(f) for f in folders], course_dir=course, verbose=False)
         refused = [r for r in results if r.refused]
         if refused:
@@ -81,7 +81,7 @@ def ensure_data(data_dir):
                        "`kit demo --data FOLDER`.") from None
 
 
-def build_submissions(course, root):
+def build_submissions(course, root, lang="en"):
     released, source = release_dir(course), source_dir(course)
     reference_submission(course, root / "demo_reference")
     copy_release(released, root / "demo_untouched")
@@ -89,7 +89,8 @@ def build_submissions(course, root):
     for name in ("linear_svm.py", "softmax.py"):
         text = (source / "classifiers" / name).read_text()
         (partial / "classifiers" / name).write_text(
-            release.cut_solutions(text, name, keep=NAIVE_FUNCTIONS))
+            release.cut_solutions(text, name, keep=NAIVE_FUNCTIONS,
+                                  stub=i18n.stubs(kit_root=KIT_ROOT, lang=lang)["function"]))
     return [root / "demo_reference", root / "demo_untouched", partial]
 
 

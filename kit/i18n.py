@@ -10,14 +10,23 @@ beside them in `i18n/<lang>/<same path>.yaml`, one entry per unit of text:
         <the translated text>
 
 Units are a notebook cell's whole source (id: its nbgrader grade_id), a docstring
-(id: `<function>.__doc__`, the literal with its quotes) or a run of comment lines
-(id: `<function>#<n>`, the lines as written), and a whole markdown file (id: `text`).
+(id: `<function>.__doc__`, the literal with its quotes), a run of comment lines
+(id: `<function>#<n>`, the lines as written), a message a student sees when the code runs
+(id: `<function>$<n>`: the string literal, quotes included, that is the first argument of a
+`print(...)` or of a raised exception), and a whole markdown file (id: `text`). The stubs the
+release puts where solutions were (the answer and code cells' placeholders, nbgrader's, and
+the `raise NotImplementedError(...)` of classifiers/, the kit's) are units too, in
+`i18n/<lang>/stubs.yaml` (ids: `STUBS`).
 When the English of a unit changes, its fingerprint no longer matches and the unit is
 reported as stale, the way gettext marks a translation fuzzy; `problems()` lists these
 and the units without a translation, and the release refuses to build while there are any.
 
 Code never changes: code and test cells are not units at all, and a translated .py file
-must have the same syntax tree as the English one once docstrings are set aside.
+(or code stub) must have the same syntax tree as the English one once docstrings and those
+message literals are set aside.
+
+Terms: `i18n/<lang>/glossary.yaml` names the words the edition uses for the course's terms
+(and the words it must not use); `problems()` checks every translated unit against it.
 """
 import ast
 import hashlib
@@ -56,6 +65,34 @@ PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[sdrifeEgGxXc%]|\{[
 # nbgrader's region markers must stay exactly where they are in a translated cell.
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS",
            "### END HIDDEN TESTS")
+
+
+# What the release puts in place of a solution, by stub id (see stubs()). The answer and code
+# cells' are nbgrader's own defaults (ClearSolutions), the function's is the kit's
+# (kit/release.py cut_solutions: "{name}" becomes the function's name).
+FUNCTION_STUB = ('# YOUR CODE HERE (see the TODO above)\n'
+                 'raise NotImplementedError("{name}: not implemented yet; see the TODO above")')
+STUBS_TABLE = "stubs"   # i18n/<lang>/stubs.yaml
+GLOSSARY = "glossary.yaml"   # i18n/<lang>/glossary.yaml
+
+
+def english_stubs():
+    """{stub id: English text} of the stubs the release writes."""
+    from nbgrader.preprocessors import ClearSolutions
+    return {"answer cell": ClearSolutions.text_stub.default_value,
+            "code cell": ClearSolutions().code_stub["python"],
+            "function": FUNCTION_STUB}
+
+
+def stubs(*, kit_root=KIT_ROOT, lang):
+    """{stub id: text} in `lang` (English when `lang` is, or for a stub not translated yet:
+    problems() reports that, and the release refuses before it asks)."""
+    english = english_stubs()
+    if lang == DEFAULT_LANGUAGE:
+        return english
+    table = load_table(table_path(kit_root, lang, STUBS_TABLE))
+    return {uid: table[uid][lang] if isinstance(table.get(uid), dict)
+            and isinstance(table[uid].get(lang), str) else text for uid, text in english.items()}
 
 
 def fingerprint(text):
@@ -135,6 +172,14 @@ def python_units(text):
             end = starts[doc.end_lineno - 1] + doc.end_col_offset
             name = names.get(node, "module")
             units[f"{name}.__doc__"] = (start, end, text[start:end])
+    for node in message_literals(tree):
+        if node.lineno in hidden:
+            continue
+        start = starts[node.lineno - 1] + node.col_offset
+        end = starts[node.end_lineno - 1] + node.end_col_offset
+        name = scope(node.lineno)
+        counts[name, "$"] = counts.get((name, "$"), 0) + 1
+        units[f"{name}${counts[name, '$']}"] = (start, end, text[start:end])
     block = None  # [first line, last line] of a run of whole-line comments
     runs = []
     for tok in tokenize.generate_tokens(io.StringIO(text).readline):
@@ -177,6 +222,27 @@ def qualified_names(tree):
     return names
 
 
+def message_literals(tree):
+    """The string literals a student reads when the code runs: the first argument of a
+    `print(...)` or of a raised exception (`raise E("...")`, `raise E("..." % x)`), in
+    source order. Only these may differ between editions, besides docstrings and comments."""
+    found = []
+    for node in ast.walk(tree):
+        call = None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+            call = node
+        elif isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+            call = node.exc
+        if call is None or not call.args:
+            continue
+        first = call.args[0]
+        if isinstance(first, ast.BinOp) and isinstance(first.op, ast.Mod):
+            first = first.left  # "... %d ..." % values
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            found.append(first)
+    return sorted(found, key=lambda n: (n.lineno, n.col_offset))
+
+
 def docstring_node(node):
     body = getattr(node, "body", None)
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
@@ -196,28 +262,112 @@ def problems(*, kit_root=KIT_ROOT, lang):
     if lang == DEFAULT_LANGUAGE:
         return []
     found = []
+    glossary = load_glossary(kit_root, lang)
     for source in SOURCES:
         path = Path(kit_root) / source
         table = load_table(table_path(kit_root, lang, source))
-        units = units_of(path, path.read_text(encoding="utf-8"))
+        english_text = path.read_text(encoding="utf-8")
+        units = units_of(path, english_text)
+        here = []
         for uid, (_, _, english) in units.items():
-            entry = table.get(uid)
-            if not english.strip():
-                continue
-            if not isinstance(entry, dict) or not isinstance(entry.get(lang), str):
-                found.append(f"{source}: {uid!r} has no {lang} translation yet")
-            elif entry.get("en_sha256") != fingerprint(english):
-                found.append(f"{source}: {uid!r} changed in English after it was translated "
-                             f"(expected en_sha256 {fingerprint(english)}, got "
-                             f"{str(entry.get('en_sha256'))[:12]}... instead): update the "
-                             f"translation, then its en_sha256")
-            elif [m for m in MARKERS for _ in range(english.count(m))] != \
-                    [m for m in MARKERS for _ in range(entry[lang].count(m))]:
-                found.append(f"{source}: {uid!r}: the translation must keep the English's "
-                             f"solution and hidden-test markers, one for one")
-        found += [f"{source}: {uid!r} is translated but no longer in the English: remove it"
-                  for uid in table if uid not in units]
-    return found + [p for domain in DOMAINS for p in message_problems(kit_root, lang, domain)]
+            here += unit_problems(source, uid, english, table.get(uid), lang, glossary)
+        here += [f"{source}: {uid!r} is translated but no longer in the English: remove it"
+                 for uid in table if uid not in units]
+        if source.endswith(".py") and not any("translation yet" in f or "changed in English" in f
+                                               for f in here):
+            try:  # a message literal translated into something that is no longer one
+                translate_text(source, english_text, table, lang)
+            except KitError as err:
+                here.append(str(err))
+            except SyntaxError as err:
+                here.append(f"{source}: a translated message is no longer a string literal: {err}")
+        found += here
+    found += stub_problems(kit_root, lang, glossary)
+    return found + [p for domain in DOMAINS for p in message_problems(kit_root, lang, domain, glossary)]
+
+
+def unit_problems(where, uid, english, entry, lang, glossary):
+    """What is wrong with the translation `entry` of one unit of English (see problems())."""
+    if not english.strip():
+        return []
+    if not isinstance(entry, dict) or not isinstance(entry.get(lang), str):
+        return [f"{where}: {uid!r} has no {lang} translation yet"]
+    if entry.get("en_sha256") != fingerprint(english):
+        return [f"{where}: {uid!r} changed in English after it was translated "
+                f"(expected en_sha256 {fingerprint(english)}, got "
+                f"{str(entry.get('en_sha256'))[:12]}... instead): update the "
+                f"translation, then its en_sha256"]
+    text = entry[lang]
+    found = []
+    if [m for m in MARKERS for _ in range(english.count(m))] != \
+            [m for m in MARKERS for _ in range(text.count(m))]:
+        found.append(f"{where}: {uid!r}: the translation must keep the English's "
+                     f"solution and hidden-test markers, one for one")
+    if "$" in uid and placeholders(text) != placeholders(english):
+        found.append(f"{where}: {uid!r}: the translation must keep the placeholders "
+                     f"{PLACEHOLDER.findall(english)}")
+    return found + glossary_problems(where, uid, english, text, glossary, lang)
+
+
+def stub_problems(kit_root, lang, glossary):
+    """The stubs' translations (i18n/<lang>/stubs.yaml): present, current, with the English's
+    placeholders, and for code the same code (only the comment and the message differ)."""
+    table = load_table(table_path(kit_root, lang, STUBS_TABLE))
+    where = str(table_path(kit_root, lang, STUBS_TABLE).relative_to(kit_root))
+    found = []
+    english = english_stubs()
+    for uid, text in english.items():
+        problems_here = unit_problems(where, uid, text, table.get(uid), lang, glossary)
+        found += problems_here
+        if problems_here or uid == "answer cell":
+            continue
+        translated = table[uid][lang]
+        if placeholders(translated) != placeholders(text):
+            found.append(f"{where}: {uid!r}: the translation must keep the placeholders "
+                         f"{PLACEHOLDER.findall(text)}")
+            continue
+        try:
+            same = code_of(translated.replace("{name}", "f")) == code_of(text.replace("{name}", "f"))
+        except SyntaxError:
+            same = False
+        if not same:
+            found.append(f"{where}: {uid!r}: the translation changed code, not only the comment "
+                         f"and the message; compare it with the English")
+    found += [f"{where}: {uid!r} is translated but is no stub the release writes: remove it"
+              for uid in table if uid not in english]
+    return found
+
+
+def load_glossary(kit_root, lang):
+    """The `lang` edition's rules for terms (i18n/<lang>/glossary.yaml; none without it):
+    `use`: where the English matches `en`, the translation holds `ko` (a regular expression);
+    `avoid`: the translation never matches `ko`, unless the English matches `unless_en`."""
+    path = Path(kit_root) / "i18n" / lang / GLOSSARY
+    if not path.exists():
+        return {"use": [], "avoid": []}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    rules = {"use": data.get("use") or [], "avoid": data.get("avoid") or []}
+    for kind, keys in (("use", ("en", lang)), ("avoid", (lang,))):
+        for rule in rules[kind]:
+            if not isinstance(rule, dict) or any(not isinstance(rule.get(k), str) for k in keys):
+                raise KitError(f"{path}: expected each {kind!r} rule to be a mapping with "
+                               f"{' and '.join(keys)} (regular expressions), got {rule!r} instead")
+    return rules
+
+
+def glossary_problems(where, uid, english, text, glossary, lang="ko"):
+    """The glossary's rules that the translation `text` of `english` breaks."""
+    found = []
+    for rule in glossary["use"]:
+        if re.search(rule["en"], english) and not re.search(rule[lang], text):
+            found.append(f"{where}: {uid!r}: the English says {re.search(rule['en'], english).group(0)!r}; "
+                         f"the glossary's word for it is {rule[lang]!r} (i18n/{lang}/{GLOSSARY})")
+    for rule in glossary["avoid"]:
+        match = re.search(rule[lang], text)
+        if match and not (rule.get("unless_en") and re.search(rule["unless_en"], english)):
+            found.append(f"{where}: {uid!r}: {match.group(0).strip()!r} is not the glossary's word; use "
+                         f"{rule.get('instead', 'another')} (i18n/{lang}/{GLOSSARY})")
+    return found
 
 
 def catalog_path(kit_root, lang, domain=MESSAGE_DOMAIN):
@@ -246,9 +396,10 @@ def read_catalog(kit_root, lang, domain=MESSAGE_DOMAIN):
         return read_po(f, locale=lang)
 
 
-def message_problems(kit_root, lang, domain=MESSAGE_DOMAIN):
+def message_problems(kit_root, lang, domain=MESSAGE_DOMAIN, glossary=None):
     """The gettext side of problems(): a message's msgid is its English, so a changed English
     message has no translation any more (its old entry is reported as unused)."""
+    glossary = glossary or {"use": [], "avoid": []}
     catalog = read_catalog(kit_root, lang, domain)
     english = english_messages(kit_root, domain)
     path = catalog_path(kit_root, lang, domain).relative_to(kit_root)
@@ -265,6 +416,8 @@ def message_problems(kit_root, lang, domain=MESSAGE_DOMAIN):
         elif placeholders(entry.string) != placeholders(message):
             found.append(f"{where}: message {message[:60]!r}: the translation must keep the "
                          f"placeholders {PLACEHOLDER.findall(message)} (%-ones and {{}} ones each in order)")
+        else:
+            found += glossary_problems(where, message[:60], message, entry.string, glossary, lang)
     found += [f"{path}: {m.id[:60]!r} is translated but no longer in the English: remove it"
               for m in catalog if m.id and m.id not in english]
     return found
@@ -319,11 +472,14 @@ def translate_text(source, text, table, lang):
 
 
 def code_of(text):
-    """The syntax tree of Python source with docstrings left out: what must not change."""
+    """The syntax tree of Python source with docstrings and message literals left out: what
+    must not change."""
     tree = ast.parse(text)
     for node in ast.walk(tree):
         if docstring_node(node) is not None:
             node.body[0].value.value = ""
+    for node in message_literals(tree):
+        node.value = ""
     return ast.dump(tree)
 
 

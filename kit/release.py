@@ -62,10 +62,11 @@ def run(*, kit_root=KIT_ROOT, course, dist, lang=i18n.DEFAULT_LANGUAGE):
         source = assemble_source(kit_root, course)
         print(write_nbgrader_config(course, planned=config))
         i18n.apply(kit_root=kit_root, target=source, lang=lang)
-        generate_assignment(course)
+        stubs = i18n.stubs(kit_root=kit_root, lang=lang)
+        generate_assignment(course, stubs)
         release = release_dir(course)
         for path in sorted(release.rglob("*.py")):
-            path.write_text(cut_solutions(path.read_text(), path))
+            path.write_text(cut_solutions(path.read_text(), path, stub=stubs["function"]))
         problems = check_release(source, release)
         if problems:
             raise KitError("the release still holds instructor material:\n  " + "\n  ".join(problems))
@@ -97,10 +98,17 @@ def student_file_paths(folder):
     return student_owned(folder)
 
 
-def generate_assignment(course):
+def generate_assignment(course, stubs=None):
+    """nbgrader's generate_assignment, its placeholders for cleared answer and code cells
+    those of the edition (`stubs`, from kit/i18n.py; None: nbgrader's own)."""
     from nbgrader.apps import NbGraderAPI
+    from traitlets.config import Config
     ensure_alembic_on_path()
-    api = NbGraderAPI(coursedir=coursedir(course))
+    config = Config()
+    if stubs is not None:
+        config.ClearSolutions.text_stub = stubs["answer cell"]
+        config.ClearSolutions.code_stub = {"python": stubs["code cell"]}
+    api = NbGraderAPI(coursedir=coursedir(course), config=config)
     result = api.generate_assignment(ASSIGNMENT, force=True, create=True)
     if not result["success"]:
         raise KitError("nbgrader generate_assignment failed:\n"
@@ -133,8 +141,9 @@ def enclosing_function(lines, index):
     return "this part"
 
 
-def cut_solutions(text, path="<text>", keep=()):
-    """Replace each solution region in Python source (but those of functions in `keep`) by a stub."""
+def cut_solutions(text, path="<text>", keep=(), stub=i18n.FUNCTION_STUB):
+    """Replace each solution region in Python source (but those of functions in `keep`) by
+    `stub` (lines; "{name}" stands for the function's name), indented as the region was."""
     lines = text.splitlines(keepends=True)
     try:
         regions = list(solution_regions(lines))
@@ -145,10 +154,8 @@ def cut_solutions(text, path="<text>", keep=()):
         name = enclosing_function(lines, begin)
         if name in keep:
             continue
-        stub = [f"{indent}# YOUR CODE HERE (see the TODO above)\n",
-                f"{indent}raise NotImplementedError(\"{name}: not implemented yet; "
-                f"see the TODO above\")\n"]
-        lines[begin:end + 1] = stub
+        lines[begin:end + 1] = [f"{indent}{line}\n"
+                                for line in stub.replace("{name}", name).splitlines()]
     return "".join(lines)
 
 

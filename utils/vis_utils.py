@@ -67,13 +67,14 @@ MEAN_IMAGE_CAPTION = ("The mean image: the average of all training images,\n"
                       "and test) before the classifiers see it.")
 
 
-def show_mean_image(mean_image):
+def show_mean_image(mean_image, caption=True):
     """
     Show the mean training image with a caption saying what it is.
 
     Inputs:
     - mean_image: array (32, 32, 3) or (3072,) of pixel values 0..255, as
       get_CIFAR10_data returns in data['mean_image'].
+    - caption: write under the image what it is (False: the notebook's text says it).
 
     Returns:
     - the Figure, with one axes holding the image and the caption as figure text.
@@ -91,7 +92,8 @@ def show_mean_image(mean_image):
     ax.imshow(np.clip(np.rint(image), 0, 255).astype(np.uint8))
     ax.axis('off')
     ax.set_title('mean training image')
-    fig.text(0.5, 0.03, MEAN_IMAGE_CAPTION, ha='center', va='bottom', fontsize=9)
+    if caption:
+        fig.text(0.5, 0.03, MEAN_IMAGE_CAPTION, ha='center', va='bottom', fontsize=9)
     return fig
 
 

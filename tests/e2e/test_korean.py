@@ -3,7 +3,8 @@
 - the completeness and staleness check passes on the repository, and flags a changed English
   cell, docstring or README (in a temporary copy) by name, as the release then does;
 - code and test cells, their metadata and the classifiers' code are byte-identical in the
-  two releases, and every markdown cell of the Korean one is Korean;
+  two releases (but the comment of the stub in the cells students write code in), and every
+  markdown cell of the Korean one is Korean; nothing English is left where solutions were;
 - the Korean release passes the English one's leak checks (tests/test_release.py,
   tests/test_teaching.py), and the student check names its questions;
 - `kit demo --lang ko` grades reference / untouched / partial as in English, and an English
@@ -161,11 +162,15 @@ def test_code_and_test_cells_are_identical_and_the_text_is_korean(korean_course,
             en = nbformat.read(folder(released_course) / name, as_version=4).cells
             assert [c.cell_type for c in ko] == [c.cell_type for c in en]
             for k, e in zip(ko, en):
-                if e.cell_type == "code":  # nbgrader's checksum included: the same cell
+                strip = lambda m: {**m, "nbgrader": {**m["nbgrader"], "checksum": None}}  # noqa: E731
+                if e.cell_type == "code" and folder is release_dir and e.metadata["nbgrader"]["solution"]:
+                    # A code cell students write in: the release's stub, its comment in Korean.
+                    assert strip(k.metadata) == strip(e.metadata), name
+                    assert i18n.code_of(k.source) == i18n.code_of(e.source), k.source
+                elif e.cell_type == "code":  # nbgrader's checksum included: the same cell
                     assert k.metadata == e.metadata, name
                     assert k.source == e.source, f"{name} {e.metadata['nbgrader']['grade_id']}"
                 else:  # the same grading flags and id; the checksum is of the (other) text
-                    strip = lambda m: {**m, "nbgrader": {**m["nbgrader"], "checksum": None}}  # noqa: E731
                     assert strip(k.metadata) == strip(e.metadata), name
                     # nbgrader's placeholder stays as it is: the student check looks for it.
                     text = k.source.replace("YOUR ANSWER HERE", "")
@@ -183,11 +188,47 @@ def test_code_and_test_cells_are_identical_and_the_text_is_korean(korean_course,
 def test_terms_come_with_the_english_at_first_use(korean_course):
     text = "\n".join(c.source for name in ("svm.ipynb", "softmax.ipynb")
                      for c in nbformat.read(source_dir(korean_course) / name, as_version=4).cells)
-    for term in ("손실 함수(loss function)", "힌지 손실, hinge loss", "정규화(regularization)",
+    for term in ("손실 함수(loss function)", "힌지 손실, hinge loss", "규제(regularization)",
                  "가중치(weights)", "점수(score)", "미니배치(minibatch)", "경사 하강법(stochastic gradient\n",
                  "수치적 기울기(numerical gradient)", "해석적 기울기(analytic gradient)",
                  "소프트맥스(Softmax)", "교차 엔트로피(cross-entropy)"):
         assert term in text, term
+
+
+def test_students_read_no_english_stub_or_docstring_header(korean_course, released_course):
+    """What the release writes where solutions were, and the docstrings' headers, are Korean
+    (i18n/ko/stubs.yaml, the glossary); the English release keeps nbgrader's and the kit's."""
+    english = ("YOUR ANSWER HERE", "YOUR CODE HERE", "not implemented yet", "see the TODO above",
+               "Inputs:", "Returns:", "Returns a tuple", "define the loss", "iteration %d")
+    for course, lang in ((korean_course, "ko"), (released_course, "en")):
+        folder = release_dir(course)
+        texts = [(f"{nb} cell {i}", c.source) for nb in ("svm.ipynb", "softmax.ipynb")
+                 for i, c in enumerate(nbformat.read(folder / nb, as_version=4).cells)]
+        texts += [(p.name, p.read_text()) for p in sorted((folder / "classifiers").glob("*.py"))]
+        texts.append(("README.md", (folder / "README.md").read_text()))
+        found = [f"{where}: {word!r}" for where, text in texts for word in english if word in text]
+        if lang == "ko":
+            assert not found, "English left where Korean students read:\n" + "\n".join(found)
+        else:
+            assert {"'YOUR ANSWER HERE'", "'YOUR CODE HERE'", "'not implemented yet'"} <= \
+                {f.split(": ", 1)[1] for f in found}
+    folder = release_dir(korean_course)
+    # Every message a stub raises, and every answer cell, as the Korean student gets them.
+    for path in sorted((folder / "classifiers").glob("*.py")):
+        for line in path.read_text().splitlines():
+            if "raise NotImplementedError(" in line:
+                assert HANGUL.search(line), f"{path.name}: {line.strip()}"
+    for nb in ("svm.ipynb", "softmax.ipynb"):
+        for cell in nbformat.read(folder / nb, as_version=4).cells:
+            if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "markdown":
+                assert cell.source.strip() == "**답변:**", cell.source
+            elif cell.metadata.get("nbgrader", {}).get("solution"):
+                lines = [line.strip() for line in cell.source.splitlines()]
+                at = lines.index("# 여기에 코드를 쓰세요")
+                assert lines[at + 1] == "raise NotImplementedError()", cell.source
+    # The student check (the same code in both editions) reads such a cell as unanswered.
+    from utils import check as student_check
+    assert student_check.unanswered("**답변:**\n\n")
 
 
 def test_the_korean_release_holds_no_solution_or_hidden_test(korean_course):
@@ -251,4 +292,4 @@ def test_the_student_check_names_the_korean_questions(korean_course, tmp_path, c
     assert proc.returncode == 1, proc.stdout + proc.stderr
     # The report in Korean (gettext catalogue in utils/locale/), the questions by their Korean names.
     assert "인라인 질문 1 (3점)" in proc.stdout and "질문 4 (2점)" in proc.stdout, proc.stdout
-    assert "보이는 점수:" in proc.stdout and "아직 쓰지 않은 서술형 답" in proc.stdout, proc.stdout
+    assert "공개 테스트 점수:" in proc.stdout and "아직 쓰지 않은 서술형 답" in proc.stdout, proc.stdout
