@@ -233,3 +233,22 @@ def test_comments_above_a_figure_name_only_panels_it_draws():
             for sentence in re.split(r"(?<=[.;:])\s+", comment):
                 if "total loss" in sentence:
                     assert "would" in sentence, f"{name} {cell['metadata']['nbgrader']['grade_id']}: {sentence}"
+
+
+def test_the_losses_announced_at_the_start_of_training_are_those_of_its_start(cifar10_dir):
+    """svm_sgd_md announces the two parts of the loss at `train`'s start (weights 0.001 * randn,
+    reg 2.5e4): both are measured here on the dev images. (It said "the data loss of about 9",
+    the loss of far smaller weights; at this start it is about 23.)"""
+    from classifiers.linear_svm import svm_loss_vectorized
+    from utils.data_utils import get_CIFAR10_data
+    by_id, _ = cells("svm.ipynb")
+    text = " ".join(source(by_id["svm_sgd_md"]).split())
+    announced_reg = float(re.search(r"\\approx (\d+)\$, far above the data loss", text).group(1))
+    announced_data = float(re.search(r"data loss(?:, which is| of) about (\d+)", text).group(1))
+    data = get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000, num_dev=500,
+                            cifar10_dir=cifar10_dir)
+    np.random.seed(0)
+    W = 0.001 * np.random.randn(3073, 10)
+    assert 2.5e4 * np.sum(W * W) == pytest.approx(announced_reg, rel=0.05)
+    measured = svm_loss_vectorized(W, data["X_dev"], data["y_dev"], 0.0)[0]
+    assert measured == pytest.approx(announced_data, rel=0.25), measured
