@@ -319,6 +319,8 @@ def stub_problems(kit_root, lang, glossary):
     for uid, text in english.items():
         problems_here = unit_problems(where, uid, text, table.get(uid), lang, glossary)
         found += problems_here
+        if not problems_here and uid == "answer cell":
+            found += answer_stub_problems(kit_root, lang, where, text, table[uid][lang])
         if problems_here or uid == "answer cell":
             continue
         translated = table[uid][lang]
@@ -336,6 +338,23 @@ def stub_problems(kit_root, lang, glossary):
     found += [f"{where}: {uid!r} is translated but is no stub the release writes: remove it"
               for uid in table if uid not in english]
     return found
+
+
+def answer_stub_problems(kit_root, lang, where, english, translated):
+    """The answer cells' placeholder is what the student check (utils/check.py) reads as "not
+    answered yet": it must be a sentence, and the check's message catalogue must translate
+    nbgrader's placeholder into exactly it (else a Korean cell left as handed out counts as
+    written)."""
+    if not translated.strip():
+        return [f"{where}: 'answer cell': the placeholder is empty; write the sentence an answer "
+                f"cell holds until the student answers (utils.po translates {english!r} the same)"]
+    catalog = read_catalog(kit_root, lang)
+    entry = catalog.get(english) if catalog is not None else None
+    if entry is None or entry.string.strip() != translated.strip():
+        return [f"{where}: 'answer cell': {catalog_path(kit_root, lang).relative_to(kit_root)} must "
+                f"translate {english!r} as {translated.strip()!r} (the student check reads that "
+                f"placeholder as unanswered); it has {entry.string if entry else None!r}"]
+    return []
 
 
 def load_glossary(kit_root, lang):

@@ -33,6 +33,15 @@ GIVEAWAYS = [
      r"음의 로그인 \*\*교차 엔트로피"),
     ("a visible regularized gradient to read the regularization's gradient from",
      r"\(0\.1,\s*np\.array\("),
+    # Issue 26's read-through (student and TA, both editions, the notebooks run).
+    ("that the multiclass SVM contains the binary SVM, before the prediction that asks it (SVM)",
+     r"binary SVM as a special case|generalizes the binary SVM|특별한 경우인 이진|이진 SVM을 일반화"),
+    ("the trade-off of analytic and numerical gradients, before Inline question 4 (b, c) asks it (SVM)",
+     r"fast but easy to get wrong|slow but follows|빠르지만 틀리기 쉽|느리지만 도함수"),
+    ("the weak model's weight decay per step, before Inline question 4 asks why (Softmax)",
+     r"\\text\{learning rate\} \\cdot \\lambda|1 - 10\^\{-3\}"),
+    ("a gap between training and validation accuracy that only a small training set shows (SVM)",
+     r"training accuracy above is higher|학습 정확도가 검증 정확도보다 높습니다"),
     ("the kit's tests, tools or grader variables in student text",
      r"\btests/|PREPARED_DIR|\bkit[./][a-z_]|(written|spelled) in two parts|release would refuse"),
 ]

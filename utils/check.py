@@ -39,6 +39,9 @@ WIDTH = 110          # screen columns of the longest line the report prints (lon
 # test (should one reach your notebook, the check leaves it out).
 ANSWER_PLACEHOLDER = "YOUR ANSWER HERE"
 BEGIN_HIDDEN, END_HIDDEN = "BEGIN " + "HIDDEN TESTS", "END " + "HIDDEN TESTS"
+# The placeholder in your edition's language (the Korean edition's answer cells hold its
+# Korean sentence); nbgrader's English one is recognised in every edition.
+ANSWER_PLACEHOLDERS = tuple(dict.fromkeys((ANSWER_PLACEHOLDER, _("YOUR ANSWER HERE"))))
 # What else an answer cell holds when you get it: the "**Your answer:**" prompt (in the
 # Korean edition "**답변:**").
 ANSWER_PROMPT = re.compile(r"(your answer|답변)\s*:?", re.IGNORECASE)
@@ -313,7 +316,7 @@ def print_answers_to_write(notebooks):
 def unanswered(source):
     """True when an answer cell holds nothing but what the release put there
     (the placeholder, the "Your answer:" prompt, markdown marks and blanks)."""
-    if ANSWER_PLACEHOLDER in source:
+    if any(placeholder in source for placeholder in ANSWER_PLACEHOLDERS):
         return True
     return not re.sub(r"[\W_]+", "", ANSWER_PROMPT.sub("", source))
 

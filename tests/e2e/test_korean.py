@@ -221,7 +221,9 @@ def test_students_read_no_english_stub_or_docstring_header(korean_course, releas
     for nb in ("svm.ipynb", "softmax.ipynb"):
         for cell in nbformat.read(folder / nb, as_version=4).cells:
             if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "markdown":
-                assert cell.source.strip() == "**답변:**", cell.source
+                # the prompt, then the Korean placeholder: no English word (nbgrader's is not there)
+                assert re.fullmatch(r"\*\*답변:\*\*\s+여기에 답을 쓰세요", cell.source.strip()), cell.source
+                assert not re.search(r"[A-Za-z]", cell.source), cell.source
             elif cell.metadata.get("nbgrader", {}).get("solution"):
                 lines = [line.strip() for line in cell.source.splitlines()]
                 at = lines.index("# 여기에 코드를 쓰세요")
@@ -229,6 +231,31 @@ def test_students_read_no_english_stub_or_docstring_header(korean_course, releas
     # The student check (the same code in both editions) reads such a cell as unanswered.
     from utils import check as student_check
     assert student_check.unanswered("**답변:**\n\n")
+
+
+def test_the_korean_student_check_tells_untouched_answers_from_written_ones(korean_course, tmp_path):
+    """The student check as the Korean release ships it (its utils/ and utils/locale/) lists an
+    answer cell left with the Korean placeholder as unwritten, and one the student wrote in as
+    written (the written-answer part of `python -m utils.check`, without running the tests)."""
+    folder = tmp_path / "linear_classifiers"
+    shutil.copytree(release_dir(korean_course), folder)
+    nb = nbformat.read(folder / "svm.ipynb", as_version=4)
+    answers = [c for c in nb.cells if c.cell_type == "markdown"
+               and c.metadata.get("nbgrader", {}).get("solution")]
+    assert "여기에 답을 쓰세요" in answers[0].source
+    answers[1].source = answers[1].source.replace("여기에 답을 쓰세요", "마진이 1이므로 손실은 C - 1입니다.")
+    nbformat.write(nb, folder / "svm.ipynb")
+    script = ("import nbformat\nfrom utils import check\n"
+              "nbs = {n: nbformat.read(n, as_version=4) for n in check.NOTEBOOKS}\n"
+              "print('COUNT', check.print_answers_to_write(nbs))\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=folder, capture_output=True, text=True,
+                          timeout=120, env={**__import__("os").environ, "PYTHONPATH": str(folder)})
+    assert proc.returncode == 0, proc.stderr
+    total = sum(1 for name in ("svm.ipynb", "softmax.ipynb")
+                for c in nbformat.read(folder / name, as_version=4).cells if c.cell_type == "markdown"
+                and c.metadata.get("nbgrader", {}).get("solution") and c.metadata["nbgrader"].get("grade"))
+    assert f"COUNT {total - 1}" in proc.stdout, proc.stdout
+    assert "1개 작성함" in proc.stdout, proc.stdout   # the filled answer counts as written
 
 
 def test_the_korean_release_holds_no_solution_or_hidden_test(korean_course):

@@ -96,7 +96,7 @@ def test_printed_and_raised_messages_are_units_and_stay_messages(tmp_path):
 
 def test_stubs_are_translated_and_keep_their_code(tmp_path):
     english, korean = i18n.stubs(lang="en"), i18n.stubs(lang="ko")
-    assert english["answer cell"] == "YOUR ANSWER HERE" and korean["answer cell"] == ""
+    assert english["answer cell"] == "YOUR ANSWER HERE" and korean["answer cell"] == "여기에 답을 쓰세요"
     assert english["code cell"].endswith("raise NotImplementedError()")
     stubbed = release.cut_solutions((REPO / "classifiers" / "linear_svm.py").read_text(),
                                     stub=korean["function"])
@@ -133,3 +133,19 @@ def test_the_student_readme_says_how_to_get_jupyterlab_in_korean(lang):
         for row in ("| 규제 | regularization |", "| 샘플 | example |", "| 기본 점검 | sanity check |",
                     "| 공개 테스트 / 비공개 테스트 | visible / hidden tests |"):
             assert row in text, row
+
+
+def test_the_answer_placeholder_is_the_one_the_student_check_reads_as_unanswered(tmp_path):
+    """The Korean answer cells' placeholder (stubs.yaml) and the student check's (utils.po's
+    translation of nbgrader's "YOUR ANSWER HERE") are one sentence, and never empty: a cell the
+    student left as handed out is then listed as unwritten."""
+    catalog = i18n.read_catalog(REPO, "ko")
+    assert catalog.get("YOUR ANSWER HERE").string == i18n.stubs(lang="ko")["answer cell"]
+    root = kit_copy(tmp_path)
+    edit(root / "i18n" / "ko" / "utils.po", 'msgstr "여기에 답을 쓰세요"', 'msgstr "여기에 답을 쓰시오"')
+    found = i18n.problems(kit_root=root, lang="ko")
+    assert any(p.startswith("i18n/ko/stubs.yaml: 'answer cell': i18n/ko/utils.po must translate "
+                            "'YOUR ANSWER HERE' as '여기에 답을 쓰세요'") for p in found), found
+    edit(root / "i18n" / "ko" / "stubs.yaml", "ko: 여기에 답을 쓰세요", "ko: ''")
+    found = i18n.problems(kit_root=root, lang="ko")
+    assert any("'answer cell': the placeholder is empty" in p for p in found), found

@@ -136,6 +136,22 @@ def test_the_regularizers_are_written_out_and_computed():
     assert re.search(r"l1_penalty .* not what the formula gives", out), out
 
 
+def test_the_regularizers_print_the_trained_weights_penalties_readably():
+    """The weights the SVM notebook trains are small (its L2 penalty about 2e-5 on the run the
+    issue-26 read-through looked at): printed with four decimals it read "l2_penalty 0.0000
+    right" and the elastic net equal to L1, as if the weights had no L2 penalty at all."""
+    by_id, _ = cells("svm.ipynb")
+
+    class Trained:
+        W = 5e-5 * np.random.default_rng(1).standard_normal((3073, 10))
+    ns = {**namespace(), "svm": Trained}
+    run(model_answer(by_id["svm_regularizers_compute"]), ns)
+    out = run(source(by_id["svm_regularizers_check"]), ns)
+    for name in ("l2_penalty", "l1_penalty", "elastic_net_penalty"):
+        printed = float(re.search(rf"{name}\s+(\S+)\s+right", out).group(1))
+        assert printed == pytest.approx(ns[name], rel=1e-3), (name, out)
+
+
 def test_l1_sparsity_is_shown_after_question_4():
     by_id, ordered = cells("svm.ipynb")
     ids = [c["metadata"]["nbgrader"]["grade_id"] for c in ordered]
@@ -200,3 +216,39 @@ def test_figures_carry_no_sentence():
                     caption = [k for k in node.keywords if k.arg == "caption"]
                     assert caption and caption[0].value.value is False, \
                         f"{name} {cell['metadata']['nbgrader']['grade_id']}: {ast.unparse(node)}"
+
+
+def test_comments_above_a_figure_name_only_panels_it_draws():
+    """plot_training draws the data loss, the regularization loss and the validation accuracy,
+    never their total: a comment that speaks of the total loss says what it would show (the
+    SVM notebook's comment read "The total loss mostly shows ...", a curve nobody sees)."""
+    for name in NOTEBOOKS:
+        _, ordered = cells(name)
+        for cell in ordered:
+            text = source(cell)
+            if cell["cell_type"] != "code" or "plot_training(" not in text:
+                continue
+            comment = " ".join(l.strip().lstrip("#").strip() for l in text.splitlines()
+                               if l.strip().startswith("#"))
+            for sentence in re.split(r"(?<=[.;:])\s+", comment):
+                if "total loss" in sentence:
+                    assert "would" in sentence, f"{name} {cell['metadata']['nbgrader']['grade_id']}: {sentence}"
+
+
+def test_the_losses_announced_at_the_start_of_training_are_those_of_its_start(cifar10_dir):
+    """svm_sgd_md announces the two parts of the loss at `train`'s start (weights 0.001 * randn,
+    reg 2.5e4): both are measured here on the dev images. (It said "the data loss of about 9",
+    the loss of far smaller weights; at this start it is about 23.)"""
+    from classifiers.linear_svm import svm_loss_vectorized
+    from utils.data_utils import get_CIFAR10_data
+    by_id, _ = cells("svm.ipynb")
+    text = " ".join(source(by_id["svm_sgd_md"]).split())
+    announced_reg = float(re.search(r"\\approx (\d+)\$, far above the data loss", text).group(1))
+    announced_data = float(re.search(r"data loss(?:, which is| of) about (\d+)", text).group(1))
+    data = get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000, num_dev=500,
+                            cifar10_dir=cifar10_dir)
+    np.random.seed(0)
+    W = 0.001 * np.random.randn(3073, 10)
+    assert 2.5e4 * np.sum(W * W) == pytest.approx(announced_reg, rel=0.05)
+    measured = svm_loss_vectorized(W, data["X_dev"], data["y_dev"], 0.0)[0]
+    assert measured == pytest.approx(announced_data, rel=0.25), measured
