@@ -186,6 +186,15 @@ def build_parser():
         commands, "certificates", "write the course's CA and the TLS certificates of its Dask "
                                   "scheduler, workers and `autograde --scheduler` (mutual TLS)"))
 
+    add_hub_arguments(subcommand(commands, "hub", "run the course on a JupyterHub on this machine: "
+                                                  "students fetch and submit in JupyterLab, graders "
+                                                  "use formgrader as a hub service"))
+    hub_env = subcommand(commands, "hub-env", "make the Python environment the hub and every user's "
+                                              "server run in (from the system Python)")
+    hub_env.add_argument("folder", type=Path, metavar="DIR", help="where, e.g. /opt/kit-hub-env")
+    hub_env.add_argument("--base-python", type=Path, default=None, metavar="PYTHON",
+                         help="the Python to make it from (default: /usr/bin/python3)")
+
     demo = subcommand(commands, "demo", "release, then grade three example submissions and check them")
     demo.add_argument("--dist", type=Path, default=DEFAULT_DIST, metavar="DIR",
                       help="where the zip for students goes (default: %(default)s)")
@@ -250,6 +259,34 @@ def add_certificate_arguments(parser):
     parser.add_argument("--force", action="store_true",
                         help="replace certificates written before (every machine then needs the new "
                              "ones); by default existing files are never overwritten")
+
+
+def add_hub_arguments(parser):
+    from .hub import setup
+    add_course_option(parser)
+    parser.add_argument("--instructors", required=False, default="", metavar="NAMES",
+                        help="OS users who grade and release (comma-separated)")
+    parser.add_argument("--graders", default="", metavar="NAMES",
+                        help="OS users who grade in formgrader too, e.g. teaching assistants")
+    parser.add_argument("--students", default="", metavar="NAMES", help="the students' OS users")
+    parser.add_argument("--grader-account", default=None, metavar="USER",
+                        help="the OS user formgrader runs as (default: the course folder's owner; "
+                             "never root)")
+    parser.add_argument("--hub-dir", type=Path, default=None, metavar="DIR",
+                        help=f"the hub's own files (default: {setup.DEFAULT_HUB_DIR}/COURSE_ID)")
+    parser.add_argument("--exchange", type=Path, default=setup.DEFAULT_EXCHANGE, metavar="DIR",
+                        help="nbgrader's exchange (default: %(default)s)")
+    parser.add_argument("--python", type=Path, default=None, metavar="PYTHON",
+                        help="the Python of the hub's environment (`kit hub-env`; default: this one)")
+    parser.add_argument("--ip", default="127.0.0.1", help="address the hub listens on (default: %(default)s)")
+    parser.add_argument("--port", type=positive_int, default=setup.DEFAULT_PORT,
+                        help="its port (default: %(default)s)")
+    parser.add_argument("--auth", choices=("pam", "shared"), default="pam",
+                        help="pam: the OS users' passwords; shared: one password for all, from "
+                             "--password-file (for a trial) (default: %(default)s)")
+    parser.add_argument("--password-file", type=Path, default=None, metavar="FILE")
+    parser.add_argument("--config-only", action="store_true",
+                        help="check and write the configuration and the exchange, do not start the hub")
 
 
 def add_export_arguments(parser):
@@ -336,6 +373,17 @@ def dispatch(args):
     if args.command == "certificates":
         from . import certificates
         certificates.run(course=args.course, hosts=args.hosts, days=args.days, force=args.force)
+        return EXIT_OK
+    if args.command == "hub":
+        from .hub import setup
+        setup.run(start=not args.config_only, course=args.course, instructors=args.instructors,
+                  graders=args.graders, students=args.students, grader_account=args.grader_account,
+                  hub_dir=args.hub_dir, exchange=args.exchange, python=args.python, ip=args.ip,
+                  port=args.port, auth=args.auth, password_file=args.password_file)
+        return EXIT_OK
+    if args.command == "hub-env":
+        from .hub import env
+        env.run(folder=args.folder, base_python=args.base_python)
         return EXIT_OK
     if args.command == "demo":
         from . import demo

@@ -1,0 +1,58 @@
+"""`python -m kit hub-env DIR`: the Python environment the hub, formgrader and every
+student's server run in.
+
+Students' servers run as their own OS users, so the environment must be readable by every
+user: a virtual environment made from the system's Python in a folder such as /opt, never
+one under root's home (mode 0700). It holds the kit's dependencies (pyproject.toml's
+`[project] dependencies`) and its `hub` extra (JupyterHub, the Korean JupyterLab language
+pack), but not the kit itself: kit/ holds the grader's reference losses, so formgrader
+imports it from the kit's repository (the course's nbgrader_config.py names it), which only
+the grader account may read.
+"""
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from ..course import KIT_ROOT, KitError
+
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+
+
+def requirements(pyproject=KIT_ROOT / "pyproject.toml"):
+    """The kit's dependencies and its `hub` extra, as pip requirement strings."""
+    project = tomllib.loads(Path(pyproject).read_text())["project"]
+    return list(project["dependencies"]) + list(project["optional-dependencies"].get("hub", []))
+
+
+def run(*, folder, base_python=None):
+    folder = Path(folder).absolute()
+    base = Path(base_python) if base_python else SYSTEM_PYTHON
+    if not base.is_file():
+        raise KitError(f"no Python at {base}: `apt-get install python3 python3-venv`, or give "
+                       "--base-python a Python 3.11 readable by every user")
+    version = subprocess.run([str(base), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                             capture_output=True, text=True).stdout.strip()
+    wanted = "%d.%d" % sys.version_info[:2]
+    if version != wanted:
+        raise KitError(f"{base} is Python {version or '(unknown)'}, the kit's is {wanted}: give "
+                       f"--base-python a Python {wanted}")
+    from .access import Account, reachable
+    anyone = Account("any user", 65534, frozenset({65534}), "/")
+    existing = next(p for p in [folder, *folder.parents] if p.exists())
+    if not reachable(existing, anyone, 1):
+        raise KitError(f"{folder} is inside a folder other users cannot open ({existing}), but every "
+                       "student's server runs in this environment: choose a folder such as /opt/kit-hub-env")
+    if not (folder / "bin" / "python").exists():
+        proc = subprocess.run([str(base), "-m", "venv", str(folder)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise KitError(f"could not make a virtual environment in {folder} ({proc.stderr.strip()}): "
+                           "`apt-get install python3-venv`")
+    command = [str(folder / "bin" / "python"), "-m", "pip", "install", "-q", *requirements()]
+    print("Installing the hub's environment into", folder, flush=True)
+    if subprocess.run(command).returncode != 0:
+        raise KitError(f"pip could not install the hub's environment into {folder} (see above)")
+    print(f"The hub's environment is ready: pass `--python {folder / 'bin' / 'python'}` to `kit hub`")
+    return folder
