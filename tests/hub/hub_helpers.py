@@ -90,7 +90,7 @@ def as_user(name, command, **kw):
            "LANG": "C.UTF-8"}
     env.update(kw.pop("env", {}))
     return subprocess.run(command, user=entry.pw_uid, group=entry.pw_gid, extra_groups=[],
-                          env=env, cwd=kw.pop("cwd", entry.pw_dir), capture_output=True, text=True,
+                          env=env, cwd=kw.pop("cwd", None) or entry.pw_dir, capture_output=True, text=True,
                           timeout=kw.pop("timeout", 120), **kw)
 
 
