@@ -47,6 +47,9 @@ STUDENT_DISABLED_LAB = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:creat
                         "@jupyter/nbgrader:course-list")
 STUDENT_DISABLED_SERVER = ("nbgrader.server_extensions.formgrader",
                            "nbgrader.server_extensions.course_list")
+GRADER_DISABLED_SERVER = ("jupyterlab", "notebook", "notebook_shim", "jupyter_lsp", "jupyter_server_terminals",
+                          "nbgrader.server_extensions.assignment_list", "nbgrader.server_extensions.course_list",
+                          "nbgrader.server_extensions.validate_assignment")
 PROXY = "configurable-http-proxy"
 
 
@@ -283,7 +286,8 @@ c.Spawner.http_timeout = 120
 c.JupyterHub.services = [{{
     "name": course_id,
     "url": {service_url!r},
-    "command": [python, "-m", "jupyterhub.singleuser", "--ServerApp.root_dir=" + course],
+    "command": [python, "-m", "jupyterhub.singleuser", "--ServerApp.root_dir=" + course,
+                "--ServerApp.terminals_enabled=False"],
     "user": {grader_account!r},
     "cwd": course,
     "environment": {{
@@ -345,8 +349,11 @@ def render(plan):
         staff=plan.staff, students=sorted(plan.students))
     server = {"ServerApp": {"jpserver_extensions": {name: False for name in STUDENT_DISABLED_SERVER}}}
     page = {"disabledExtensions": {name: True for name in STUDENT_DISABLED_LAB}}
-    grader_server = {"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.assignment_list": False,
-                                                           "nbgrader.server_extensions.course_list": False}}}
+    # Formgrader's service serves formgrader only: no JupyterLab, terminal or notebook
+    # pages, so a grader gets no shell as the grader account, and the service is up within
+    # the ten seconds the hub waits for it (JupyterHub exits otherwise).
+    grader_server = {"ServerApp": {"terminals_enabled": False,
+                                   "jpserver_extensions": {name: False for name in GRADER_DISABLED_SERVER}}}
     return {
         plan.config_path: (hub, 0o600),
         plan.students_dir / "nbgrader_config.py": (
