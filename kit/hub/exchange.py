@@ -1,7 +1,8 @@
 """nbgrader's exchange on a shared machine, with the kit's guarantees.
 
 `kit hub` names these classes in the graders' nbgrader configuration
-(`c.ExchangeFactory.collect`), so formgrader's Collect button and `nbgrader collect` use it.
+(`c.ExchangeFactory.collect`, `.release_assignment`), so formgrader's Collect and Release
+buttons and nbgrader's own commands use them; see KitReleaseAssignment for the release.
 
 Students write into the course's `inbound` folder themselves (nbgrader's submit), so what
 is there is untrusted, names included. nbgrader's own collect takes the student id and
@@ -29,6 +30,7 @@ import os
 import stat
 
 from nbgrader.exchange.default.collect import ExchangeCollect
+from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignment
 from nbgrader.utils import ignore_patterns, parse_utc
 
 STUDENT_TIMESTAMP = "timestamp.student.txt"
@@ -220,3 +222,27 @@ class KitCollect(ExchangeCollect):
             if gap is None or gap > 300:
                 self.log.warning("%s: the student's client says it was submitted at %r, the "
                                  "exchange at %s; the exchange's time counts", src, claimed, stamp)
+
+
+class KitReleaseAssignment(ExchangeReleaseAssignment):
+    """nbgrader's release (formgrader's Release button), refusing a release that still holds
+    instructor material. Formgrader's Generate button runs nbgrader's generate_assignment,
+    which copies `classifiers/*.py` from the source as they are, reference solutions
+    included; only `python -m kit release` cuts them. Released to the exchange, every
+    student could fetch them: so the release is checked line by line against the source
+    (kit.release.check_release) before anything is copied."""
+
+    def copy_files(self):
+        from pathlib import Path
+
+        from ..release import check_release
+        source = Path(self.coursedir.format_path(self.coursedir.source_directory, ".",
+                                                 self.coursedir.assignment_id))
+        release = Path(self.src_path)
+        problems = check_release(source, release) if source.is_dir() else []
+        if problems:
+            shown = "\n  ".join(problems[:10]) + ("\n  ..." if len(problems) > 10 else "")
+            self.fail(f"Not released: {release} still holds instructor material (formgrader's "
+                      "Generate copies the solutions in classifiers/*.py as they are). Run "
+                      "`python -m kit release` for this course, then Release again.\n  " + shown)
+        return super().copy_files()

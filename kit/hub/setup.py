@@ -331,6 +331,9 @@ c.Exchange.root = {exchange!r}
 # Collect: submissions forged for another student or holding links are refused; the time
 # a submission arrived is the exchange's, not the student's client's (kit/hub/exchange.py).
 c.ExchangeFactory.collect = "kit.hub.exchange.KitCollect"
+# Release: refused while the release holds a solution line or hidden test (formgrader's
+# Generate copies classifiers/*.py with their solutions; `python -m kit release` cuts them).
+c.ExchangeFactory.release_assignment = "kit.hub.exchange.KitReleaseAssignment"
 '''
 
 

@@ -36,6 +36,7 @@ USERS = (GRADER, INSTRUCTOR, TA, ALICE, BOB)
 # What of the repository the grader's copy of the kit needs (kit_root: release, grading).
 KIT_PARTS = ("kit", "classifiers", "utils", "notebooks", "i18n", "student", "pyproject.toml")
 START_TIMEOUT = 90
+ASSIGNMENT = "linear_classifiers"
 
 
 def skip_reason():
@@ -238,3 +239,26 @@ class HubSession:
                                          data=json.dumps({"note": "test"}).encode(), method="POST",
                                          headers={"X-XSRFToken": xsrf, "Content-Type": "application/json"})
         return json.loads(self.opener.open(request, timeout=30).read())["token"]
+
+
+# --- nbgrader's own commands as the hub's users ---------------------------------------------
+
+def course_id(hub):
+    return "linear_classifiers_course"
+
+
+def nbgrader_as(hub, user, *args, graders=False):
+    env = {"JUPYTER_CONFIG_PATH": str(hub.hub_dir / ("graders" if graders else "students"))}
+    if graders:
+        env["PYTHONPATH"] = str(hub.kit)
+    return as_user(user, [str(HUB_PYTHON), "-m", "nbgrader", *args], env=env,
+                   cwd=str(hub.course) if graders else None, timeout=180)
+
+
+def ok(proc):
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def submit(hub, student, *extra):
+    return nbgrader_as(hub, student, "submit", ASSIGNMENT, *extra)

@@ -79,6 +79,7 @@ def test_the_students_and_graders_configuration(course, tmp_path):
     assert page["@jupyter/nbgrader:formgrader"] and page["@jupyter/nbgrader:create-assignment"]
     grader = load(files["graders/nbgrader_config.py"], tmp_path)
     assert grader.ExchangeFactory.collect == "kit.hub.exchange.KitCollect"
+    assert grader.ExchangeFactory.release_assignment == "kit.hub.exchange.KitReleaseAssignment"
     assert grader.Exchange.root == str(plan.exchange)
     graders_server = json.loads(files["graders/jupyter_server_config.json"])["ServerApp"]
     assert graders_server["terminals_enabled"] is False

@@ -20,53 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from hub_helpers import (ALICE, BOB, GRADER, HUB_PYTHON, INSTRUCTOR, TA, Course, HubSession, as_user,
-                         skip_unless_ready)
-
-ASSIGNMENT = "linear_classifiers"
-
-
-@pytest.fixture(scope="module")
-def hub(cifar10_dir):
-    skip_unless_ready()
-    course = Course()
-    try:
-        password_file = course.setup(cifar10_dir)
-        course.start(password_file)
-        yield course
-    finally:
-        course.cleanup(keep_log_in=Path(__file__).resolve().parents[2] / "test-output" / "hub-isolation")
-
-
-def course_id(hub):
-    return "linear_classifiers_course"
-
-
-def nbgrader_as(hub, user, *args, graders=False):
-    env = {"JUPYTER_CONFIG_PATH": str(hub.hub_dir / ("graders" if graders else "students"))}
-    if graders:
-        env["PYTHONPATH"] = str(hub.kit)
-    return as_user(user, [str(HUB_PYTHON), "-m", "nbgrader", *args], env=env,
-                   cwd=str(hub.course) if graders else None, timeout=180)
-
-
-def ok(proc):
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc
-
-
-def submit(hub, student, *extra):
-    return nbgrader_as(hub, student, "submit", ASSIGNMENT, *extra)
-
-
-@pytest.fixture(scope="module")
-def exchange(hub):
-    """Released, fetched by both students, submitted by both: the course's exchange folder."""
-    ok(nbgrader_as(hub, GRADER, "release_assignment", ASSIGNMENT, graders=True))
-    for student in (ALICE, BOB):
-        ok(nbgrader_as(hub, student, "fetch_assignment", ASSIGNMENT))
-        ok(submit(hub, student))
-    return hub.exchange / course_id(hub)
+from hub_helpers import (ALICE, ASSIGNMENT, BOB, GRADER, HUB_PYTHON, INSTRUCTOR, TA, HubSession, as_user,
+                         course_id, nbgrader_as, ok, submit)
 
 
 def refused(proc):
@@ -142,6 +97,11 @@ def test_a_student_cannot_reach_formgrader_or_the_instructor(hub, exchange):
         assert status == 200 and "formgrade" in body, (staff, status, url)
     instructor = HubSession(hub, INSTRUCTOR).login()
     instructor.get(f"user/{INSTRUCTOR}/lab", timeout=120)   # the instructor's own server runs
+    deadline = time.monotonic() + 90
+    while not (lambda r: r[0] == 200 and f"/user/{INSTRUCTOR}/lab" in r[1] and "/hub/" not in r[1])(
+            instructor.get(f"user/{INSTRUCTOR}/lab", timeout=120)):
+        assert time.monotonic() < deadline, "the instructor's server did not start"
+        time.sleep(1)
     alice = HubSession(hub, ALICE).login()
     status, url, body = alice.get(service)
     assert status == 403, (status, url)
@@ -161,5 +121,25 @@ def test_a_student_cannot_reach_formgrader_or_the_instructor(hub, exchange):
     # The instructor's server: neither its files nor its API.
     for path in (f"user/{INSTRUCTOR}/api/contents", f"user/{INSTRUCTOR}/lab"):
         status, url, body = alice.get(path)
-        assert status == 403 or f"/user/{INSTRUCTOR}/" not in url, (path, status, url)
-        assert '"type": "directory"' not in body
+        assert status in (403, 404), (path, status, url)     # the hub's refusal, not the server
+        assert '"type": "directory"' not in body and "JupyterLab" not in body
+
+
+def test_a_release_holding_solutions_never_reaches_the_exchange(hub, exchange):
+    """Formgrader's Generate (nbgrader's generate_assignment) copies classifiers/*.py with the
+    reference solutions; its Release (nbgrader's release_assignment) is then refused, and
+    what students fetch stays the kit's release. (Last here: it leaves the course's release
+    folder as Generate made it.)"""
+    from kit.release import secret_lines
+    outbound = exchange / "outbound" / ASSIGNMENT
+    before = {p.relative_to(outbound): p.read_bytes() for p in outbound.rglob("*") if p.is_file()}
+    ok(nbgrader_as(hub, GRADER, "generate_assignment", ASSIGNMENT, "--force", graders=True))
+    released_py = (hub.course / "release" / ASSIGNMENT / "classifiers" / "linear_svm.py").read_text()
+    secrets = secret_lines(hub.course / "source" / ASSIGNMENT)
+    assert any(line in released_py for line in secrets), "expected Generate to copy the solutions"
+    proc = nbgrader_as(hub, GRADER, "release_assignment", ASSIGNMENT, "--force", graders=True)
+    assert proc.returncode != 0
+    assert "still holds instructor material" in proc.stdout + proc.stderr
+    assert "python -m kit release" in proc.stdout + proc.stderr
+    after = {p.relative_to(outbound): p.read_bytes() for p in outbound.rglob("*") if p.is_file()}
+    assert after == before
