@@ -285,6 +285,9 @@ def add_hub_arguments(parser):
                         help="pam: the OS users' passwords; shared: one password for all, from "
                              "--password-file (for a trial) (default: %(default)s)")
     parser.add_argument("--password-file", type=Path, default=None, metavar="FILE")
+    parser.add_argument("--data", type=Path, default=None, metavar="DIR",
+                        help="CIFAR-10 (cifar-10-batches-py) every student reads, as their CIFAR10_DIR "
+                             "(default: none; each student downloads it)")
     parser.add_argument("--config-only", action="store_true",
                         help="check and write the configuration and the exchange, do not start the hub")
 
@@ -379,7 +382,7 @@ def dispatch(args):
         setup.run(start=not args.config_only, course=args.course, instructors=args.instructors,
                   graders=args.graders, students=args.students, grader_account=args.grader_account,
                   hub_dir=args.hub_dir, exchange=args.exchange, python=args.python, ip=args.ip,
-                  port=args.port, auth=args.auth, password_file=args.password_file)
+                  port=args.port, auth=args.auth, password_file=args.password_file, data=args.data)
         return EXIT_OK
     if args.command == "hub-env":
         from .hub import env

@@ -75,6 +75,7 @@ class HubPlan:
     proxy_api_port: int = 0
     auth: str = "pam"
     password_file: Path = None
+    data: Path = None          # CIFAR-10 for the students' servers (their CIFAR10_DIR)
     problems: list = field(default_factory=list)
 
     @property
@@ -226,6 +227,18 @@ def check(plan):
                          "other than root, who could then change the hub's configuration: choose a "
                          "--hub-dir in folders only root can write")
                 break
+    if plan.data is not None:
+        if not (plan.data / "data_batch_1").is_file():
+            p.append(f"--data {plan.data} holds no CIFAR-10 (no data_batch_1): give the folder "
+                     "cifar-10-batches-py (`python -m utils.download_cifar10` makes one)")
+        else:
+            for name in plan.students:
+                account = accounts.get(name)
+                if account is not None and not reachable(plan.data / "data_batch_1", account, 4):
+                    p.append(f"student {name} cannot read CIFAR-10 in {plan.data} (stopped at "
+                             f"{first_blocker(plan.data / 'data_batch_1', account)}): make it readable "
+                             "by every user (`chmod -R a+rX` on it), or give --data another copy")
+                    break
     if plan.exchange.exists() and not plan.exchange.is_dir():
         p.append(f"the exchange {plan.exchange} is not a folder: give --exchange a folder")
     if plan.auth == "shared" and (plan.password_file is None or not Path(plan.password_file).is_file()):
@@ -275,7 +288,7 @@ c.Spawner.cmd = [python, "-m", "jupyterhub.singleuser"]
 c.Spawner.default_url = "/lab"
 c.Spawner.environment = {{
     "JUPYTER_CONFIG_PATH": {students_dir!r},
-    "PATH": path,
+    "PATH": path,{data_env}
 }}
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
@@ -349,7 +362,9 @@ def render(plan):
         service_url=plan.service_url, hub_port=plan.hub_port, proxy_api_port=plan.proxy_api_port, grader_account=plan.grader_account,
         graders_group=GRADERS_GROUP.format(course_id=plan.course_id),
         students_group=STUDENTS_GROUP.format(course_id=plan.course_id),
-        staff=plan.staff, students=sorted(plan.students))
+        staff=plan.staff, students=sorted(plan.students),
+        data_env=("\n    \"CIFAR10_DIR\": %r,   # the course's copy of CIFAR-10, read-only for students"
+                  % str(plan.data)) if plan.data else "")
     server = {"ServerApp": {"jpserver_extensions": {name: False for name in STUDENT_DISABLED_SERVER}}}
     page = {"disabledExtensions": {name: True for name in STUDENT_DISABLED_LAB}}
     # Formgrader's service serves formgrader only: no JupyterLab, terminal or notebook
@@ -377,7 +392,7 @@ def free_port(ip="127.0.0.1"):
 
 def make_plan(*, course, instructors, students, graders=(), hub_dir=None, exchange=DEFAULT_EXCHANGE,
               python=None, grader_account=None, ip="127.0.0.1", port=DEFAULT_PORT, service_port=0,
-              auth="pam", password_file=None):
+              auth="pam", password_file=None, data=None):
     course = Path(course).resolve()
     if not course.is_dir():
         raise HubProblem(f"no course folder at {course}: run `python -m kit release --course {course}` "
@@ -397,7 +412,8 @@ def make_plan(*, course, instructors, students, graders=(), hub_dir=None, exchan
         students=names(students), ip=ip, port=port,
         service_port=service_port or free_port(), hub_port=free_port(), proxy_api_port=free_port(),
         auth=auth,
-        password_file=Path(password_file) if password_file else None)
+        password_file=Path(password_file) if password_file else None,
+        data=Path(data).absolute() if data else None)
     return plan
 
 
@@ -440,6 +456,8 @@ def describe(plan):
         f"{base}/services/{plan.course_id}/formgrader",
         f"  students ({', '.join(plan.students)}): Assignments tab in JupyterLab, {base}/user/NAME/lab",
         f"  exchange: {plan.exchange}/{plan.course_id}",
+        f"  CIFAR-10 for students: {plan.data}" if plan.data else
+        "  CIFAR-10 for students: none given (--data): each student downloads it into their folder",
         f"  start it (as root): {plan.python} -m jupyterhub -f {plan.config_path}",
     ])
 

@@ -139,6 +139,10 @@ class Course:
                 config.write("c.KitGrading.tests_only = True\nc.KitGrading.reference_limits = False\n")
         subprocess.run(["chown", "-R", f"{GRADER}:{GRADER}", str(self.course)], check=True)
         os.chmod(self.course, 0o700)
+        # The students' copy of CIFAR-10 under a plain name (what they see in CIFAR10_DIR).
+        (self.root / "data").mkdir()
+        os.chmod(self.root / "data", 0o755)
+        (self.root / "data" / "cifar-10-batches-py").symlink_to(cifar10_dir)
         password_file = self.root / "password"
         password_file.write_text(self.password)
         os.chmod(password_file, 0o600)
@@ -149,7 +153,8 @@ class Course:
                 "--instructors", INSTRUCTOR, "--graders", TA, "--students", ",".join(STUDENTS),
                 "--hub-dir", str(self.hub_dir), "--exchange", str(self.exchange),
                 "--python", str(HUB_PYTHON), "--port", str(port), "--auth", "shared",
-                "--password-file", str(password_file), *extra]
+                "--password-file", str(password_file), "--data", str(self.root / "data" / "cifar-10-batches-py"),
+                *extra]
 
     def start(self, password_file):
         from browser_helpers import free_port, wait_until

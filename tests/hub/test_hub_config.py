@@ -36,7 +36,7 @@ def load(text, tmp_path):
 
 
 def test_the_generated_hub_configuration(course, tmp_path):
-    plan = plan_for(course, tmp_path, auth="shared", password_file=tmp_path / "pw")
+    plan = plan_for(course, tmp_path, auth="shared", password_file=tmp_path / "pw", data=tmp_path / "cifar")
     (tmp_path / "hub" / "private").mkdir(parents=True)
     (tmp_path / "hub" / "private" / "shared-password").write_text("a-long-password\n")
     files = setup.render(plan)
@@ -48,6 +48,7 @@ def test_the_generated_hub_configuration(course, tmp_path):
     assert c.Authenticator.admin_users == set()
     assert c.Spawner.environment["JUPYTER_CONFIG_PATH"] == str(plan.students_dir)
     assert c.Spawner.cmd[0] == sys.executable
+    assert c.Spawner.environment["CIFAR10_DIR"] == str(tmp_path / "cifar")
     [service] = c.JupyterHub.services
     course_id = plan.course_id
     assert service["name"] == course_id and service["user"] == "grader"
@@ -120,8 +121,9 @@ def test_an_unreleased_course_and_a_python_without_jupyterhub(tmp_path):
     fake_python = tmp_path / "python"
     fake_python.write_text("#!/bin/sh\nexit 1\n")
     fake_python.chmod(0o755)
-    plan = plan_for(empty, tmp_path, python=fake_python, instructors="", students="")
+    plan = plan_for(empty, tmp_path, python=fake_python, instructors="", students="", data=tmp_path)
     text = problems(plan)
+    assert f"--data {tmp_path} holds no CIFAR-10" in text
     assert "kit release --course" in text
     assert "no instructor named" in text and "no student named" in text
     assert "python -m kit hub-env DIR" in text

@@ -6,12 +6,32 @@ import re
 
 import pytest
 
-from browser_helpers import UI_TIMEOUT, browser_skip_reason, launch_chromium
+from browser_helpers import (UI_TIMEOUT, browser_skip_reason, launch_chromium, notebook_cells, run_cells,
+                             wait_for_idle_kernel)
 from conftest import OUTPUT_DIR
 from hub_helpers import ALICE, ASSIGNMENT
 
 pytestmark = pytest.mark.slow
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def student_settings(user):
+    """JupyterLab settings of the student's own (as browser_helpers' servers have): every
+    cell in the page, no news prompt."""
+    import json
+    import os
+    import pwd
+    from browser_helpers import USER_SETTINGS
+    entry = pwd.getpwnam(user)
+    root = os.path.join(entry.pw_dir, ".jupyter", "lab", "user-settings")
+    for rel, settings in USER_SETTINGS.items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as fh:
+            json.dump(settings, fh)
+    for folder, dirs, files in os.walk(os.path.join(entry.pw_dir, ".jupyter")):
+        for name in [folder] + [os.path.join(folder, f) for f in files]:
+            os.chown(name, entry.pw_uid, entry.pw_gid)
 
 
 def test_a_student_works_in_korean(hub, exchange, tmp_path):
@@ -20,6 +40,7 @@ def test_a_student_works_in_korean(hub, exchange, tmp_path):
         print(reason)
         pytest.skip(reason)
     from playwright.sync_api import expect, sync_playwright
+    student_settings(ALICE)
     with sync_playwright() as pw:
         browser = launch_chromium(pw, tmp_path / "profile")
         try:
@@ -51,6 +72,16 @@ def test_a_student_works_in_korean(hub, exchange, tmp_path):
             first = page.locator(".jp-NotebookPanel .jp-Cell").first
             first.wait_for(timeout=120_000)
             expect(first).to_contain_text(HANGUL, timeout=UI_TIMEOUT)
+            # Her kernel runs, and finds the course's CIFAR-10 (the hub sets CIFAR10_DIR).
+            expect(page.locator(".jp-NotebookPanel-toolbar .jp-Toolbar-kernelName")).to_contain_text(
+                "Python", timeout=120_000)
+            wait_for_idle_kernel(page, timeout=120_000)
+            code = set(page.evaluate("""() => Array.from(document.querySelectorAll(
+                '.jp-NotebookPanel .jp-Notebook .jp-Cell')).map((c, i) => c.classList.contains(
+                'jp-CodeCell') ? i : -1).filter(i => i >= 0)"""))
+            first_code = sorted(code)[:2]
+            outputs = run_cells(page, first_code[0], first_code[1], code)
             page.screenshot(path=str(OUTPUT_DIR / "korean-svm.png"))
+            assert "Training images:" in outputs[first_code[1]], outputs
         finally:
             browser.close()
