@@ -195,14 +195,32 @@ class Course:
                 os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
             except (ValueError, OSError):
                 pass
-        # Servers the hub spawned run in their own sessions: end those of the test users.
-        for name in USERS:
-            subprocess.run(["pkill", "-TERM", "-u", name], capture_output=True)
-        time.sleep(0.5)
-        for name in USERS:
-            subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+        # The hub stops the servers it spawned as it shuts down; anything of the test users'
+        # still running (a kernel whose server died) was started by this test: end it by id.
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            left = self.leftover_pids()
+            for pid in left:
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
+            if left:
+                time.sleep(1)
         if getattr(self, "_log", None):
             self._log.close()
+
+    @staticmethod
+    def leftover_pids():
+        uids = {pwd.getpwnam(name).pw_uid for name in USERS}
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if entry.stat().st_uid in uids:
+                        pids.append(int(entry.name))
+                except OSError:
+                    pass
+        return pids
 
     def cleanup(self, keep_log_in=None):
         self.stop()
