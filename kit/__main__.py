@@ -284,7 +284,8 @@ def add_hub_arguments(parser):
     parser.add_argument("--auth", choices=("pam", "shared"), default="pam",
                         help="pam: the OS users' passwords; shared: one password for all, from "
                              "--password-file (for a trial) (default: %(default)s)")
-    parser.add_argument("--password-file", type=Path, default=None, metavar="FILE")
+    parser.add_argument("--password-file", type=Path, default=None, metavar="FILE",
+                        help="with --auth shared: the file holding the shared password")
     parser.add_argument("--data", type=Path, default=None, metavar="DIR",
                         help="CIFAR-10 (cifar-10-batches-py) every student reads, as their CIFAR10_DIR "
                              "(default: none; each student downloads it)")

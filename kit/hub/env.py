@@ -28,6 +28,9 @@ def requirements(pyproject=KIT_ROOT / "pyproject.toml"):
 
 def run(*, folder, base_python=None):
     folder = Path(folder).absolute()
+    if folder.exists() and not folder.is_dir():
+        raise KitError(f"expected a folder for the hub's environment, got the file {folder} instead; "
+                       "give another DIR, e.g. /opt/kit-hub-env")
     base = Path(base_python) if base_python else SYSTEM_PYTHON
     if not base.is_file():
         raise KitError(f"no Python at {base}: `apt-get install python3 python3-venv`, or give "

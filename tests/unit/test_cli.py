@@ -70,6 +70,8 @@ def bad_inputs(tmp_path):
         "export": ["export", "--format", "canvas", "--course", nowhere],
         "certificates": ["certificates", "--course", str(a_file)],
         "demo": ["demo", "--course", str(tmp_path / "demo"), "--data", nowhere],
+        "hub": ["hub", "--course", nowhere, "--students", "alice", "--instructors", "prof", "--config-only"],
+        "hub-env": ["hub-env", str(a_file)],
     }
 
 
