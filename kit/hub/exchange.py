@@ -11,9 +11,11 @@ which the student writes, only warns when the folder's owner is someone else, an
 with `shutil.copytree`, which follows symbolic links as the grader. `KitCollect` instead:
 
 - refuses a submission whose folder is not owned by the OS user it names (a student
-  submitting as someone else), or that holds anything but folders and regular files (a
-  link to the course's solutions or another student's files would otherwise be copied
-  with the grader's rights);
+  submitting as someone else), that holds a file or folder of another user (nbgrader
+  leaves submission folders writable by everyone: another student who learned its name
+  could replace a file), or anything but folders and regular files (a link to the
+  course's solutions or another student's files would otherwise be copied with the
+  grader's rights);
 - takes the submission time from the exchange itself: the latest status change (ctime)
   of the folder and of everything in it, which no unprivileged user can set back, and
   writes it to the collected `timestamp.txt` (what nbgrader and the kit's late penalties
@@ -54,6 +56,7 @@ def exchange_time(path):
     everything under it (links not followed), as a naive UTC datetime. Raises Refused on
     anything but folders and regular files."""
     latest, count = 0.0, 0
+    owner = os.lstat(path).st_uid
     stack = [path]
     while stack:
         folder = stack.pop()
@@ -67,6 +70,12 @@ def exchange_time(path):
                 if count > MAX_ENTRIES:
                     raise Refused("more than %d files" % MAX_ENTRIES)
                 est = entry.stat(follow_symlinks=False)
+                if est.st_uid != owner:
+                    # nbgrader leaves a submission folder writable by everyone: a file of
+                    # someone else's in it was put there by another user.
+                    raise Refused("%s belongs to %s, not to the submitter %s (put there by another "
+                                  "user?)" % (os.path.relpath(entry.path, path), owner_name(est),
+                                              owner_name(st)))
                 if stat.S_ISDIR(est.st_mode):
                     stack.append(entry.path)
                 elif stat.S_ISREG(est.st_mode):

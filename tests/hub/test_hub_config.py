@@ -194,3 +194,15 @@ def test_collect_refuses_links_and_times_by_the_exchange(tmp_path):
         exchange_time(sub)
     with pytest.raises(Refused, match="link"):
         copy_without_links(sub, tmp_path / "copy2")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file to another user")
+def test_collect_refuses_a_submission_holding_another_users_file(tmp_path):
+    sub = tmp_path / "sub"
+    (sub / "classifiers").mkdir(parents=True)
+    planted = sub / "classifiers" / "linear_svm.py"
+    planted.write_text("x = 1\n")
+    exchange_time(sub)                      # all the submitter's: accepted
+    os.chown(planted, 54321, 54321)         # replaced by someone else
+    with pytest.raises(Refused, match="belongs to uid 54321, not to the submitter"):
+        exchange_time(sub)
