@@ -127,6 +127,11 @@ class Course:
                 shutil.copy2(src, self.kit / part)
         subprocess.run(["chown", "-R", f"root:{grader.pw_gid}", str(self.kit)], check=True)
         subprocess.run(["chmod", "-R", "g+rX,g-w,o-rwx", str(self.kit)], check=True)
+        # The course's copy of CIFAR-10, readable by every user wherever the tests' copy lives
+        # (a CI clone may sit in a folder other users cannot enter).
+        data = self.root / "data" / "cifar-10-batches-py"
+        shutil.copytree(cifar10_dir, data)
+        subprocess.run(["chmod", "-R", "a+rX,go-w", str(self.root / "data")], check=True)
         # The course, released by the kit's command, then given to the grader account.
         proc = subprocess.run([str(HUB_PYTHON), "-m", "kit", "release", "--lang", self.lang,
                                "--course", str(self.course), "--dist", str(self.root / "dist")],
@@ -134,15 +139,11 @@ class Course:
                               env={**os.environ, "PYTHONPATH": str(self.kit)})
         assert proc.returncode == 0, "kit release failed:\n" + proc.stdout + proc.stderr
         with open(self.course / "nbgrader_config.py", "a") as config:
-            config.write(f"\nc.KitGrading.data_dir = {str(cifar10_dir)!r}\n")
+            config.write(f"\nc.KitGrading.data_dir = {str(data)!r}\n")
             if self.tests_only:
                 config.write("c.KitGrading.tests_only = True\nc.KitGrading.reference_limits = False\n")
         subprocess.run(["chown", "-R", f"{GRADER}:{GRADER}", str(self.course)], check=True)
         os.chmod(self.course, 0o700)
-        # The students' copy of CIFAR-10 under a plain name (what they see in CIFAR10_DIR).
-        (self.root / "data").mkdir()
-        os.chmod(self.root / "data", 0o755)
-        (self.root / "data" / "cifar-10-batches-py").symlink_to(cifar10_dir)
         password_file = self.root / "password"
         password_file.write_text(self.password)
         os.chmod(password_file, 0o600)
