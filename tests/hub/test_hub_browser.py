@@ -199,6 +199,14 @@ def scenario(hub, browsers, timings):
     shot(prof, "3-autograded")
     timings["collect, autograde"] = time.monotonic() - t
 
+    # Graded the kit's way (KitAutograde: sandboxed kernels, trusted checks): its feedback
+    # lines are in every graded test cell's metadata.
+    for user in (ALICE, BOB):
+        graded = json.loads((course / "autograded" / user / ASSIGNMENT / "svm.ipynb").read_text())
+        tests = [c for c in graded["cells"] if c["cell_type"] == "code"
+                 and c["metadata"].get("nbgrader", {}).get("grade")
+                 and not c["metadata"]["nbgrader"].get("solution")]
+        assert tests and all("feedback" in c["metadata"].get("kit", {}) for c in tests), user
     auto = auto_scores(course)
     alice_auto, alice_max = auto[ALICE]
     bob_auto, _ = auto[BOB]
