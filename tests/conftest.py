@@ -70,3 +70,19 @@ def korean_released_course(tmp_path_factory):
     root = tmp_path_factory.mktemp("korean")
     release.run(kit_root=Path(REPO_ROOT), course=root / "course", dist=root / "dist", lang="ko")
     return root / "course"
+
+
+@pytest.fixture(scope="session")
+def reference_graded_in_full(released_course, cifar10_dir, tmp_path_factory):
+    """The reference submission (student id "reference") graded with its notebooks run in full
+    in the sandbox, once per session: tests/e2e/test_autograde.py checks its grades and
+    tests/e2e/test_notebooks.py what its notebooks show, read through a measurement cell
+    appended to each (tests/notebook_measurements.py). No limits from a timing of the
+    reference (that would be a second whole run of it): the default ceiling."""
+    from kit_helpers import collect_all, grade, reference_submission
+    from notebook_measurements import add_measurement_cells
+    folder = add_measurement_cells(reference_submission(released_course,
+                                                        tmp_path_factory.mktemp("full") / "reference"))
+    collect_all(released_course, [folder])
+    return grade(released_course, ["reference"], cifar10_dir, run_notebooks=True,
+                 reference_limits=False)["reference"]

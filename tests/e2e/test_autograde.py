@@ -48,10 +48,10 @@ def course(released_course):
 
 
 @pytest.fixture(scope="module")
-def notebook_batch(course, cifar10_dir, tmp_path_factory):
-    """Submissions whose notebooks are run in full: notebook-level tampering."""
+def notebook_batch(course, cifar10_dir, tmp_path_factory, reference_graded_in_full):
+    """Submissions whose notebooks are run in full: notebook-level tampering, and the reference
+    (the session's one full grading of it, conftest.py)."""
     root = tmp_path_factory.mktemp("subs-notebook")
-    reference_submission(course, root / "reference")
     untouched_submission(course, root / "untouched")
 
     # Built on the untouched release (stubs only): cheap to run, and any point is a forged one.
@@ -69,13 +69,12 @@ def notebook_batch(course, cifar10_dir, tmp_path_factory):
     path = hang / "classifiers" / "softmax.py"
     path.write_text("while True:\n    pass\n" + path.read_text())
     cheats = ["untouched", "assert_true", "transformer", "import_hang"]
-    collect_all(course, [root / s for s in ["reference", *cheats]])
-    # The reference under the default ceiling and no limits from a timing of itself (that
-    # would be a second whole run of it); the release-based cheats, whose cells stop at
-    # their first stub, under a 30 s ceiling: the limit a hang meets with reference limits
-    # too (their floor), without timing the reference.
-    batch = grade(course, ["reference"], cifar10_dir, run_notebooks=True, reference_limits=False)
-    batch.update(grade(course, cheats, cifar10_dir, run_notebooks=True, cell_timeout=30))
+    collect_all(course, [root / s for s in cheats])
+    # The release-based cheats, whose cells stop at their first stub, under a 30 s ceiling:
+    # the limit a hang meets with reference limits too (their floor), without timing the
+    # reference.
+    batch = grade(course, cheats, cifar10_dir, run_notebooks=True, cell_timeout=30)
+    batch["reference"] = reference_graded_in_full
     return batch
 
 

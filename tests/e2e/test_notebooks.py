@@ -1,6 +1,7 @@
-"""Both notebooks run top to bottom with the reference solution on real CIFAR-10 data, from
-notebooks/ in this repository, and the weights each presents as the learned templates look
-like templates.
+"""Both notebooks run top to bottom with the reference solution on real CIFAR-10 data, as the
+grader runs them (the reference submission graded in full in the sandbox, once per session:
+tests/conftest.py), and the weights each presents as the learned templates look like
+templates; the setup cell also finds the package from notebooks/ in this repository.
 
 "Look like templates" is measured, not eyeballed: for each class, the correlation of its
 weight image with the class's mean training image (relative to the mean of all training
@@ -31,45 +32,14 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from notebook_measurements import TEMPLATES
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# The weights each notebook shows as "what the classifier learned".
-TEMPLATES = {"svm.ipynb": "best_svm", "softmax.ipynb": "strong_softmax"}
 MIN_MEDIAN_CORRELATION = 0.5
-# The Softmax notebook's weakly regularized model: weights, and the weights it started from.
-WEAK = ("weak_softmax", "initial_W[1e3]")
 MIN_WEAK_CORRELATION = 0.4        # with the class means: a class template, if a grainy one
 MAX_WEAK_START_CORRELATION = 0.2  # with the initial weights: the random start is gone
 
 pytestmark = pytest.mark.slow
-
-
-def measurement_cell(name):
-    """Prints TEMPLATES [per-class correlations of the shown templates with the class means]
-    and, for the Softmax notebook, WEAK [the same for the weak model] and WEAK_START [per-class
-    correlations of the weak model's pixel weights with its initial ones]."""
-    code = ("import json as _json\n"
-            "import numpy as _np\n"
-            "from utils.vis_utils import template_correlation as _tc\n"
-            "def _show(label, values):\n"
-            "    print(label + ' ' + _json.dumps([float(v) for v in values]))\n"
-            f"_show('TEMPLATES', _tc({TEMPLATES[name]}.W, X_train[:, :-1], y_train))\n")
-    if name == "softmax.ipynb":
-        weak, start = WEAK
-        code += (f"_show('WEAK', _tc({weak}.W, X_train[:, :-1], y_train))\n"
-                 f"_show('WEAK_START', [_np.corrcoef({weak}.W[:-1, c], {start}[:-1, c])[0, 1]\n"
-                 f"                     for c in range({weak}.W.shape[1])])\n"
-                 "_show('BEST', _tc(best_softmax.W, X_train[:, :-1], y_train))\n"
-                 "print('best setting: learning rate %g, regularization %g' % (best_lr, best_reg))\n")
-    return nbformat.v4.new_code_cell(code)
-
-
-def execute(path, cwd, cifar10_dir):
-    nb = nbformat.read(path, as_version=4)
-    nb.cells.append(measurement_cell(os.path.basename(path)))
-    env = {**os.environ, "CIFAR10_DIR": cifar10_dir, "MPLBACKEND": "Agg"}
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": cwd}}).execute(env=env)
-    return nb
 
 
 def stream_text(cell):
@@ -77,13 +47,17 @@ def stream_text(cell):
 
 
 @pytest.mark.parametrize("name", sorted(TEMPLATES))
-def test_notebook_runs_and_shows_real_templates(name, cifar10_dir):
-    nb = execute(os.path.join(REPO, "notebooks", name), os.path.join(REPO, "notebooks"), cifar10_dir)
+def test_notebook_runs_and_shows_real_templates(name, reference_graded_in_full):
+    """The reference submission's notebooks as the grader ran them in full, in the sandbox (one
+    run for the session, shared with tests/e2e/test_autograde.py), with a measurement cell at
+    the end of each (tests/notebook_measurements.py)."""
+    nb = nbformat.reads(reference_graded_in_full.notebooks[name].graded, as_version=4)
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors, errors[0]
-    measured = measurements(nb.cells[-1])
+    measuring = next(c for c in nb.cells if "_show('TEMPLATES'" in c.source)
+    measured = measurements(measuring)
     median = measured["TEMPLATES"]
-    notes = [l for l in stream_text(nb.cells[-1]).splitlines() if l.startswith("best setting")]
+    notes = [l for l in stream_text(measuring).splitlines() if l.startswith("best setting")]
     print(f"{name}: template correlation medians {measured}", *notes)
     assert median >= MIN_MEDIAN_CORRELATION, \
         f"{name}: the weights shown as templates correlate {median:.2f} (median) with the class means; " \
@@ -195,3 +169,17 @@ def text_matches_the_weights_output(nb):
 
 # From a flat assignment folder: the grader runs the reference submission that way, see
 # tests/e2e/test_autograde.py::test_reference_notebooks_run_without_errors_in_a_flat_folder.
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_the_setup_cell_finds_the_package_from_the_repositorys_notebooks_folder(name, cifar10_dir):
+    """The grader runs the notebooks from a flat folder (above); a maintainer runs them from
+    notebooks/ here, where the setup cell finds classifiers/ and utils/ one level up."""
+    nb = nbformat.read(os.path.join(REPO, "notebooks", name), as_version=4)
+    setup = next(c for c in nb.cells if c.cell_type == "code")
+    probe = nbformat.v4.new_code_cell("import classifiers, utils\nprint(os.path.dirname(classifiers.__file__))")
+    nb.cells = [setup, probe]
+    env = {**os.environ, "CIFAR10_DIR": cifar10_dir, "MPLBACKEND": "Agg"}
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": os.path.join(REPO, "notebooks")}}).execute(env=env)
+    assert os.path.realpath(stream_text(nb.cells[1]).strip()) == os.path.realpath(os.path.join(REPO, "classifiers"))
