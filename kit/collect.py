@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from .course import ASSIGNMENT, NOTEBOOKS as EXPECTED_NOTEBOOKS
+from .lock import course_lock
 from .notebook_limits import NotebookTooLarge, check_text
 
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"  # nbgrader's default Exchange.timestamp_format
@@ -160,7 +161,6 @@ def run(*, paths, course_dir, student=None, assignment=ASSIGNMENT, now=None, lim
     """
     paths, course, stamp, limits = _check_arguments(paths, course_dir, student, assignment,
                                                     now, limits)
-    from .lock import course_lock
     planned = [_plan_or_refusal(p, student, course, assignment, limits, stamp) for p in paths]
     planned = _refuse_conflicts(planned)
     results = []

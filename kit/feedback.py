@@ -33,6 +33,7 @@ from .phrases import N_
 from .sanitize import graded_notebook, markdown_text, safe_url, url_scheme
 from .course import ASSIGNMENT, NOTEBOOKS, autograded_dir, choose_students, feedback_dir
 from .grades import SUMMARY, write_folder
+from .lock import course_lock
 
 # What nbconvert's templates may emit for a sanitized notebook once rendered: markdown's
 # tags, Pygments' highlighted code, images as data URLs (sanitize keeps PNG/JPEG only).
@@ -176,7 +177,6 @@ def render(nb, scores, problems, late_note=None, names=None, lang=DEFAULT_LANGUA
 
 def run(*, course, students=None, jobs=1, progress=True):
     """Write feedback HTML for the named (or all) graded students; return the folders written."""
-    from .lock import course_lock
     course = Path(course)
     students = graded_students(course, students)
     with course_lock(course, "kit feedback"):   # one writer per course (kit/lock.py)

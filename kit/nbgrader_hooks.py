@@ -13,44 +13,22 @@ and `python -m kit feedback` do:
 - `KitFeedback` (GenerateFeedback): every test cell cut to its visible source and the
   kit's own feedback lines (kept in the graded cell's `kit.feedback` metadata), everything
   else sanitized: no hidden test, no script.
-- `KitGrading`: the grading settings, read from the same configuration file.
+The grading settings (`KitGrading`) are kit/settings.py's, read from the same configuration file.
 """
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Float, Unicode
-from traitlets.config import Configurable
 
-from . import cells, verdicts
-from .autograde import DEFAULT_CELL_TIMEOUT, DEFAULT_SUBMISSION_TIMEOUT
-from .course import ASSIGNMENT, NOTEBOOKS
+from . import autograde, cells, feedback, grades, nbgrader_ahead, shared_data, verdicts
+from .autograde import reference_times, stage
+from .course import ASSIGNMENT, NOTEBOOKS, KitError
 from .i18n import DEFAULT_LANGUAGE
+from .lock import check_free, course_lock
 from .phrases import course_language
-
-
-class KitGrading(Configurable):
-    """Grading settings of a course (`c.KitGrading.<name>` in its nbgrader_config.py)."""
-    cell_timeout = Float(DEFAULT_CELL_TIMEOUT, help="Seconds one cell may run at most (cells the "
-                                                     "reference solution has: see reference_limits)."
-                         ).tag(config=True)
-    submission_timeout = Float(DEFAULT_SUBMISSION_TIMEOUT,
-                               help="Seconds one whole submission may take.").tag(config=True)
-    tests_only = Bool(False, help="Run only setup and test cells (same scores, faster).").tag(config=True)
-    allow_unisolated = Bool(False, help="Grade even where bubblewrap cannot isolate student "
-                                        "code (resource limits only).").tag(config=True)
-    data_dir = Unicode("", help="CIFAR-10 folder (default: $CIFAR10_DIR, else the kit's "
-                                "data/cifar-10-batches-py).").tag(config=True)
-    share_data = Bool(True, help="Prepare the notebooks' CIFAR-10 arrays once per batch and map "
-                                 "them read-only into every kernel (same grades, less time and "
-                                 "memory).").tag(config=True)
-    reference_limits = Bool(True, help="Limit each cell to 10x the reference solution's time on "
-                                       "this machine (at least 30 s, at most cell_timeout); "
-                                       "False: cell_timeout for every cell.").tag(config=True)
-    duedate = Unicode("", help="The assignment's due date with its time zone, e.g. '2026-12-01 "
-                               "17:00:00 Europe/Paris' (written to the gradebook when grades are "
-                               "stored); '': the gradebook's own (formgrader's).").tag(config=True)
+from .settings import KitGrading
 
 
 class GraderFailed(Exception):
@@ -72,8 +50,6 @@ class KitAutograde(NbGraderPreprocessor):
     """Grade this notebook the kit's way; write its scores to the gradebook."""
 
     def preprocess(self, nb, resources):
-        from .course import KitError
-        from .lock import course_lock
         info = resources["nbgrader"]
         if info["assignment"] != ASSIGNMENT:
             raise GraderFailed(f"expected assignment {ASSIGNMENT!r}, got {info['assignment']!r} instead")
@@ -90,7 +66,6 @@ class KitAutograde(NbGraderPreprocessor):
             return self.grade(nb, resources, course)
 
     def grade(self, nb, resources, course):
-        from . import autograde, grades, nbgrader_ahead
         settings = KitGrading(parent=self)
         info = resources["nbgrader"]
         student, name = info["student"], info["notebook"] + ".ipynb"
@@ -115,10 +90,6 @@ class KitAutograde(NbGraderPreprocessor):
 def batch_resources(course, settings, task):
     """What `kit autograde` makes once per batch, made once per nbgrader process here (it
     grades notebook after notebook): the shared CIFAR-10 arrays and the reference timings."""
-    from dataclasses import replace
-
-    from . import shared_data
-    from .autograde import reference_times, stage
     if settings.share_data:
         prepared = shared_data.for_this_process(data_dir=task.data_dir,
                                                 notebook_texts=stage.source_notebooks(course))
@@ -134,9 +105,6 @@ class KitFeedback(NbGraderPreprocessor):
     """A graded notebook as the kit hands it back (see kit/feedback.py)."""
 
     def preprocess(self, nb, resources):
-        from . import feedback
-        from .lock import check_free
-        from .course import KitError
         lang = DEFAULT_LANGUAGE
         try:   # nbgrader writes the feedback files itself: not while a kit command writes
             course = course_root(self)

@@ -6,7 +6,7 @@ import copy
 
 import nbformat
 
-from .. import cells, checks, verdicts
+from .. import cells, checks, judging, verdicts
 from ..problems import Problem, ProblemKind
 from .limits import PACKAGE, CellInfo, cell_uses
 
@@ -139,8 +139,8 @@ class CheckPlan:
         return CellInfo(key=f"checks:{self.labels.get(index, index)}")
 
     def judge(self, found=None):
-        """{check: None when right, else why it is wrong}; fills `found` (see checks.judge)."""
+        """{check: None when right, else why it is wrong}; fills `found` (see judging.judge)."""
         if not self.checks:
             return {}
         outputs = {target: self.nb.cells[index].outputs for target, index in self.calls.items()}
-        return checks.judge(outputs, self.checks, self.seed, found)
+        return judging.judge(outputs, self.checks, self.seed, found)

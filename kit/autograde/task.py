@@ -8,11 +8,7 @@ import nbformat
 from .. import cells, late, notebook_limits
 from ..course import NOTEBOOKS, release_dir, source_dir, submitted_dir
 from ..problems import Problem, ProblemKind
-
-# Seconds: the most any one cell may run (a cell the reference solution has gets less, see
-# limits.py); a full-size hyperparameter search on a busy grader needs minutes.
-DEFAULT_CELL_TIMEOUT = 300
-DEFAULT_SUBMISSION_TIMEOUT = 1200
+from ..settings import DEFAULT_CELL_TIMEOUT, DEFAULT_SUBMISSION_TIMEOUT
 
 
 @dataclass
