@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from .course import DEFAULT_COURSE, DEFAULT_DIST, KIT_ROOT, KitError
+from .course import DEFAULT_COURSE, DEFAULT_DEMO_COURSE, DEFAULT_DIST, KIT_ROOT, KitError
 from .settings import OPTIONS, given
 from .version import version
 
@@ -181,7 +181,7 @@ def build_parser():
     demo = subcommand(commands, "demo", "release, then grade three example submissions and check them")
     demo.add_argument("--dist", type=Path, default=DEFAULT_DIST, metavar="DIR",
                       help="where the zip for students goes (default: %(default)s)")
-    add_grading_options(demo, course_default=KIT_ROOT / "demo-course")
+    add_grading_options(demo, course_default=DEFAULT_DEMO_COURSE)
     demo.add_argument("--notebooks", action="store_true",
                       help="also run the notebooks in full, as `autograde` does by default (minutes); "
                            "the demo's quick look grades the test cells only, on every core")

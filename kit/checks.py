@@ -36,7 +36,6 @@ import numpy as np
 from . import reference
 from .cells import grade_id
 from .errors import KitError
-from .phrases import N_
 
 LOSS_TOLERANCE = 1e-6            # relative, on the loss and (norm-wise) on the gradient
 

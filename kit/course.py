@@ -4,6 +4,7 @@ Every stage takes these paths as arguments; this module only knows the defaults 
 how an nbgrader course directory is laid out, so that nbgrader's own commands and
 formgrader keep working on the same folder.
 """
+import copy
 import os
 import shutil
 import sys
@@ -14,14 +15,15 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from . import config_file
 from .errors import KitError
+from .locations import KIT_ROOT, WORK_ROOT
 from .notebook_rules import NOTEBOOKS  # noqa: F401 (where the course's paths are, its notebooks too)
 from .settings import KitGrading, KitLatePenalty, config_lines
 
 ASSIGNMENT = "linear_classifiers"
 COURSE_ID = "linear_classifiers_course"
-KIT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_COURSE = KIT_ROOT / "course"
-DEFAULT_DIST = KIT_ROOT / "dist"
+DEFAULT_COURSE = WORK_ROOT / "course"
+DEFAULT_DIST = WORK_ROOT / "dist"
+DEFAULT_DEMO_COURSE = WORK_ROOT / "demo-course"
 
 # What a student writes (kept from the submission) and what the kit owns (always
 # restored from the master copy before grading), as paths relative to the assignment.
@@ -84,17 +86,28 @@ def gradebook_url(course: Path) -> str:
     return "sqlite:///" + str((course / "gradebook.db").resolve())
 
 
+# Each course configuration's text, executed once per process: {(path, bytes): Config}.
+# Every stage asks for the settings (grading, late policy, markers); the file is Python,
+# so running it again for each of them (three times per student, once) was pure cost.
+_LOADED = {}
+
+
 def course_config(course: Path):
-    """The course's configuration (its nbgrader_config.py), as a traitlets Config; empty
-    when the course has none yet. Never the cwd's: the course folder is what counts."""
+    """The course's configuration (its nbgrader_config.py), as a traitlets Config (a copy
+    the caller may change); empty when the course has none yet. Never the cwd's: the course
+    folder is what counts. A file is executed once per process for each text it has."""
     path = Path(course) / "nbgrader_config.py"
     if not path.is_file():
         return Config()
-    try:
-        return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
-    except Exception as err:
-        raise KitError(f"{path}: the course configuration could not be read "
-                       f"({type(err).__name__}: {err}); fix it or run `python -m kit release` again") from None
+    key = (str(path.resolve()), path.read_bytes())
+    if key not in _LOADED:
+        try:
+            _LOADED[key] = PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
+        except Exception as err:
+            raise KitError(f"{path}: the course configuration could not be read "
+                           f"({type(err).__name__}: {err}); fix it or run `python -m kit release` "
+                           "again") from None
+    return copy.deepcopy(_LOADED[key])
 
 
 def coursedir(course: Path):

@@ -20,7 +20,7 @@ import nbformat
 # Modules, not their functions: the tests stand in an offline download for the real one.
 from utils import data_utils, download_cifar10
 
-from . import autograde, collect, feedback, grades, i18n, release
+from . import autograde, collect, feedback, grades, i18n, release, score_store
 from .course import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, autograded_dir, release_dir, source_dir
 from .lock import course_lock
 from .problems import ProblemKind
@@ -128,7 +128,7 @@ def check_reference_runs_cleanly(course, by_student, *, notebooks_ran):
 
 def check_expectations(by_student):
     def total(student):
-        summary = grades.summary_of(by_student[student])
+        summary = score_store.summary_of(by_student[student])
         return grades.totals(summary)
 
     expectations = [

@@ -57,8 +57,9 @@ MESSAGE_DOMAIN = "utils"
 # The kit's own sentences to students and instructors (feedback, verdicts, the class report),
 # marked `N_("...")` and translated when a page is rendered (kit/phrases.py): their catalogue
 # is i18n/<lang>/kit.po, read by the kit and never shipped.
-KIT_MESSAGE_SOURCES = ("kit/mistakes.py", "kit/verdicts.py", "kit/checks.py", "kit/cells.py",
-                       "kit/feedback.py", "kit/report.py", "kit/late.py", "kit/autograde/grading.py")
+KIT_MESSAGE_SOURCES = ("kit/mistakes.py", "kit/verdicts.py", "kit/check_results.py", "kit/judging.py",
+                       "kit/cells.py", "kit/feedback.py", "kit/report.py", "kit/late.py",
+                       "kit/autograde/grading.py")
 KIT_DOMAIN = "kit"
 # Each catalogue: the files its messages come from and the function that marks them.
 DOMAINS = {MESSAGE_DOMAIN: (MESSAGE_SOURCES, "_"), KIT_DOMAIN: (KIT_MESSAGE_SOURCES, "N_")}

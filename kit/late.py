@@ -11,7 +11,7 @@ and stores it as the notebook's `late_submission_penalty`. The kit only adds:
 - `KitLatePenalty`, a LateSubmissionPlugin with a grace period and a per-day policy
   (`c.KitLatePenalty.*`), which the course configuration names as the plugin;
 - `refresh_penalties`: every notebook's penalty worked out again from its score as the
-  gradebook holds it now, whenever the kit reads or writes grades (grades.current_gradebook).
+  gradebook holds it now, whenever the kit reads or writes grades (score_store.current_gradebook).
   nbgrader's AssignLatePenalties runs only when a notebook is autograded, so points given
   by hand afterwards would escape the penalty until the next grading; here the order of
   autograding and hand grading never matters;
@@ -21,6 +21,7 @@ and stores it as the notebook's `late_submission_penalty`. The kit only adds:
 from pathlib import Path
 
 from .course import ASSIGNMENT, KitError, course_config
+from .notebook_rules import notebook_id
 from .phrases import N_
 # The policy is a setting (kit/settings.py); the course configuration names it here.
 from .settings import KitGrading, KitLatePenalty  # noqa: F401 (c.AssignLatePenalties.plugin_class)
@@ -156,7 +157,7 @@ def feedback_note(gb, student, notebook):
     from nbgrader.api import MissingEntry
     try:
         submission = gb.find_submission(ASSIGNMENT, student)
-        penalty = gb.find_submission_notebook(notebook.replace(".ipynb", ""), ASSIGNMENT,
+        penalty = gb.find_submission_notebook(notebook_id(notebook), ASSIGNMENT,
                                               student).late_submission_penalty or 0.0
     except MissingEntry:
         return None

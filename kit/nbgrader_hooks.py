@@ -22,11 +22,12 @@ from pathlib import Path
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from . import autograde, cells, feedback, grades, nbgrader_ahead, shared_data, verdicts
+from . import autograde, cells, feedback, nbgrader_ahead, score_store, shared_data, verdicts
 from .autograde import reference_times, stage
 from .course import ASSIGNMENT, NOTEBOOKS, KitError
 from .i18n import DEFAULT_LANGUAGE
 from .lock import check_free, course_lock
+from .notebook_rules import notebook_file
 from .phrases import course_language
 from .settings import KitGrading
 
@@ -68,7 +69,7 @@ class KitAutograde(NbGraderPreprocessor):
     def grade(self, nb, resources, course):
         settings = KitGrading(parent=self)
         info = resources["nbgrader"]
-        student, name = info["student"], info["notebook"] + ".ipynb"
+        student, name = info["student"], notebook_file(info["notebook"])
         common = autograde.task_settings(settings)
 
         def make_task(student_id, notebooks, blas_threads=None):
@@ -81,8 +82,8 @@ class KitAutograde(NbGraderPreprocessor):
             grade_one=lambda: autograde.grade_or_fail(make_task(student, (name,))))
         if result.failed:
             raise GraderFailed(f"{student} {name}: " + "; ".join(p.message for p in result.problems))
-        grades.write_gradebook(course, result)
-        grades.merge_summary(course, result)   # the status and feedback lines `kit feedback` reads
+        score_store.write_gradebook(course, result)
+        score_store.merge_summary(course, result)   # the status and feedback lines `kit feedback` reads
         graded = nbformat.reads(result.notebooks[name].graded, as_version=4)
         return graded, resources
 

@@ -111,10 +111,16 @@ def is_graded(cell):
     return bool(meta(cell).get("grade"))
 
 
+def kind_of(cell_type, solution):
+    """"auto" for a test cell (graded code that is no solution: is_test), "manual" for any
+    other graded cell (a written answer, graded by hand): the one rule, for the grader's
+    scores and the gradebook's alike."""
+    return "auto" if cell_type == "code" and not solution else "manual"
+
+
 def grading_kind(cell):
-    """"auto" for a test cell, "manual" for any other graded cell: the one rule, for
-    scores, the gradebook and the reports alike."""
-    return "auto" if is_test(cell) else "manual"
+    """A graded cell's kind (kind_of)."""
+    return kind_of(cell.get("cell_type"), bool(meta(cell).get("solution")))
 
 
 def is_instructor_cell(cell):

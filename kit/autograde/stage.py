@@ -5,7 +5,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from .. import grades, report, sandbox, shared_data
+from .. import grades, report, sandbox, score_store, shared_data
 from ..course import ASSIGNMENT, NOTEBOOKS, KitError, choose_students, course_config, release_dir, source_dir, submitted_dir
 from ..lock import course_lock
 from ..settings import KitGrading, override
@@ -73,7 +73,7 @@ def _run(*, course, students, jobs, scheduler, certificates, no_worker_timeout, 
         for result in execute_tasks(tasks, jobs=jobs, scheduler=scheduler, progress=progress):
             if not result.failed:
                 try:
-                    grades.store(course, result)
+                    score_store.store(course, result)
                 except Exception as err:  # one student's results never stop the batch
                     result = failed_result(result, f"storing the results failed: {type(err).__name__}: {err}")
             results.append(result)

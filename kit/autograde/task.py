@@ -8,6 +8,7 @@ import nbformat
 from .. import cells, late, notebook_limits
 from ..course import NOTEBOOKS, release_dir, source_dir, submitted_dir
 from ..problems import Problem, ProblemKind
+from ..scores import RestoredNotebook
 from ..settings import DEFAULT_CELL_TIMEOUT, DEFAULT_SUBMISSION_TIMEOUT
 
 
@@ -66,16 +67,15 @@ def write_files(root, files):
 def restore_notebook(task, name):
     """The submitted notebook with the instructor's cells restored.
 
-    Returns {"nb": the notebook (None when missing or unreadable), "source", "release":
-    the instructor's notebooks, "problems": [Problem]}.
+    Returns a RestoredNotebook (its `nb` None when missing or unreadable).
     """
     source = nbformat.reads(task.source_notebooks[name], as_version=4)
     release = nbformat.reads(task.release_notebooks[name], as_version=4)
     submitted, problem = read_submitted(task.files.get(name), name)
     if submitted is None:
-        return {"nb": None, "source": source, "release": release, "problems": [problem]}
+        return RestoredNotebook(nb=None, source=source, release=release, problems=[problem])
     nb, problems = cells.restore(submitted, source, release)
-    return {"nb": nb, "source": source, "release": release, "problems": problems}
+    return RestoredNotebook(nb=nb, source=source, release=release, problems=problems)
 
 
 def read_submitted(data, name):

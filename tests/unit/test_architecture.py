@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 KIT = Path(__file__).resolve().parents[2] / "kit"
-# Modules still over the size limit, with their size when the limit came: they may shrink,
-# never grow, and no other module may join them.
+# Modules over the size limit, with their size when the limit came (none now): they may
+# shrink, never grow, and no other module may join them.
 MAX_LINES = 400
-OVERSIZED = {"collect.py": 744, "similarity.py": 606, "sanitize.py": 459}
+OVERSIZED = {}
 # The command dispatcher loads only the command it runs (start-up time), all downward.
 LAZY_IMPORTERS = {"kit.__main__"}
 
@@ -120,3 +120,11 @@ def test_modules_stay_small():
     over = {name: n for name, n in sizes.items() if n > MAX_LINES}
     grown = {name: n for name, n in over.items() if n > OVERSIZED.get(name, MAX_LINES)}
     assert not grown, f"over {MAX_LINES} lines (split them): {grown}"
+
+
+def test_every_module_with_the_kits_sentences_is_in_their_catalogue():
+    """A sentence marked N_ in a module the catalogue does not read would go untranslated."""
+    from kit.i18n import KIT_MESSAGE_SOURCES
+    marking = {p.relative_to(KIT.parent).as_posix() for p in KIT.rglob("*.py")
+               if "N_(" in p.read_text() and p.name not in ("phrases.py", "i18n.py")}
+    assert marking <= set(KIT_MESSAGE_SOURCES), marking - set(KIT_MESSAGE_SOURCES)

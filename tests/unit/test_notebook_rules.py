@@ -71,3 +71,29 @@ def test_command_line_values_override_the_course():
     settings.override(grading, cell_timeout=12.0, tests_only=None, data_dir="/data")
     assert (grading.cell_timeout, grading.tests_only, grading.data_dir) == (12.0, False, "/data")
     assert {o.setting for o in settings.OPTIONS} <= set(settings.KitGrading.class_traits(config=True))
+
+
+def test_the_course_configuration_runs_once_per_text(tmp_path):
+    """Every stage reads the settings; the file (Python) runs once for each text it has."""
+    counter = tmp_path / "runs"
+    counter.write_text("")
+    config = tmp_path / "nbgrader_config.py"
+    config.write_text(f"c = get_config()\nopen({str(counter)!r}, 'a').write('x')\nc.KitGrading.cell_timeout = 5.0\n")
+    first = course.course_config(tmp_path)
+    first.KitGrading.cell_timeout = 99.0          # a caller's change stays its own
+    assert course.course_config(tmp_path).KitGrading.cell_timeout == 5.0
+    assert settings.KitGrading(config=course.course_config(tmp_path)).cell_timeout == 5.0
+    assert counter.read_text() == "x"
+    config.write_text(config.read_text().replace("5.0", "6.0"))   # a new text runs again
+    assert course.course_config(tmp_path).KitGrading.cell_timeout == 6.0
+    assert counter.read_text() == "xx"
+
+
+def test_the_kind_rule_agrees_with_the_students_test_cell_rule():
+    """kind_of (the grader's and the gradebook's) says "auto" exactly for utils/check's test cells."""
+    graded = [cell for name in notebook_rules.NOTEBOOKS
+              for cell in nbformat.read(str(course.KIT_ROOT / "notebooks" / name), as_version=4).cells
+              if notebook_rules.is_graded(cell)]
+    assert graded
+    for cell in graded:
+        assert (notebook_rules.grading_kind(cell) == "auto") == notebook_rules.is_test(cell), cell.metadata
