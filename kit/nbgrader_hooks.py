@@ -115,11 +115,17 @@ class KitFeedback(NbGraderPreprocessor):
             raise GraderFailed(str(err)) from None
         except GraderFailed:
             pass   # run on its own, outside a converter (no course): nothing to check
-        scores = {}
-        for cell in nb.cells:
-            if cells.is_test(cell):
-                lines = cell.get("metadata", {}).get("kit", {}).get("feedback")
-                passed = lines == verdicts.PASSED
-                scores[cells.grade_id(cell)] = {"feedback": lines, "score": 1.0 if passed else 0.0,
-                                                "max": 1.0}
+        scores = {cells.grade_id(cell): graded_score(cell) for cell in nb.cells if cells.is_test(cell)}
         return feedback.sanitize(nb, scores, lang), resources
+
+
+def graded_score(cell):
+    """A test cell's score entry for feedback.sanitize: the kit's lines (its `kit.feedback`
+    metadata) and the score nbgrader's GetGrades put in its metadata (the gradebook's, hand
+    grades included, as `kit feedback` reads it); without GetGrades (the preprocessor run
+    alone), full marks exactly when the kit's verdict is a pass."""
+    lines = cell.get("metadata", {}).get("kit", {}).get("feedback")
+    nbgrader = cells.meta(cell)
+    if nbgrader.get("score") is not None and nbgrader.get("points") is not None:
+        return {"feedback": lines, "score": float(nbgrader["score"]), "max": float(nbgrader["points"])}
+    return {"feedback": lines, "score": 1.0 if lines == verdicts.PASSED else 0.0, "max": 1.0}

@@ -90,8 +90,8 @@ def run_to_completion(make_coroutine):
 
 
 async def run_kernels(task, graded, folders, deadline, environment, found=None, times=None, peaks=None):
-    """The notebooks (one after the other), the test cells and the trusted checks, each in
-    kernels of their own, at the same time; returns submission-wide Problems. Problems that
+    """The notebooks (one kernel each, side by side), the test cells and the trusted checks,
+    each in kernels of their own, at the same time; returns submission-wide Problems. Problems that
     are not the student's (a kernel that cannot start, data the sandbox cannot see) are
     appended to `environment`; each judged check's mistake names to `found`, each cell's
     time to `times`, each kernel role's memory peak to `peaks`. A hang the test kernel

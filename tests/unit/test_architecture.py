@@ -128,3 +128,13 @@ def test_every_module_with_the_kits_sentences_is_in_their_catalogue():
     marking = {p.relative_to(KIT.parent).as_posix() for p in KIT.rglob("*.py")
                if "N_(" in p.read_text() and p.name not in ("phrases.py", "i18n.py")}
     assert marking <= set(KIT_MESSAGE_SOURCES), marking - set(KIT_MESSAGE_SOURCES)
+
+
+@pytest.mark.parametrize("stage", ["release", "collect", "autograde.stage", "feedback", "report",
+                                   "export", "similarity", "certificates", "demo"])
+def test_every_stage_is_one_keyword_only_run(stage):
+    import importlib
+    import inspect
+    run = importlib.import_module(f"kit.{stage}").run
+    kinds = {p.kind for p in inspect.signature(run).parameters.values()}
+    assert kinds <= {inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.VAR_KEYWORD}, (stage, kinds)
