@@ -22,7 +22,7 @@ import pytest
 
 from kit import collect, grades, sandbox, score_store
 from kit.course import ASSIGNMENT, autograded_dir, source_dir
-from kit.release import BEGIN_HIDDEN, END_HIDDEN
+from kit.notebook_rules import BEGIN_HIDDEN, END_HIDDEN
 from kit_helpers import (REPO, collect_all, grade, reference_submission, total,
                          untouched_submission)
 from payloads import (FORGE_FRAMES, LEAK_HIDDEN, PLANT_LINK, SEARCH_KERNEL, SEARCH_SOFTMAX,

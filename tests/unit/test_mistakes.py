@@ -192,7 +192,7 @@ STUBS = {
 
 def test_each_cause_of_a_missing_result_has_its_bucket(tmp_path):
     """The runner in a real kernel, on stubs that fail each way: the check's cause comes from
-    what the kernel sent (checks.failures_of), one bucket per cause (issue 24, item 8)."""
+    what the kernel sent (check_results.failures_of), one bucket per cause (issue 24, item 8)."""
     import shutil
 
     import nbformat
