@@ -84,20 +84,20 @@ def cpu_share_mechanism():
 
 @contextlib.contextmanager
 def arrival_times(arrived):
-    """Note when each submission's result comes back (kit.grades.store is called in this
+    """Note when each submission's result comes back (kit.score_store.store is called in this
     process as results arrive): autograde.run returns only once the whole batch is done,
     and beside the hog the reference's own time is the figure, not the hog's."""
-    from kit import grades
-    store = grades.store
+    from kit import score_store
+    store = score_store.store
 
     def noting(course, result):
         arrived[result.student] = time.perf_counter()
         return store(course, result)
-    grades.store = noting
+    score_store.store = noting
     try:
         yield
     finally:
-        grades.store = store
+        score_store.store = store
 
 
 def reference_seconds(grade):

@@ -7,10 +7,11 @@ stage's keyword-only `run(*, ...)`. Defaults shown in the help are read from the
 import argparse
 import os
 import sys
-from importlib import metadata
 from pathlib import Path
 
-from .course import DEFAULT_COURSE, DEFAULT_DIST, KIT_ROOT, KitError
+from .course import DEFAULT_COURSE, DEFAULT_DEMO_COURSE, DEFAULT_DIST, KIT_ROOT, KitError
+from .settings import OPTIONS, given
+from .version import version
 
 # Exit codes, the same for every command (documented in --help and the README).
 EXIT_OK = 0        # done
@@ -26,13 +27,6 @@ EXIT_CODES = f"""exit codes:
   {EXIT_REFUSED}    the input was refused before anything changed: no course or release,
        a bad configuration, data, folder or file (the message says what and how to fix it)
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C)"""
-
-
-def version():
-    try:
-        return metadata.version("linear-classifiers-kit")
-    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
-        return "unknown (not installed: python -m pip install -r requirements.txt)"
 
 
 def whole_number(minimum):
@@ -107,7 +101,6 @@ def add_students(parser, what):
 
 def add_grading_options(parser, course_default=DEFAULT_COURSE):
     from .autograde.cluster import NO_WORKER_TIMEOUT
-    from .nbgrader_hooks import KitGrading
     add_course_option(parser, course_default)
     parser.add_argument("--jobs", type=positive_int, default=1, metavar="N",
                         help="submissions graded at once (default: %(default)s)")
@@ -122,31 +115,21 @@ def add_grading_options(parser, course_default=DEFAULT_COURSE):
                         help="with --scheduler: seconds to wait while the cluster has no worker at all "
                              "before the submissions still waiting become grader errors (default: "
                              f"{NO_WORKER_TIMEOUT:g})")
-    parser.add_argument("--cell-timeout", type=positive_float, default=None, metavar="SECONDS",
-                        help="seconds one cell may run (default: the course's c.KitGrading.cell_timeout, "
-                             f"{KitGrading.cell_timeout.default_value:g} unless set)")
-    parser.add_argument("--submission-timeout", type=positive_float, default=None, metavar="SECONDS",
-                        help="seconds one whole submission may take (default: the course's "
-                             "c.KitGrading.submission_timeout, "
-                             f"{KitGrading.submission_timeout.default_value:g} unless set)")
-    parser.add_argument("--tests-only", action="store_true",
-                        help="run only the setup and test cells, not the whole notebooks (same scores, "
-                             "faster; the graded notebooks then show no student outputs)")
-    parser.add_argument("--allow-unisolated", action="store_true",
-                        help="grade even where the sandbox (bubblewrap) cannot isolate student code "
-                             "(resource limits only; by default grading refuses)")
-    parser.add_argument("--data", type=Path, default=None, metavar="DIR",
-                        help="CIFAR-10 folder (default: the course's c.KitGrading.data_dir, else "
-                             "$CIFAR10_DIR, else data/cifar-10-batches-py)")
+    for option in OPTIONS:   # the settings' options (kit/settings.py), one per KitGrading trait
+        if option.flag_only:
+            parser.add_argument(option.flag, action="store_true", help=option.help_text())
+        else:
+            parser.add_argument(option.flag, type=Path if option.setting == "data_dir" else positive_float,
+                                default=None, metavar=option.metavar, help=option.help_text())
 
 
 def grading_kwargs(args):
     """Only what the command line says: the rest comes from the course's configuration."""
+    settings = given(args)
+    tests_only = settings.pop("tests_only")
     return dict(jobs=args.jobs, scheduler=args.scheduler, certificates=args.certificates,
                 no_worker_timeout=args.no_worker_timeout,
-                cell_timeout=args.cell_timeout, submission_timeout=args.submission_timeout,
-                run_notebooks=False if args.tests_only else None,
-                allow_unisolated=True if args.allow_unisolated else None, data_dir=args.data)
+                run_notebooks=None if tests_only is None else not tests_only, **settings)
 
 
 def build_parser():
@@ -198,7 +181,7 @@ def build_parser():
     demo = subcommand(commands, "demo", "release, then grade three example submissions and check them")
     demo.add_argument("--dist", type=Path, default=DEFAULT_DIST, metavar="DIR",
                       help="where the zip for students goes (default: %(default)s)")
-    add_grading_options(demo, course_default=KIT_ROOT / "demo-course")
+    add_grading_options(demo, course_default=DEFAULT_DEMO_COURSE)
     demo.add_argument("--notebooks", action="store_true",
                       help="also run the notebooks in full, as `autograde` does by default (minutes); "
                            "the demo's quick look grades the test cells only, on every core")

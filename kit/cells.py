@@ -11,40 +11,15 @@ import copy
 
 import nbformat
 
-from .problems import Problem, ProblemKind
-
-# One rule for "test cell" and "failed" for the grader and the students' own check.
-from utils.check import first_error, is_test  # noqa: F401 (used here and as cells.*)
 # One rule for what a graded cell is called, for the feedback, the report and the students' check.
 from utils.cell_names import cell_names
-from .course import NOTEBOOKS, release_dir, student_owned
+from .course import release_dir, student_owned
+# The cell predicates are the notebook rules' (kit/notebook_rules.py); they are named
+# here too because every grading module reads cells through this module.
+from .notebook_rules import (NOTEBOOKS, first_error, flags, grade_id, grading_kind,  # noqa: F401
+                             is_graded, is_instructor_cell, is_test, meta)
 from .phrases import N_
-
-
-
-def meta(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def grade_id(cell):
-    return meta(cell).get("grade_id")
-
-
-def flags(cell):
-    """The metadata that decides how a cell is graded (nbgrader adds checksums on release)."""
-    return {key: meta(cell).get(key) for key in ("grade", "solution", "locked", "points")}
-
-
-def is_answer(cell):
-    """A manually graded answer (written text or code): graded and filled in by the student."""
-    m = meta(cell)
-    return bool(m.get("grade")) and bool(m.get("solution"))
-
-
-def is_instructor_cell(cell):
-    """Cells the student may not change: locked cells and test cells."""
-    m = meta(cell)
-    return bool(m.get("locked")) or is_test(cell)
+from .problems import Problem, ProblemKind
 
 
 def error_output(ename, evalue):
@@ -131,7 +106,7 @@ def scores(nb, release):
     blanks = {grade_id(c): c.source for c in release.cells if grade_id(c)}
     result = {}
     for cell in nb.cells:
-        if not meta(cell).get("grade"):
+        if not is_graded(cell):
             continue
         gid, points = grade_id(cell), float(meta(cell).get("points", 0))
         if is_test(cell):
@@ -150,8 +125,8 @@ def scores(nb, release):
 def zero_scores(source, reason):
     """Every graded cell of a notebook that could not be graded at all (e.g. missing)."""
     return {grade_id(c): {"score": 0.0, "max": float(meta(c).get("points", 0)),
-                          "kind": "auto" if is_test(c) else "manual", "message": reason}
-            for c in source.cells if meta(c).get("grade")}
+                          "kind": grading_kind(c), "message": reason}
+            for c in source.cells if is_graded(c)}
 
 
 def student_files(submission):

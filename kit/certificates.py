@@ -19,6 +19,7 @@ import os
 import re
 from pathlib import Path
 
+from . import tls
 from .course import KitError
 
 # Inside the course folder, hidden: a Jupyter server started there (formgrader's) does not
@@ -123,7 +124,6 @@ def planned_files(folder):
 
 def make_all(*, course_name, names, days):
     """The contents of planned_files(...): [(bytes, mode)], generated in memory."""
-    from . import tls
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key, ca_cert = tls.make_ca(f"{course_name} Dask CA (linear-classifiers-kit)",
                                          now=now, days=days)

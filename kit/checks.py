@@ -30,12 +30,13 @@ import io
 import secrets
 from pathlib import Path
 
+import nbformat
 import numpy as np
 
 from . import reference
-from .phrases import N_
+from .cells import grade_id
+from .errors import KitError
 
-MAX_OUTPUT_BYTES = 2 * 2 ** 20  # base64 text of one returned array
 LOSS_TOLERANCE = 1e-6            # relative, on the loss and (norm-wise) on the gradient
 
 LOSS_FUNCTIONS = {
@@ -100,10 +101,6 @@ def refuse_unknown_names(path):
     Inputs: path, a source notebook. Returns nothing; raises KitError naming the notebook,
     the cell's grade_id and the unknown names, with the names that are known.
     """
-    import nbformat
-
-    from .cells import grade_id
-    from .course import KitError
     nb = nbformat.read(str(path), as_version=4)
     for index, cell in enumerate(nb.cells):
         declared = cell.get("metadata", {}).get("kit", {}).get("checks")
@@ -206,7 +203,8 @@ def cases_for(call, seed):
 # its reference code) has run. Nothing is shared with it through files: its inputs travel
 # inside the cells it runs, sent only when it runs them, and its results come back as
 # display outputs of type MIME (base64 .npy arrays), bounded like every output
-# (kit/outputs.py) and read here with allow_pickle=False.
+# (kit/outputs.py) and read in the grader with allow_pickle=False (kit/check_results.py);
+# kit/judging.py judges them.
 
 MIME = "application/x-kit-check+json"
 
@@ -244,183 +242,3 @@ def prepare(checks, seed):
     """The runner cell and one cell per call, {call: source}, for these checks and seed."""
     calls = sorted({call_of(check) for check in checks})
     return RUNNER, {call: cell_for(call, seed) for call in calls}
-
-
-# ---------------------------------------------------------------- judging, in the grader
-
-
-class WrongResult(Exception):
-    pass
-
-
-def results_of(outputs, call):
-    """{case: {key: base64 text}} from the outputs of one call's cell; a case sent twice is
-    kept as None (which answer counts would be the sender's choice)."""
-    found = {}
-    for output in outputs:
-        data = output.get("data", {}) if output.get("output_type") == "display_data" else {}
-        payload = data.get(MIME)
-        if not isinstance(payload, dict) or payload.get("call") != call:
-            continue
-        case, arrays = payload.get("case"), payload.get("arrays")
-        if not isinstance(case, str) or not isinstance(arrays, dict):
-            continue
-        found[case] = None if case in found else arrays
-    return found
-
-
-def failures_of(outputs, call):
-    """How one call's cases failed, as the runner sent it (`_kit_failed`): [{case (None for
-    the call itself), failure ("import failed", "raised" or "returned nothing"), type (the
-    exception's type name or None)}]; entries of another shape are ignored."""
-    found = []
-    for output in outputs:
-        data = output.get("data", {}) if output.get("output_type") == "display_data" else {}
-        payload = data.get(MIME)
-        if not isinstance(payload, dict) or payload.get("call") != call or \
-                not isinstance(payload.get("failure"), str):
-            continue
-        kind = payload.get("type")
-        found.append({"case": payload.get("case"), "failure": payload["failure"],
-                      "type": kind if isinstance(kind, str) else None})
-    return found
-
-
-def load(sent, key, shape):
-    """A result the sandbox sent, decoded without pickle and checked before any use."""
-    if sent is None:
-        raise WrongResult(N_("more than one result was sent"))
-    text = sent.get(key)
-    if not isinstance(text, str):
-        raise WrongResult(N_("no {key} was returned").format(key=key))
-    if len(text) > MAX_OUTPUT_BYTES:
-        raise WrongResult(N_("{key} is too large").format(key=key))
-    try:
-        value = np.load(io.BytesIO(base64.b64decode(text, validate=True)), allow_pickle=False)
-    except Exception:
-        raise WrongResult(N_("{key} could not be read as a plain array").format(key=key)) from None
-    if not isinstance(value, np.ndarray) or value.dtype != np.float64 or \
-            (value.shape != tuple(shape) if shape is not None else value.size != 1):
-        raise WrongResult(N_("{key} has shape {shape}, expected {expected}").format(
-            key=key, shape=getattr(value, "shape", "?"), expected=shape or N_("a single number")))
-    return value
-
-
-def relative_error(got, want):
-    scale = max(np.linalg.norm(want), 1e-8)
-    return float(np.linalg.norm(got - want) / scale)
-
-
-def judge_case(check, arrays, out):
-    target, _, aspect = check.partition(":")
-    if aspect == "vectorized":
-        judge_vectorized(out)
-    elif aspect in ("loss", "grad"):
-        ref = LOSS_FUNCTIONS[target][1] if target in LOSS_FUNCTIONS else CLASSES[target]
-        want_loss, want_dW = ref(arrays["W"], arrays["X"], arrays["y"], float(arrays["reg"]))
-        # Each aspect is judged alone: a right gradient keeps its points beside a wrong loss.
-        if aspect == "loss" or target in CLASSES:
-            loss = float(load(out, "loss", None).reshape(()))
-            if not np.isfinite(loss) or abs(loss - want_loss) > LOSS_TOLERANCE * max(1.0, abs(want_loss)):
-                raise WrongResult(N_("the loss is wrong"))
-        if aspect == "grad" or target in CLASSES:
-            dW = load(out, "dW", arrays["W"].shape)
-            if not np.all(np.isfinite(dW)) or relative_error(dW, want_dW) > LOSS_TOLERANCE:
-                raise WrongResult(N_("the gradient is wrong"))
-    elif aspect == "predict":
-        pred = load(out, "pred", (arrays["X"].shape[0],))
-        if not np.array_equal(pred, np.argmax(arrays["X"] @ arrays["W"], axis=1)):
-            raise WrongResult(N_("predict's labels are wrong"))
-    else:
-        judge_training(arrays, out)
-
-
-def judge_vectorized(out):
-    """The student's function, measured in the checking kernel at two sizes (utils/vectorization)."""
-    from utils.vectorization import MAX_STEPS_PER_EXAMPLE
-    per_example = float(load(out, "per_example", None).reshape(()))
-    if float(load(out, "tampered", None).reshape(())) != 0.0:
-        raise WrongResult(N_("the function switched off or read Python's tracing, or started a "
-                             "thread or process, while it was measured"))
-    if not np.isfinite(per_example) or per_example > MAX_STEPS_PER_EXAMPLE:
-        raise WrongResult(N_("it runs about {steps} Python-level steps per example: it loops over "
-                             "the examples").format(steps=f"{per_example:.1f}"))
-
-
-def rows_sent(sent, key):
-    """How many rows a 2-D float64 array the sandbox sent has (checked like load(), any shape)."""
-    text = sent.get(key) if sent is not None else None
-    if not isinstance(text, str) or len(text) > MAX_OUTPUT_BYTES:
-        raise WrongResult(N_("no readable {key} was returned").format(key=key))
-    try:
-        value = np.load(io.BytesIO(base64.b64decode(text, validate=True)), allow_pickle=False)
-    except Exception:
-        raise WrongResult(N_("{key} could not be read as a plain array").format(key=key)) from None
-    if not isinstance(value, np.ndarray) or value.dtype != np.float64 or value.ndim != 2:
-        raise WrongResult(N_("{key} is not a table of numbers").format(key=key))
-    return value.shape[0]
-
-
-def judge_training(arrays, out):
-    steps, batch = TRAIN_STEPS, TRAIN_BATCH
-    W = load(out, "W", arrays["W"].shape)
-    if relative_error(W, arrays["W"] - steps * float(arrays["lr"]) * arrays["G"]) > 1e-9:
-        raise WrongResult(N_("train's updates of W are not the gradient steps the task describes"))
-    Xb = load(out, "Xb", (steps * batch, arrays["X"].shape[1]))
-    yb = load(out, "yb", (steps * batch,))
-    rows = {row.tobytes(): label for row, label in zip(arrays["X"], arrays["y"])}
-    for row, label in zip(Xb, yb):
-        if rows.get(row.tobytes()) != label:
-            raise WrongResult(N_("train's minibatches are not rows of X with their labels"))
-
-
-def judge_offset(sent, seed):
-    """Stability is invariance: the student's own results with and without the offset agree."""
-    shape = offset_cases(seed)["plain"]["W"].shape
-    results = {}
-    for case in ("plain", "offset"):
-        out = sent.get(case, {})
-        loss, dW = float(load(out, "loss", None).reshape(())), load(out, "dW", shape)
-        if not np.isfinite(loss) or not np.all(np.isfinite(dW)):
-            raise WrongResult(N_("the loss or gradient is not finite (case '{case}')").format(case=case))
-        results[case] = loss, dW
-    (loss_a, dW_a), (loss_b, dW_b) = results["plain"], results["offset"]
-    if abs(loss_a - loss_b) > LOSS_TOLERANCE * max(1.0, abs(loss_a)) or \
-            relative_error(dW_b, dW_a) > LOSS_TOLERANCE:
-        raise WrongResult(N_("the result changes when every score is raised by the same large amount"))
-
-
-def judge(outputs, checks, seed, mistakes=None):
-    """Map each check to None (right) or the reason it is wrong.
-
-    Inputs:
-    - outputs: {call: the outputs of that call's cell} (from the checking kernel);
-    - checks: the checks to judge; seed: the seed prepare() made the inputs with;
-    - mistakes: a dict to fill, if given: {check: [] when right, else the names of the
-      known mistakes that explain it (kit/mistakes.py)}.
-    """
-    verdicts = {}
-    for check in checks:
-        verdicts[check] = None
-        call = call_of(check)
-        sent = results_of(outputs.get(call, []), call)
-        try:
-            offset = check.endswith(":offset")
-            if offset:
-                judge_offset(sent, seed)
-            for case, arrays in cases_for(call, seed).items() if not offset else ():
-                if check.endswith((":predict", ":train")) and not check.endswith(case):
-                    continue
-                try:
-                    judge_case(check, arrays, sent.get(case, {}))
-                except WrongResult as err:
-                    raise WrongResult(N_("{reason} (case '{case}')").format(reason=err, case=case)) from None
-        except WrongResult as err:
-            verdicts[check] = N_("{function}: {reason}").format(function=check.split(":")[0], reason=err)
-        if mistakes is not None:
-            from .mistakes import OTHER, diagnose
-            # A classifier's call runs predict and train: a check answers for its own case only.
-            failures = [f for f in failures_of(outputs.get(call, []), call)
-                        if not check.endswith((":predict", ":train")) or f["case"] in (None, check.split(":")[1])]
-            mistakes[check] = (diagnose(check, sent, seed, failures) or [OTHER]) if verdicts[check] else []
-    return verdicts

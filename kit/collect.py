@@ -42,89 +42,24 @@ Python use (`python -m kit collect` parses its arguments in kit/__main__.py):
 import datetime
 import os
 import re
-import shutil
-import stat
-import struct
 import sys
-import uuid
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import List
 
-from .course import ASSIGNMENT, NOTEBOOKS as EXPECTED_NOTEBOOKS
-from .notebook_limits import NotebookTooLarge, check_text
+from .collect_scan import Entry, Limits, RefusedSubmission, check_notebooks, scan_folder, scan_zip, tidy, verify_zip
+from .collect_write import COLLECTED, REFUSED, REPLACED, CollectResult, install
+from .course import ASSIGNMENT
+from .lock import course_lock
 
-TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f %Z"  # nbgrader's default Exchange.timestamp_format
-CONTENT_DIRS = frozenset({"classifiers", "utils"})  # never mistaken for a wrapper folder
-JUNK_DIRS = frozenset({"__MACOSX", ".ipynb_checkpoints", "__pycache__"})
-JUNK_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 
-COLLECTED, REPLACED, REFUSED = "collected", "replaced", "refused"
-MB = 1024 * 1024
 # A letter, digit or "_" first: ids become folder names and spreadsheet cells, where a
 # leading "-" reads as an option or a formula ("=", "+", "@" are not allowed at all).
 _ID_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
 ID_RULE = ("letters, digits, '.', '_', '-', at most 64 characters, starting with a "
            "letter, digit or '_'")
-_DRIVE_RE = re.compile(r"[A-Za-z]:")
-_CHUNK = 1 << 20
-# Reading a damaged zip can fail in any of these ways; each becomes a refusal.
-_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError,
-               struct.error, NotImplementedError, RuntimeError)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Size limits for ONE submission; the defaults suit a notebook assignment.
-
-    max_total_bytes: sum of the uncompressed file sizes (also caps the zip file's own size).
-    max_member_bytes: any single file.
-    max_members: entries in a zip (all of them, junk included) or kept files in a folder.
-    max_ratio: uncompressed / compressed size of a zip member (zip bomb guard); it applies
-      to members of at least ratio_min_bytes only, since small text files can legitimately
-      compress very well.
-    """
-    max_total_bytes: int = 200 * MB
-    max_member_bytes: int = 100 * MB
-    max_members: int = 2000
-    max_ratio: float = 100.0
-    ratio_min_bytes: int = 1 * MB
-
-
-@dataclass
-class CollectResult:
-    """What happened to one PATH.
-
-    path: the PATH as given; student: the student id (None if it could not be derived);
-    destination: <course>/submitted/<student>/<assignment> (None if unknown);
-    status: "collected", "replaced" or "refused"; message: one human-readable line.
-    """
-    path: str
-    student: Optional[str]
-    destination: Optional[str]
-    status: str
-    message: str
-
-    @property
-    def refused(self) -> bool:
-        return self.status == REFUSED
-
-
 class CollectError(ValueError):
     """Bad arguments to run(); raised before anything is read or changed."""
-
-
-class RefusedSubmission(Exception):
-    """One submission cannot be collected; the message says what, where and how to fix it."""
-
-
-@dataclass
-class _Entry:
-    parts: tuple   # path inside the submission, one item per component
-    size: int      # uncompressed size in bytes
-    source: object  # zipfile.ZipInfo for zips, Path for folders
 
 
 @dataclass
@@ -134,7 +69,7 @@ class _Plan:
     student: str
     destination: Path
     is_zip: bool
-    entries: List[_Entry]
+    entries: List[Entry]
     notes: List[str] = field(default_factory=list)
 
 
@@ -160,13 +95,12 @@ def run(*, paths, course_dir, student=None, assignment=ASSIGNMENT, now=None, lim
     """
     paths, course, stamp, limits = _check_arguments(paths, course_dir, student, assignment,
                                                     now, limits)
-    from .lock import course_lock
     planned = [_plan_or_refusal(p, student, course, assignment, limits, stamp) for p in paths]
     planned = _refuse_conflicts(planned)
     results = []
     with course_lock(course, "kit collect"):
         for item in planned:
-            result = item if isinstance(item, CollectResult) else _install(item, stamp, assignment)
+            result = item if isinstance(item, CollectResult) else install(item, stamp, assignment)
             if verbose:
                 _print_result(result)
             results.append(result)
@@ -313,234 +247,17 @@ def _plan(path, who, destination, limits, stamp):
     if not os.path.lexists(source):
         raise RefusedSubmission(f"{path}: no such file or folder; check the path")
     if source.is_dir():
-        is_zip, entries = False, _scan_folder(source, path, limits)
+        is_zip, entries = False, scan_folder(source, path, limits)
     elif source.is_file():
-        is_zip, entries = True, _scan_zip(source, path, limits)
+        is_zip, entries = True, scan_zip(source, path, limits)
     else:
         raise RefusedSubmission(f"{path}: expected a zip file or a folder, got a special file")
-    entries, notes = _tidy(entries, path)
+    entries, notes = tidy(entries, path)
     if is_zip:
-        _verify_zip(source, entries, path)
-    _check_notebooks(source, entries, is_zip, path)
+        verify_zip(source, entries, path)
+    check_notebooks(source, entries, is_zip, path)
     _check_destination(source, destination, stamp, path)
     return _Plan(path, source, who, destination, is_zip, entries, notes)
-
-
-def _scan_zip(source, path, limits):
-    """Check every member of a zip file's directory; return its files as _Entry list."""
-    if source.stat().st_size > limits.max_total_bytes:
-        raise RefusedSubmission(f"{path}: the zip file is {source.stat().st_size} bytes, over "
-                                f"the {limits.max_total_bytes}-byte limit")
-    declared = _declared_entry_count(source)
-    if declared is not None and declared > limits.max_members:
-        raise RefusedSubmission(f"{path}: the zip declares {declared} members, over the "
-                                f"limit of {limits.max_members}")
-    try:
-        with zipfile.ZipFile(source) as archive:
-            infos = archive.infolist()
-    except _ZIP_ERRORS as err:
-        raise RefusedSubmission(f"{path}: expected a zip file, got an unreadable or non-zip "
-                                f"file instead ({err}); ask the student for a new zip") from err
-    if len(infos) > limits.max_members:
-        raise RefusedSubmission(f"{path}: the zip has {len(infos)} members, over the limit "
-                                f"of {limits.max_members}")
-    entries, folders, total = [], [], 0
-    for info in infos:
-        parts, is_dir = _check_member(info, path, limits)
-        total += info.file_size
-        if total > limits.max_total_bytes:
-            raise RefusedSubmission(f"{path}: more than {limits.max_total_bytes} bytes once "
-                                    f"unpacked (reached at member {info.filename!r})")
-        if is_dir:
-            folders.append(parts)
-        else:
-            entries.append(_Entry(parts, info.file_size, info))
-    _check_names_unique(entries, folders, path)
-    return entries
-
-
-def _declared_entry_count(source):
-    """Entry count from the zip's end record, read before zipfile parses every entry."""
-    size = source.stat().st_size
-    with open(source, "rb") as handle:
-        handle.seek(max(0, size - 22 - 65535))  # end record (22 bytes) + longest comment
-        tail = handle.read()
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or len(tail) - at < 22:
-        return None  # not a zip; zipfile gives the error message
-    count = struct.unpack_from("<H", tail, at + 10)[0]
-    return None if count == 0xFFFF else count  # 0xFFFF: zip64, zipfile checks it later
-
-
-def _check_member(info, path, limits):
-    """Refuse an unsafe zip member; return (name parts, is_dir)."""
-    where = f"{path}: member {info.filename!r}"
-    mode = info.external_attr >> 16  # unix st_mode, 0 if the zip tool did not store one
-    kind = stat.S_IFMT(mode)
-    if stat.S_ISLNK(mode):
-        raise RefusedSubmission(f"{where} is a symbolic link; links can point outside the "
-                                f"submission, ask the student to zip the real files")
-    if kind and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-        raise RefusedSubmission(f"{where} is a device or special file, expected a regular file")
-    if info.flag_bits & 0x1:
-        raise RefusedSubmission(f"{where} is encrypted (password protected); ask for a zip "
-                                f"without a password")
-    is_dir = info.is_dir() or stat.S_ISDIR(mode)
-    parts = _safe_parts(info.filename, where)
-    if not parts and not is_dir:
-        raise RefusedSubmission(f"{where} has an empty file name")
-    if info.file_size > limits.max_member_bytes:
-        raise RefusedSubmission(f"{where} is {info.file_size} bytes unpacked, over the "
-                                f"{limits.max_member_bytes}-byte limit per file")
-    ratio = info.file_size / max(info.compress_size, 1)
-    if info.file_size >= limits.ratio_min_bytes and ratio > limits.max_ratio:
-        raise RefusedSubmission(f"{where} unpacks {ratio:.0f} times larger than it is packed "
-                                f"(limit {limits.max_ratio:g}); this looks like a zip bomb")
-    return parts, is_dir
-
-
-def _safe_parts(name, where):
-    """Split a member name into components; refuse names that could escape the folder."""
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise RefusedSubmission(f"{where} has control characters in its name")
-    name = name.replace("\\", "/")  # some Windows tools write backslashes
-    if name.startswith("/"):
-        raise RefusedSubmission(f"{where} has an absolute path; expected a relative name")
-    if _DRIVE_RE.match(name):
-        raise RefusedSubmission(f"{where} starts with a drive letter; expected a relative name")
-    parts = tuple(p for p in name.split("/") if p not in ("", "."))
-    if ".." in parts:
-        raise RefusedSubmission(f"{where} has a '..' component, which would write outside "
-                                f"the submission folder")
-    if any(len(p.encode("utf-8", "surrogateescape")) > 255 for p in parts):
-        raise RefusedSubmission(f"{where} has a name component over 255 bytes")
-    return parts
-
-
-def _check_names_unique(entries, dir_parts, path):
-    """Refuse two members with the same path, or one path used as a file and a folder."""
-    files, folders = {}, set(dir_parts)
-    for entry in entries:
-        shown = "/".join(entry.parts)
-        if entry.parts in files:
-            raise RefusedSubmission(f"{path}: member {shown!r} appears twice; expected unique "
-                                    f"names, ask the student to re-zip")
-        files[entry.parts] = entry
-        folders.update(entry.parts[:i] for i in range(1, len(entry.parts)))
-    clash = sorted(set(files) & folders)
-    if clash:
-        raise RefusedSubmission(f"{path}: member {'/'.join(clash[0])!r} is both a file and a "
-                                f"folder; ask the student to re-zip")
-
-
-def _scan_folder(source, path, limits):
-    """Check a submission folder (no symlinks or special files, size limits); list its files."""
-    entries, total, todo = [], 0, [(source, ())]
-    while todo:
-        folder, prefix = todo.pop()
-        try:
-            with os.scandir(folder) as listing:
-                items = sorted(listing, key=lambda item: item.name)
-        except OSError as err:
-            raise RefusedSubmission(f"{path}: cannot read folder {folder} ({err})") from err
-        for item in items:
-            parts = prefix + (item.name,)
-            if _is_junk(parts):
-                continue  # also keeps us out of big __pycache__ or checkpoint folders
-            where = f"{path}: {'/'.join(parts)}"
-            info = item.stat(follow_symlinks=False)
-            if stat.S_ISLNK(info.st_mode):
-                raise RefusedSubmission(f"{where} is a symbolic link; links can point outside "
-                                        f"the submission, replace it with the real file")
-            if stat.S_ISDIR(info.st_mode):
-                todo.append((Path(item.path), parts))
-                continue
-            if not stat.S_ISREG(info.st_mode):
-                raise RefusedSubmission(f"{where} is a device or special file, expected a "
-                                        f"regular file")
-            total += info.st_size
-            _check_folder_sizes(where, info.st_size, total, len(entries) + 1, limits)
-            entries.append(_Entry(parts, info.st_size, Path(item.path)))
-    return entries
-
-
-def _check_folder_sizes(where, size, total, count, limits):
-    if size > limits.max_member_bytes:
-        raise RefusedSubmission(f"{where} is {size} bytes, over the "
-                                f"{limits.max_member_bytes}-byte limit per file")
-    if total > limits.max_total_bytes:
-        raise RefusedSubmission(f"{where}: the folder holds more than "
-                                f"{limits.max_total_bytes} bytes (limit)")
-    if count > limits.max_members:
-        raise RefusedSubmission(f"{where}: the folder holds more than {limits.max_members} "
-                                f"files (limit)")
-
-
-def _is_junk(parts):
-    name = parts[-1]
-    return (any(p in JUNK_DIRS for p in parts) or name in JUNK_FILES
-            or name.startswith("._") or name.endswith(".pyc"))
-
-
-def _tidy(entries, path):
-    """Drop junk, strip a single wrapper folder, drop timestamp.txt; refuse empty; notes."""
-    entries = [e for e in entries if not _is_junk(e.parts)]
-    notes = []
-    tops = {e.parts[0] for e in entries}
-    if len(tops) == 1 and all(len(e.parts) > 1 for e in entries):
-        top = tops.pop()
-        if top not in CONTENT_DIRS:
-            entries = [_Entry(e.parts[1:], e.size, e.source) for e in entries]
-            notes.append(f"files were inside {top}/")
-    if any(e.parts == ("timestamp.txt",) for e in entries):
-        entries = [e for e in entries if e.parts != ("timestamp.txt",)]
-        notes.append("ignored the submitted timestamp.txt")
-    if not entries:
-        raise RefusedSubmission(f"{path}: the submission is empty (no files besides junk); "
-                                f"expected {', '.join(EXPECTED_NOTEBOOKS)}, classifiers/, ...")
-    present = {e.parts for e in entries}
-    missing = [nb for nb in EXPECTED_NOTEBOOKS if (nb,) not in present]
-    if missing:
-        notes.append(f"missing {', '.join(missing)} (the grader will report it)")
-    return entries, notes
-
-
-def _verify_zip(source, entries, path):
-    """Read every kept member once (CRC and size checked) so extraction cannot fail later."""
-    with zipfile.ZipFile(source) as archive:
-        for entry in entries:
-            where = f"{path}: member {entry.source.filename!r}"
-            try:
-                with archive.open(entry.source) as data:
-                    _stream(data, None, entry.size, where)
-            except _ZIP_ERRORS as err:
-                raise RefusedSubmission(f"{where} cannot be read ({err}); the zip is damaged, "
-                                        f"ask the student for a new copy") from err
-
-
-def _check_notebooks(source, entries, is_zip, path):
-    """Refuse a graded notebook over kit/notebook_limits.py's limits (cells, nesting).
-
-    Only the notebooks the grader reads are checked; one that is not JSON at all is
-    accepted here and graded as an unreadable notebook, as before.
-    """
-    for entry in entries:
-        if len(entry.parts) != 1 or entry.parts[0] not in EXPECTED_NOTEBOOKS:
-            continue
-        if is_zip:
-            with zipfile.ZipFile(source) as archive, archive.open(entry.source) as data:
-                raw = data.read(entry.size + 1)
-            where = f"{path}: member {entry.source.filename!r}"
-        else:
-            fd = os.open(entry.source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            with os.fdopen(fd, "rb") as data:
-                raw = data.read(entry.size + 1)
-            where = f"{path}: {entry.parts[0]}"
-        try:
-            check_text(raw.decode("utf-8", errors="replace"), where)
-        except NotebookTooLarge as err:
-            raise RefusedSubmission(f"{err}; ask the student to remove the extra cells or "
-                                    f"nesting and submit again") from err
 
 
 def _check_destination(source, destination, stamp, path):
@@ -593,105 +310,6 @@ def _read_timestamp(path):
     if when.tzinfo is not None:
         when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
     return when
-
-
-# ---------------------------------------------------------------- phase 2: write
-
-def _install(plan, stamp, assignment):
-    """Write a checked submission next to its destination, then swap it in."""
-    parent, destination = plan.destination.parent, plan.destination
-    created = _make_folders(parent)
-    fresh = parent / f".{assignment}.new-{uuid.uuid4().hex[:12]}"
-    try:
-        os.mkdir(fresh)
-        _write_files(plan, fresh)
-        (fresh / "timestamp.txt").write_text(stamp.strftime(TIMESTAMP_FORMAT))
-        replaced = os.path.lexists(destination)
-        if replaced:
-            _swap(fresh, destination, parent / f".{assignment}.old-{uuid.uuid4().hex[:12]}")
-        else:
-            os.rename(fresh, destination)
-    except Exception as err:
-        _discard(fresh, created)
-        return CollectResult(plan.path, plan.student, str(destination), REFUSED,
-                             f"{plan.path}: could not write {destination} ({err}); "
-                             f"nothing was changed")
-    except BaseException:  # e.g. Ctrl-C: clean up, then stop
-        _discard(fresh, created)
-        raise
-    summary = (f"replaced the earlier submission with {len(plan.entries)} file(s)" if replaced
-               else f"collected {len(plan.entries)} file(s)")
-    message = "; ".join([summary] + plan.notes)
-    return CollectResult(plan.path, plan.student, str(destination),
-                         REPLACED if replaced else COLLECTED, message)
-
-
-def _make_folders(folder):
-    """mkdir -p; return the folders created, outermost first (to undo on failure)."""
-    missing = []
-    while not os.path.lexists(folder):
-        missing.append(folder)
-        folder = folder.parent
-    for item in reversed(missing):
-        os.mkdir(item)
-    return list(reversed(missing))
-
-
-def _discard(fresh, created):
-    """Undo a failed install: the temporary folder and any folders made for it."""
-    shutil.rmtree(fresh, ignore_errors=True)
-    for folder in reversed(created):
-        try:
-            os.rmdir(folder)  # only if still empty
-        except OSError:
-            pass
-
-
-def _swap(fresh, destination, backup):
-    """Replace destination by fresh; the old folder stays as backup until fresh is in place."""
-    os.rename(destination, backup)
-    try:
-        os.rename(fresh, destination)
-    except BaseException:
-        os.rename(backup, destination)
-        raise
-    shutil.rmtree(backup, ignore_errors=True)
-
-
-def _write_files(plan, folder):
-    if plan.is_zip:
-        with zipfile.ZipFile(plan.source) as archive:
-            for entry in plan.entries:
-                with archive.open(entry.source) as data:
-                    _write_one(data, folder, entry, f"{plan.path}: {entry.source.filename!r}")
-        return
-    for entry in plan.entries:
-        # O_NOFOLLOW: the file was checked not to be a link; do not follow one swapped in since.
-        fd = os.open(entry.source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as data:
-            _write_one(data, folder, entry, f"{plan.path}: {'/'.join(entry.parts)}")
-
-
-def _write_one(data, folder, entry, where):
-    target = folder.joinpath(*entry.parts)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "xb") as out:
-        _stream(data, out, entry.size, where)
-
-
-def _stream(data, out, limit, where):
-    """Copy data to out (None: just read) in chunks; refuse more than limit bytes."""
-    copied = 0
-    while True:
-        chunk = data.read(_CHUNK)
-        if not chunk:
-            return copied
-        copied += len(chunk)
-        if copied > limit:
-            raise RefusedSubmission(f"{where} holds more than the {limit} bytes it declared "
-                                    f"or had when checked")
-        if out is not None:
-            out.write(chunk)
 
 
 # ---------------------------------------------------------------- output

@@ -20,7 +20,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .course import KitError
+from .errors import KitError
 
 CONFIG_NAME = "nbgrader_config.py"
 SYS_PATH = "sys.path"   # the `if ... not in sys.path: sys.path.append(...)` block

@@ -4,16 +4,26 @@ Every stage takes these paths as arguments; this module only knows the defaults 
 how an nbgrader course directory is laid out, so that nbgrader's own commands and
 formgrader keep working on the same folder.
 """
+import copy
 import os
+import shutil
 import sys
 from pathlib import Path
 
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from . import config_file
+from .errors import KitError
+from .locations import KIT_ROOT, WORK_ROOT
+from .notebook_rules import NOTEBOOKS  # noqa: F401 (where the course's paths are, its notebooks too)
+from .settings import KitGrading, KitLatePenalty, config_lines
+
 ASSIGNMENT = "linear_classifiers"
 COURSE_ID = "linear_classifiers_course"
-NOTEBOOKS = ("svm.ipynb", "softmax.ipynb")
-KIT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_COURSE = KIT_ROOT / "course"
-DEFAULT_DIST = KIT_ROOT / "dist"
+DEFAULT_COURSE = WORK_ROOT / "course"
+DEFAULT_DIST = WORK_ROOT / "dist"
+DEFAULT_DEMO_COURSE = WORK_ROOT / "demo-course"
 
 # What a student writes (kept from the submission) and what the kit owns (always
 # restored from the master copy before grading), as paths relative to the assignment.
@@ -23,10 +33,8 @@ STUDENT_FILES = ("classifiers/*.py",)
 MASTER_ONLY = ("classifiers/__init__.py",)
 # The instructor tooling (kit/) never ships: it holds the grader's reference losses.
 MASTER_PACKAGES = ("classifiers", "utils")
-
-
-class KitError(Exception):
-    """A problem the user can fix; the CLI prints it without a traceback."""
+# What no copy of the assignment carries (caches, checkpoints, the desktop's droppings).
+JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".DS_Store")
 
 
 def student_owned(folder: Path):
@@ -78,19 +86,28 @@ def gradebook_url(course: Path) -> str:
     return "sqlite:///" + str((course / "gradebook.db").resolve())
 
 
+# Each course configuration's text, executed once per process: {(path, bytes): Config}.
+# Every stage asks for the settings (grading, late policy, markers); the file is Python,
+# so running it again for each of them (three times per student, once) was pure cost.
+_LOADED = {}
+
+
 def course_config(course: Path):
-    """The course's configuration (its nbgrader_config.py), as a traitlets Config; empty
-    when the course has none yet. Never the cwd's: the course folder is what counts."""
-    from traitlets.config import Config
-    from traitlets.config.loader import PyFileConfigLoader
+    """The course's configuration (its nbgrader_config.py), as a traitlets Config (a copy
+    the caller may change); empty when the course has none yet. Never the cwd's: the course
+    folder is what counts. A file is executed once per process for each text it has."""
     path = Path(course) / "nbgrader_config.py"
     if not path.is_file():
         return Config()
-    try:
-        return PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
-    except Exception as err:
-        raise KitError(f"{path}: the course configuration could not be read "
-                       f"({type(err).__name__}: {err}); fix it or run `python -m kit release` again") from None
+    key = (str(path.resolve()), path.read_bytes())
+    if key not in _LOADED:
+        try:
+            _LOADED[key] = PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
+        except Exception as err:
+            raise KitError(f"{path}: the course configuration could not be read "
+                           f"({type(err).__name__}: {err}); fix it or run `python -m kit release` "
+                           "again") from None
+    return copy.deepcopy(_LOADED[key])
 
 
 def coursedir(course: Path):
@@ -121,23 +138,15 @@ c.CourseDirectory.root = {root!r}
 # (exact paths: nbgrader does not expand patterns).
 c.Autograde.exclude_overwriting = {{{assignment!r}: {student_files!r}}}
 
-# Grading settings (kit/nbgrader_hooks.py, KitGrading).
-c.KitGrading.cell_timeout = {cell_timeout!r}
-c.KitGrading.submission_timeout = {submission_timeout!r}
-c.KitGrading.tests_only = False       # True: only setup and test cells run (same scores)
-c.KitGrading.allow_unisolated = False # True: grade without bubblewrap (limits only)
-c.KitGrading.data_dir = ""            # CIFAR-10 folder; "": $CIFAR10_DIR, else the kit's data/
-c.KitGrading.share_data = True        # CIFAR-10 arrays prepared once, mapped read-only into kernels
-c.KitGrading.reference_limits = True  # each cell: 10x the reference's time here (>= 30 s, <= cell_timeout)
+# Grading settings (kit/settings.py, KitGrading).
+{grading_settings}
 
 # Late work (kit/late.py), decided by nbgrader: the submission's timestamp.txt (the time
 # `kit collect` took it in) against the due date; its AssignLatePenalties stores each
 # notebook's penalty, shown in grades.csv ("late penalty") and in feedback.
-c.KitGrading.duedate = ""             # e.g. "2026-12-01 17:00:00 Europe/Paris"; "": the gradebook's
+{duedate_setting}
 c.AssignLatePenalties.plugin_class = "kit.late.KitLatePenalty"
-c.KitLatePenalty.penalty_method = "none"   # "none", "zero" (score 0) or "per_day"
-c.KitLatePenalty.per_day = 0.1             # "per_day": this fraction of the score per started day
-c.KitLatePenalty.grace_period_hours = 0.0  # this late still counts as on time
+{late_settings}
 
 # `nbgrader autograde` (formgrader's Autograde button) grades the kit's way: the
 # submitted notebook is copied as it is, then KitAutograde restores the instructor's
@@ -177,30 +186,36 @@ c.HTMLExporter.extra_template_basedirs = [
 TEMPLATES = Path(__file__).with_name("templates")   # the kit's nbconvert templates (maths)
 
 
-def grading_defaults():
-    from .autograde import DEFAULT_CELL_TIMEOUT, DEFAULT_SUBMISSION_TIMEOUT
-    return {"cell_timeout": float(DEFAULT_CELL_TIMEOUT),
-            "submission_timeout": float(DEFAULT_SUBMISSION_TIMEOUT)}
+# Each setting's line is written from its trait (kit/settings.py): its default and comment
+# are never restated here. The comments start at one column per section.
+GRADING_SETTINGS = ("cell_timeout", "submission_timeout", "tests_only", "allow_unisolated",
+                    "data_dir", "share_data", "reference_limits")
+LATE_SETTINGS = ("penalty_method", "per_day", "grace_period_hours")
+
+
+def written_settings():
+    """The template's settings lines, from the traits."""
+    return {"grading_settings": config_lines(KitGrading, GRADING_SETTINGS, column=38),
+            "duedate_setting": config_lines(KitGrading, ("duedate",), column=38),
+            "late_settings": config_lines(KitLatePenalty, LATE_SETTINGS, column=43)}
 
 
 def nbgrader_config_text(course: Path, student_files):
     """The template filled in for `course`: what a course without a configuration gets."""
     return NBGRADER_CONFIG.format(root=str(Path(course).resolve()), assignment=ASSIGNMENT,
                                   student_files=list(student_files), kit_root=str(KIT_ROOT),
-                                  course_id=COURSE_ID, templates=str(TEMPLATES), **grading_defaults())
+                                  course_id=COURSE_ID, templates=str(TEMPLATES), **written_settings())
 
 
 def plan_nbgrader_config(course: Path, student_files):
     """What writing the configuration will do (kit/config_file.py: the instructor's settings
     kept, the kit's generated statements updated); raises KitError, changing nothing, on a
     file it cannot merge."""
-    from . import config_file
     return config_file.plan(course, nbgrader_config_text(course, student_files))
 
 
 def write_nbgrader_config(course: Path, student_files=(), planned=None):
     """Write (or update) the course's nbgrader_config.py; returns the line to print."""
-    from . import config_file
     planned = planned or plan_nbgrader_config(course, student_files)
     backup = config_file.write(planned)
     return config_file.describe(planned, backup)

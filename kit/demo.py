@@ -11,20 +11,25 @@ without timing the reference first (`--notebooks` runs the notebooks in full, as
 `kit autograde` does); every stage still runs (release, collect, autograde, feedback, report).
 With `lang="ko"` (`kit demo --lang ko`) the release is the Korean edition (kit/i18n.py).
 """
-import json
-import shutil
+import os
 import tempfile
 from pathlib import Path
 
-from . import autograde, collect, feedback, grades, i18n, release
-from .course import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, release_dir, source_dir
+import nbformat
+
+# Modules, not their functions: the tests stand in an offline download for the real one.
+from utils import data_utils, download_cifar10
+
+from . import autograde, collect, feedback, grades, i18n, release, score_store
+from .course import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, autograded_dir, release_dir, source_dir
+from .lock import course_lock
 from .problems import ProblemKind
+from .reference_submission import copy_release, reference_submission
 
 NAIVE_FUNCTIONS = ("svm_loss_naive", "softmax_loss_naive")
 
 
 def run(*, course, dist, data_dir=None, lang="en", **grading):
-    from .lock import course_lock
     course = Path(course)
     data_dir = ensure_data(data_dir)
     course.mkdir(parents=True, exist_ok=True)
@@ -56,13 +61,10 @@ def ensure_data(data_dir):
     """The CIFAR-10 folder to grade with. A folder the user named (--data, else $CIFAR10_DIR)
     is used or refused, never replaced: only when none is named is the data set downloaded
     into the kit's data/ (the loader's default)."""
-    import os
-    from utils.data_utils import find_cifar10_dir
-    from utils.download_cifar10 import download_cifar10
     named = ("--data", data_dir) if data_dir else \
         ("CIFAR10_DIR", os.environ["CIFAR10_DIR"]) if os.environ.get("CIFAR10_DIR") else None
     try:
-        return find_cifar10_dir(data_dir, given_as="--data")
+        return data_utils.find_cifar10_dir(data_dir, given_as="--data")
     except FileNotFoundError as missing:
         if named:
             raise KitError(f"{missing} Nothing was downloaded: {named[0]} names the folder to use "
@@ -71,8 +73,8 @@ def ensure_data(data_dir):
         print(f"{missing}\nDownloading CIFAR-10 first (set CIFAR10_DIR or pass --data to use a copy "
               "elsewhere).")
     try:
-        download_cifar10()
-        return find_cifar10_dir(None)
+        download_cifar10.download_cifar10()
+        return data_utils.find_cifar10_dir(None)
     except Exception as err:   # offline, a proxy, a full disk: say how to use data already here
         raise KitError(f"could not download CIFAR-10 ({type(err).__name__}: {err}). If you have "
                        "the archive cifar-10-python.tar.gz, install it with `python -m "
@@ -94,44 +96,10 @@ def build_submissions(course, root, lang="en"):
     return [root / "demo_reference", root / "demo_untouched", partial]
 
 
-def reference_submission(course, target):
-    """The reference solution as a student would hand it in, in the folder `target`."""
-    released, source = release_dir(course), source_dir(course)
-    reference = copy_release(released, target)
-    for path in (source / "classifiers").glob("*.py"):
-        shutil.copy2(path, reference / "classifiers" / path.name)
-    for nb in NOTEBOOKS:
-        (reference / nb).write_text(solved_notebook(source / nb, released / nb))
-    return reference
-
-
-def copy_release(released, target):
-    shutil.copytree(released, target, ignore=release.JUNK)
-    return target
-
-
-def solved_notebook(source, released):
-    """The released notebook as a student who solved everything hands it in: each solution
-    cell holds the source's model answer or code (markers removed), all else as released."""
-    answers = {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["source"])
-               for cell in json.loads(source.read_text())["cells"]
-               if cell["metadata"].get("nbgrader", {}).get("solution")}
-    nb = json.loads(released.read_text())
-    markers = (release.BEGIN_SOLUTION, release.END_SOLUTION)
-    for cell in nb["cells"]:
-        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            lines = answers[grade_id].splitlines()
-            cell["source"] = "\n".join(l for l in lines if not any(m in l for m in markers))
-    return json.dumps(nb, indent=1)
-
-
 def check_reference_runs_cleanly(course, by_student, *, notebooks_ran):
     """The reference notebooks must run top to bottom without an error: one that does not
     (data the sandbox cannot read, a broken environment) says the kit, not a student, is
     at fault. Returns 0, or 1 after naming the first failing cells."""
-    import nbformat
-    from .course import autograded_dir
     failures = [p.message for p in by_student["demo_reference"].problems]
     if notebooks_ran:
         for name in NOTEBOOKS:
@@ -160,7 +128,7 @@ def check_reference_runs_cleanly(course, by_student, *, notebooks_ran):
 
 def check_expectations(by_student):
     def total(student):
-        summary = grades.summary_of(by_student[student])
+        summary = score_store.summary_of(by_student[student])
         return grades.totals(summary)
 
     expectations = [

@@ -1,6 +1,6 @@
 """`python -m kit export`: the gradebook's grades as a file an LMS imports (Canvas, Moodle) or plain CSV.
 
-Scores come from the gradebook, the one score store (`grades.load_summaries`: auto and
+Scores come from the gradebook, the one score store (`score_store.load_summaries`: auto and
 manual points, hand grading included), with the late penalty (nbgrader's
 `late_submission_penalty`, worked out from those points when they are read: kit/late.py)
 taken off the total; grades.csv is written again from the same grades.
@@ -15,7 +15,7 @@ put the grade on the wrong student, or take an undecided grade as on time. They 
 side file (`export-FORMAT-left-out.csv`) with the reason, and the command exits 1. The
 plain CSV keeps every row.
 
-Every cell goes through the `csv` module and `grades.spreadsheet_safe`, so a value a
+Every cell goes through the `csv` module and `spreadsheet.spreadsheet_safe`, so a value a
 spreadsheet would read as a formula (an id like `=HYPERLINK("x")`) arrives as text.
 """
 import csv
@@ -23,7 +23,9 @@ import sys
 from pathlib import Path
 
 from .course import ASSIGNMENT, KitError, coursedir, gradebook_url
-from .grades import final_total, fmt, load_summaries, printable, spreadsheet_safe, totals, write_reports
+from .grades import final_total, totals, write_reports
+from .score_store import load_summaries
+from .spreadsheet import fmt, printable, spreadsheet_safe
 
 FORMATS = ("canvas", "moodle", "csv")
 LMS_NAMES = {"canvas": "Canvas", "moodle": "Moodle", "csv": "a CSV file"}   # for messages

@@ -27,12 +27,15 @@ from pathlib import Path
 
 import nbformat
 
-from . import cells, grades, late, phrases, verdicts
+from . import cells, grades, late, phrases, score_store, verdicts
 from .i18n import DEFAULT_LANGUAGE
 from .phrases import N_
 from .sanitize import graded_notebook, markdown_text, safe_url, url_scheme
 from .course import ASSIGNMENT, NOTEBOOKS, autograded_dir, choose_students, feedback_dir
-from .grades import SUMMARY, write_folder
+from .score_store import SUMMARY, summary_paths, write_folder
+from .scores import passed as full_marks
+from .lock import course_lock
+from .notebook_rules import notebook_id
 
 # What nbconvert's templates may emit for a sanitized notebook once rendered: markdown's
 # tags, Pygments' highlighted code, images as data URLs (sanitize keeps PNG/JPEG only).
@@ -63,7 +66,7 @@ def feedback_lines(score):
         return list(lines)
     if score.get("score") is None:
         return [N_("not graded")]
-    return [N_("passed")] if score["score"] == score.get("max") else [N_("failed")]
+    return [N_("passed")] if full_marks(score) else [N_("failed")]
 
 
 def sanitize(nb, scores=None, lang=DEFAULT_LANGUAGE):
@@ -82,7 +85,7 @@ def sanitize(nb, scores=None, lang=DEFAULT_LANGUAGE):
             continue
         score = (scores or {}).get(cells.grade_id(cell))
         lines = say.lines(feedback_lines(score))
-        passed = bool(score) and score.get("score") is not None and score["score"] == score.get("max")
+        passed = full_marks(score)
         cell.source = visible_source(cell.source)
         cell.execution_count = None
         cell.outputs = [nbformat.v4.new_output("stream", name="stdout" if passed else "stderr",
@@ -109,7 +112,7 @@ def score_table(scores, problems, late_note=None, names=None, lang=DEFAULT_LANGU
     rows = [f"| {heads[0]} | {heads[1]} | |", "|---|---|---|"]
     for gid, s in scores.items():
         score = say.say(N_("pending")) if s["score"] is None else f"{s['score']:g}"
-        note = say.text(N_("passed") if s["score"] == s["max"] and s["kind"] == "auto" else
+        note = say.text(N_("passed") if full_marks(s) and s["kind"] == "auto" else
                         N_("failed") if s["kind"] == "auto" else s.get("message", ""))
         if s.get("comment"):
             note += ": " + s["comment"]
@@ -176,7 +179,6 @@ def render(nb, scores, problems, late_note=None, names=None, lang=DEFAULT_LANGUA
 
 def run(*, course, students=None, jobs=1, progress=True):
     """Write feedback HTML for the named (or all) graded students; return the folders written."""
-    from .lock import course_lock
     course = Path(course)
     students = graded_students(course, students)
     with course_lock(course, "kit feedback"):   # one writer per course (kit/lock.py)
@@ -188,7 +190,7 @@ def _write_all(course, students, jobs, progress):
     # Feedback shows the final grades (hand grading since included): grades.csv shows them too.
     grades.write_reports(course, table=False)
     edition = {"lang": phrases.course_language(course), "names": cells.released_names(course)}
-    with grades.current_gradebook(course) as gb:
+    with score_store.current_gradebook(course) as gb:
         inputs = [{**handout_inputs(course, gb, student), **edition} for student in students]
     written = []
     # Rendering (nbconvert, with HTML sanitizing) takes seconds per notebook: worth processes.
@@ -206,7 +208,7 @@ def _write_all(course, students, jobs, progress):
 
 def graded_students(course, students):
     root = course / "autograded"
-    graded = sorted(p.parent.parent.name for p in root.glob(f"*/{ASSIGNMENT}/{SUMMARY}")) if root.is_dir() else []
+    graded = sorted(p.parent.parent.name for p in summary_paths(course))
     return choose_students(students, graded, kind="graded", root=root, first="python -m kit autograde")
 
 
@@ -230,7 +232,7 @@ def gradebook_scores(gb, student, autograded):
     for nb, cells_scores in scores.items():
         for gid, s in cells_scores.items():
             try:
-                grade = gb.find_grade(gid, nb.replace(".ipynb", ""), ASSIGNMENT, student)
+                grade = gb.find_grade(gid, notebook_id(nb), ASSIGNMENT, student)
             except MissingEntry:
                 continue
             if grade.manual_score is not None:
@@ -238,7 +240,7 @@ def gradebook_scores(gb, student, autograded):
             elif s["kind"] == "manual" and s["score"] is None:
                 s["message"] = N_("not graded yet")
             try:
-                comment = gb.find_comment(gid, nb.replace(".ipynb", ""), ASSIGNMENT, student)
+                comment = gb.find_comment(gid, notebook_id(nb), ASSIGNMENT, student)
                 s["comment"] = comment.comment
             except MissingEntry:
                 pass

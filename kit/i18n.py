@@ -40,6 +40,8 @@ from pathlib import Path
 import yaml
 
 from .course import KIT_ROOT, NOTEBOOKS, KitError
+from .notebook_rules import MARKER_WORDS, solution_regions
+from .version import version
 
 LANGUAGES = ("en", "ko")
 DEFAULT_LANGUAGE = "en"
@@ -55,16 +57,16 @@ MESSAGE_DOMAIN = "utils"
 # The kit's own sentences to students and instructors (feedback, verdicts, the class report),
 # marked `N_("...")` and translated when a page is rendered (kit/phrases.py): their catalogue
 # is i18n/<lang>/kit.po, read by the kit and never shipped.
-KIT_MESSAGE_SOURCES = ("kit/mistakes.py", "kit/verdicts.py", "kit/checks.py", "kit/cells.py",
-                       "kit/feedback.py", "kit/report.py", "kit/late.py", "kit/autograde/grading.py")
+KIT_MESSAGE_SOURCES = ("kit/mistakes.py", "kit/verdicts.py", "kit/check_results.py", "kit/judging.py",
+                       "kit/cells.py", "kit/feedback.py", "kit/report.py", "kit/late.py",
+                       "kit/autograde/grading.py")
 KIT_DOMAIN = "kit"
 # Each catalogue: the files its messages come from and the function that marks them.
 DOMAINS = {MESSAGE_DOMAIN: (MESSAGE_SOURCES, "_"), KIT_DOMAIN: (KIT_MESSAGE_SOURCES, "N_")}
 # Placeholders a translated message must keep: %-conversions in order, {fields} by name.
 PLACEHOLDER = re.compile(r"%(?:\(\w+\))?[-#0 +]*\d*(?:\.\d+)?[sdrifeEgGxXc%]|\{[^{}]*\}")
 # nbgrader's region markers must stay exactly where they are in a translated cell.
-MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS",
-           "### END HIDDEN TESTS")
+MARKERS = MARKER_WORDS
 
 
 # What the release puts in place of a solution, by stub id (see stubs()). The answer and code
@@ -148,7 +150,6 @@ def cell_id(cell, index):
 def python_units(text):
     """Docstrings and comments of Python source, outside solution regions (those are cut
     from the release, and the reference solution stays as the instructor wrote it)."""
-    from .release import solution_regions
     lines = text.splitlines(keepends=True)
     starts = [0]
     for line in lines:
@@ -529,7 +530,6 @@ def apply(*, kit_root=KIT_ROOT, target, lang):
 def main(argv=None):
     """`python -m kit.i18n LANG`: list what the LANG edition lacks (exit 1 if anything)."""
     import argparse
-    from .__main__ import version
     parser = argparse.ArgumentParser(prog="python -m kit.i18n",
                                      description="List every text of the LANG edition that has no "
                                                  "translation yet or whose English changed since.")

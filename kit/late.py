@@ -11,47 +11,22 @@ and stores it as the notebook's `late_submission_penalty`. The kit only adds:
 - `KitLatePenalty`, a LateSubmissionPlugin with a grace period and a per-day policy
   (`c.KitLatePenalty.*`), which the course configuration names as the plugin;
 - `refresh_penalties`: every notebook's penalty worked out again from its score as the
-  gradebook holds it now, whenever the kit reads or writes grades (grades.current_gradebook).
+  gradebook holds it now, whenever the kit reads or writes grades (score_store.current_gradebook).
   nbgrader's AssignLatePenalties runs only when a notebook is autograded, so points given
   by hand afterwards would escape the penalty until the next grading; here the order of
   autograding and hand grading never matters;
 - `read_timestamp`: a submission time that is missing or cannot be read is a problem
   reported for that student, never taken as "on time".
 """
-import math
 from pathlib import Path
 
-from nbgrader.plugins import LateSubmissionPlugin
-from traitlets import Enum, Float
-
 from .course import ASSIGNMENT, KitError, course_config
+from .notebook_rules import notebook_id
 from .phrases import N_
+# The policy is a setting (kit/settings.py); the course configuration names it here.
+from .settings import KitGrading, KitLatePenalty  # noqa: F401 (c.AssignLatePenalties.plugin_class)
 
 MAX_STAMP_CHARS = 100   # a timestamp.txt is one short line; anything longer is not one
-DAY = 24 * 3600
-
-
-class KitLatePenalty(LateSubmissionPlugin):
-    """nbgrader's late-penalty methods plus a grace period and a penalty per day late.
-
-    `c.KitLatePenalty.penalty_method`: 'none' (no penalty), 'zero' (the notebook scores 0)
-    or 'per_day' (`per_day` of the notebook's score per started day after the due date,
-    at most the whole score). A submission at most `grace_period_hours` late is on time.
-    """
-    penalty_method = Enum(("none", "zero", "per_day"), default_value="none",
-                          help="'none', 'zero' or 'per_day' (see per_day)").tag(config=True)
-    per_day = Float(0.1, help="Fraction of the score taken per started day late "
-                              "('per_day' method).").tag(config=True)
-    grace_period_hours = Float(0.0, help="Hours after the due date a submission still counts "
-                                         "as on time.").tag(config=True)
-
-    def late_submission_penalty(self, student_id, score, total_seconds_late):
-        if total_seconds_late <= self.grace_period_hours * 3600:
-            return None
-        if self.penalty_method == "per_day":
-            days = math.ceil(total_seconds_late / DAY)
-            return min(score, score * self.per_day * days)
-        return super().late_submission_penalty(student_id, score, total_seconds_late)
 
 
 def parse_time(text):
@@ -101,7 +76,6 @@ def read_timestamp(folder):
 
 def configured_duedate(course):
     """The due date `c.KitGrading.duedate` of the course (naive UTC), or None when not set."""
-    from .nbgrader_hooks import KitGrading
     text = KitGrading(config=course_config(Path(course))).duedate
     if not text.strip():
         return None
@@ -183,7 +157,7 @@ def feedback_note(gb, student, notebook):
     from nbgrader.api import MissingEntry
     try:
         submission = gb.find_submission(ASSIGNMENT, student)
-        penalty = gb.find_submission_notebook(notebook.replace(".ipynb", ""), ASSIGNMENT,
+        penalty = gb.find_submission_notebook(notebook_id(notebook), ASSIGNMENT,
                                               student).late_submission_penalty or 0.0
     except MissingEntry:
         return None

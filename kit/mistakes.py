@@ -9,20 +9,20 @@ the regularization term and its gradient are taken as the reference adds them
 matches what the student sent in EVERY case of the check (the loss and the gradient
 are diagnosed apart, so one submission can have one mistake in each); a failing check
 that no mistake explains is "other" (a wrong result); one without a result is put down
-to its cause, as the checking kernel sent it (checks.failures_of): "import_failed" (its
+to its cause, as the checking kernel sent it (check_results.failures_of): "import_failed" (its
 module could not be imported, or lacks the function), "not_implemented" (it still raises
 the starter's NotImplementedError), "raised" (another error), "no_result" (it returned
 nothing, or nothing the grader could read).
 
 The table MISTAKES is the one list: its name (stored in grading.json, counted in the
 report), the words a student reads in their feedback, and how it is recognised.
-Nothing here reads anything but arrays already decoded by checks.load (no pickles).
+Nothing here reads anything but arrays already decoded by check_results.load (no pickles).
 """
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import checks, reference
+from . import check_results, checks, reference
 from .phrases import N_
 
 OTHER = "other"
@@ -140,18 +140,18 @@ def words(name):
 def close(part, got, want):
     if part == "loss":
         return bool(np.isfinite(got)) and abs(got - want) <= TOLERANCE * max(1.0, abs(want))
-    return bool(np.all(np.isfinite(got))) and checks.relative_error(got, want) <= TOLERANCE
+    return bool(np.all(np.isfinite(got))) and check_results.relative_error(got, want) <= TOLERANCE
 
 
 def diagnose(check, sent, seed, failures=()):
     """The names of the known mistakes that explain a failing check.
 
     Inputs:
-    - check: "target:aspect", as checks.judge judges it;
+    - check: "target:aspect", as judging.judge judges it;
     - sent: {case: {key: base64 text}} the checking kernel sent for the check's call
-      (checks.results_of);
+      (check_results.results_of);
     - seed: the seed the check's inputs were drawn with;
-    - failures: how the call's cases failed, as the kernel sent it (checks.failures_of).
+    - failures: how the call's cases failed, as the kernel sent it (check_results.failures_of).
     Returns a sorted list of mistake names: one cause (no_result_cause) when the results
     could not be read, ["other"] when no mistake explains them, [] when the loss and
     gradient the check looks at are right.
@@ -161,7 +161,7 @@ def diagnose(check, sent, seed, failures=()):
 
 
 def no_result_cause(failures):
-    """Why a check has no result it can judge, from the kernel's failures (checks.failures_of):
+    """Why a check has no result it can judge, from the kernel's failures (check_results.failures_of):
     the import first (nothing ran), then the starter's NotImplementedError, then any error."""
     kinds = {(f["failure"], f["type"]) for f in failures}
     if any(failure == "import failed" for failure, _ in kinds):
@@ -185,16 +185,16 @@ def diagnose_results(check, sent, seed):
     ref = checks.LOSS_FUNCTIONS[target][1] if target in checks.LOSS_FUNCTIONS else checks.CLASSES.get(target)
     if aspect not in ("loss", "grad") or ref is None:
         return [OTHER]
-    # The parts the check judges (checks.judge_case): each aspect alone, a class's loss both.
+    # The parts the check judges (judging.judge_case): each aspect alone, a class's loss both.
     parts = ("loss", "grad") if target in checks.CLASSES else (aspect,)
     cases, got = [], []
     for case, arrays in checks.cases_for(target, seed).items():
         out = sent.get(case, {})
         try:
-            value = {"loss": float(checks.load(out, "loss", None).reshape(()))} if "loss" in parts else {}
+            value = {"loss": float(check_results.load(out, "loss", None).reshape(()))} if "loss" in parts else {}
             if "grad" in parts:
-                value["grad"] = checks.load(out, "dW", arrays["W"].shape)
-        except checks.WrongResult:
+                value["grad"] = check_results.load(out, "dW", arrays["W"].shape)
+        except check_results.WrongResult:
             return [NO_RESULT]
         cases.append(Case(ref, arrays))
         got.append(value)
@@ -224,16 +224,16 @@ def diagnose_results(check, sent, seed):
 
 def diagnose_training(sent, seed):
     """The loss called more than once per step: right gradient steps, but each step's
-    minibatch recorded a whole number of times (checks.judge_training's recorder)."""
+    minibatch recorded a whole number of times (judging.judge_training's recorder)."""
     arrays = checks.classifier_cases(seed)["train"]
     out = sent.get("train", {})
     steps, batch = checks.TRAIN_STEPS, checks.TRAIN_BATCH
     try:
-        W = checks.load(out, "W", arrays["W"].shape)
-        recorded = checks.rows_sent(out, "Xb")
-    except checks.WrongResult:
+        W = check_results.load(out, "W", arrays["W"].shape)
+        recorded = check_results.rows_sent(out, "Xb")
+    except check_results.WrongResult:
         return [NO_RESULT]
-    right_steps = checks.relative_error(W, arrays["W"] - steps * float(arrays["lr"]) * arrays["G"]) <= 1e-9
+    right_steps = check_results.relative_error(W, arrays["W"] - steps * float(arrays["lr"]) * arrays["G"]) <= 1e-9
     if right_steps and recorded > steps * batch and recorded % (steps * batch) == 0:
         return ["loss_called_twice"]
     return [OTHER]
@@ -246,8 +246,8 @@ def diagnose_offset(sent, seed):
     for case in ("plain", "offset"):
         out = sent.get(case, {})
         try:
-            loss, dW = float(checks.load(out, "loss", None).reshape(())), checks.load(out, "dW", shape)
-        except checks.WrongResult:
+            loss, dW = float(check_results.load(out, "loss", None).reshape(())), check_results.load(out, "dW", shape)
+        except check_results.WrongResult:
             return [NO_RESULT]
         finite[case] = bool(np.isfinite(loss) and np.all(np.isfinite(dW)))
     return ["no_max_shift"] if finite["plain"] and not finite["offset"] else [OTHER]

@@ -13,44 +13,23 @@ and `python -m kit feedback` do:
 - `KitFeedback` (GenerateFeedback): every test cell cut to its visible source and the
   kit's own feedback lines (kept in the graded cell's `kit.feedback` metadata), everything
   else sanitized: no hidden test, no script.
-- `KitGrading`: the grading settings, read from the same configuration file.
+The grading settings (`KitGrading`) are kit/settings.py's, read from the same configuration file.
 """
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Bool, Float, Unicode
-from traitlets.config import Configurable
 
-from . import cells, verdicts
-from .autograde import DEFAULT_CELL_TIMEOUT, DEFAULT_SUBMISSION_TIMEOUT
-from .course import ASSIGNMENT, NOTEBOOKS
+from . import autograde, cells, feedback, nbgrader_ahead, score_store, shared_data, verdicts
+from .autograde import reference_times, stage
+from .course import ASSIGNMENT, NOTEBOOKS, KitError
 from .i18n import DEFAULT_LANGUAGE
+from .lock import check_free, course_lock
+from .notebook_rules import notebook_file
 from .phrases import course_language
-
-
-class KitGrading(Configurable):
-    """Grading settings of a course (`c.KitGrading.<name>` in its nbgrader_config.py)."""
-    cell_timeout = Float(DEFAULT_CELL_TIMEOUT, help="Seconds one cell may run at most (cells the "
-                                                     "reference solution has: see reference_limits)."
-                         ).tag(config=True)
-    submission_timeout = Float(DEFAULT_SUBMISSION_TIMEOUT,
-                               help="Seconds one whole submission may take.").tag(config=True)
-    tests_only = Bool(False, help="Run only setup and test cells (same scores, faster).").tag(config=True)
-    allow_unisolated = Bool(False, help="Grade even where bubblewrap cannot isolate student "
-                                        "code (resource limits only).").tag(config=True)
-    data_dir = Unicode("", help="CIFAR-10 folder (default: $CIFAR10_DIR, else the kit's "
-                                "data/cifar-10-batches-py).").tag(config=True)
-    share_data = Bool(True, help="Prepare the notebooks' CIFAR-10 arrays once per batch and map "
-                                 "them read-only into every kernel (same grades, less time and "
-                                 "memory).").tag(config=True)
-    reference_limits = Bool(True, help="Limit each cell to 10x the reference solution's time on "
-                                       "this machine (at least 30 s, at most cell_timeout); "
-                                       "False: cell_timeout for every cell.").tag(config=True)
-    duedate = Unicode("", help="The assignment's due date with its time zone, e.g. '2026-12-01 "
-                               "17:00:00 Europe/Paris' (written to the gradebook when grades are "
-                               "stored); '': the gradebook's own (formgrader's).").tag(config=True)
+from .settings import KitGrading
 
 
 class GraderFailed(Exception):
@@ -72,8 +51,6 @@ class KitAutograde(NbGraderPreprocessor):
     """Grade this notebook the kit's way; write its scores to the gradebook."""
 
     def preprocess(self, nb, resources):
-        from .course import KitError
-        from .lock import course_lock
         info = resources["nbgrader"]
         if info["assignment"] != ASSIGNMENT:
             raise GraderFailed(f"expected assignment {ASSIGNMENT!r}, got {info['assignment']!r} instead")
@@ -90,10 +67,9 @@ class KitAutograde(NbGraderPreprocessor):
             return self.grade(nb, resources, course)
 
     def grade(self, nb, resources, course):
-        from . import autograde, grades, nbgrader_ahead
         settings = KitGrading(parent=self)
         info = resources["nbgrader"]
-        student, name = info["student"], info["notebook"] + ".ipynb"
+        student, name = info["student"], notebook_file(info["notebook"])
         common = autograde.task_settings(settings)
 
         def make_task(student_id, notebooks, blas_threads=None):
@@ -106,8 +82,8 @@ class KitAutograde(NbGraderPreprocessor):
             grade_one=lambda: autograde.grade_or_fail(make_task(student, (name,))))
         if result.failed:
             raise GraderFailed(f"{student} {name}: " + "; ".join(p.message for p in result.problems))
-        grades.write_gradebook(course, result)
-        grades.merge_summary(course, result)   # the status and feedback lines `kit feedback` reads
+        score_store.write_gradebook(course, result)
+        score_store.merge_summary(course, result)   # the status and feedback lines `kit feedback` reads
         graded = nbformat.reads(result.notebooks[name].graded, as_version=4)
         return graded, resources
 
@@ -115,10 +91,6 @@ class KitAutograde(NbGraderPreprocessor):
 def batch_resources(course, settings, task):
     """What `kit autograde` makes once per batch, made once per nbgrader process here (it
     grades notebook after notebook): the shared CIFAR-10 arrays and the reference timings."""
-    from dataclasses import replace
-
-    from . import shared_data
-    from .autograde import reference_times, stage
     if settings.share_data:
         prepared = shared_data.for_this_process(data_dir=task.data_dir,
                                                 notebook_texts=stage.source_notebooks(course))
@@ -134,9 +106,6 @@ class KitFeedback(NbGraderPreprocessor):
     """A graded notebook as the kit hands it back (see kit/feedback.py)."""
 
     def preprocess(self, nb, resources):
-        from . import feedback
-        from .lock import check_free
-        from .course import KitError
         lang = DEFAULT_LANGUAGE
         try:   # nbgrader writes the feedback files itself: not while a kit command writes
             course = course_root(self)
@@ -146,11 +115,17 @@ class KitFeedback(NbGraderPreprocessor):
             raise GraderFailed(str(err)) from None
         except GraderFailed:
             pass   # run on its own, outside a converter (no course): nothing to check
-        scores = {}
-        for cell in nb.cells:
-            if cells.is_test(cell):
-                lines = cell.get("metadata", {}).get("kit", {}).get("feedback")
-                passed = lines == verdicts.PASSED
-                scores[cells.grade_id(cell)] = {"feedback": lines, "score": 1.0 if passed else 0.0,
-                                                "max": 1.0}
+        scores = {cells.grade_id(cell): graded_score(cell) for cell in nb.cells if cells.is_test(cell)}
         return feedback.sanitize(nb, scores, lang), resources
+
+
+def graded_score(cell):
+    """A test cell's score entry for feedback.sanitize: the kit's lines (its `kit.feedback`
+    metadata) and the score nbgrader's GetGrades put in its metadata (the gradebook's, hand
+    grades included, as `kit feedback` reads it); without GetGrades (the preprocessor run
+    alone), full marks exactly when the kit's verdict is a pass."""
+    lines = cell.get("metadata", {}).get("kit", {}).get("feedback")
+    nbgrader = cells.meta(cell)
+    if nbgrader.get("score") is not None and nbgrader.get("points") is not None:
+        return {"feedback": lines, "score": float(nbgrader["score"]), "max": float(nbgrader["points"])}
+    return {"feedback": lines, "score": 1.0 if lines == verdicts.PASSED else 0.0, "max": 1.0}

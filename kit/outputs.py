@@ -17,7 +17,6 @@ import json
 
 import zmq
 from jupyter_client.asynchronous import AsyncKernelClient
-from jupyter_client.blocking import BlockingKernelClient
 from nbclient import NotebookClient
 from traitlets import default
 
@@ -41,14 +40,6 @@ def _bounded_context(parent_default):
 
 class BoundedKernelClient(AsyncKernelClient):
     """An AsyncKernelClient whose sockets refuse messages over MAX_MESSAGE_BYTES."""
-
-    @default("context")
-    def _context_default(self):
-        return _bounded_context(super()._context_default)
-
-
-class BoundedBlockingKernelClient(BlockingKernelClient):
-    """The blocking twin (nbgrader's own converters use blocking managers)."""
 
     @default("context")
     def _context_default(self):

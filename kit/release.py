@@ -14,22 +14,14 @@ import sys
 import zipfile
 from pathlib import Path
 
-from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
-
 from . import checks, i18n
 from .lock import course_lock
 from .course import (ASSIGNMENT, KIT_ROOT, MASTER_PACKAGES, NOTEBOOKS, student_owned,
-                     KitError, coursedir, ensure_alembic_on_path, plan_nbgrader_config, release_dir,
+                     KitError, course_config, coursedir, ensure_alembic_on_path, plan_nbgrader_config, release_dir,
                      source_dir, write_nbgrader_config)
+from .course import JUNK  # noqa: F401 (release.JUNK: what a copy of the release leaves out)
+from .notebook_rules import DEFAULT_MARKERS, markers, solution_regions
 
-# nbgrader's own delimiters, matched anywhere in a line as nbgrader does, read from its
-# traitlets so that a course configuring other ones needs no change here.
-BEGIN_SOLUTION = ClearSolutions.begin_solution_delimeter.default_value
-END_SOLUTION = ClearSolutions.end_solution_delimeter.default_value
-BEGIN_HIDDEN = ClearHiddenTests.begin_test_delimeter.default_value
-END_HIDDEN = ClearHiddenTests.end_test_delimeter.default_value
-MARKER_WORDS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
-JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", ".DS_Store")
 # Lines this short or generic ("else:", "return loss, dW") may legitimately stay in a release.
 MIN_SECRET_LINE = 12
 # The files that go to the top of the student's folder. They live in a folder of their own
@@ -61,13 +53,15 @@ def run(*, kit_root=KIT_ROOT, course, dist, lang=i18n.DEFAULT_LANGUAGE):
     with course_lock(course, "kit release"):
         source = assemble_source(kit_root, course)
         print(write_nbgrader_config(course, planned=config))
+        # The delimiters nbgrader's generate_assignment uses: the course's own, if it sets any.
+        marks = markers(course_config(course))
         i18n.apply(kit_root=kit_root, target=source, lang=lang)
         stubs = i18n.stubs(kit_root=kit_root, lang=lang)
         generate_assignment(course, stubs)
         release = release_dir(course)
         for path in sorted(release.rglob("*.py")):
-            path.write_text(cut_solutions(path.read_text(), path, stub=stubs["function"]))
-        problems = check_release(source, release)
+            path.write_text(cut_solutions(path.read_text(), path, stub=stubs["function"], marks=marks))
+        problems = check_release(source, release, marks)
         if problems:
             raise KitError("the release still holds instructor material:\n  " + "\n  ".join(problems))
         check_imports(release)
@@ -115,23 +109,6 @@ def generate_assignment(course, stubs=None):
                        + (result.get("error") or "") + (result.get("log") or ""))
 
 
-def solution_regions(lines):
-    """Yield (begin, end) line indices of each solution region; raise on unbalanced markers."""
-    begin = None
-    for i, line in enumerate(lines):
-        if BEGIN_SOLUTION in line:
-            if begin is not None:
-                raise KitError(f"line {i + 1}: a solution region starts inside another one")
-            begin = i
-        elif END_SOLUTION in line:
-            if begin is None:
-                raise KitError(f"line {i + 1}: a solution region ends that never began")
-            yield begin, i
-            begin = None
-    if begin is not None:
-        raise KitError(f"line {begin + 1}: a solution region is never closed")
-
-
 def enclosing_function(lines, index):
     indent = len(lines[index]) - len(lines[index].lstrip())
     for line in reversed(lines[:index]):
@@ -141,12 +118,13 @@ def enclosing_function(lines, index):
     return "this part"
 
 
-def cut_solutions(text, path="<text>", keep=(), stub=i18n.FUNCTION_STUB):
+def cut_solutions(text, path="<text>", keep=(), stub=i18n.FUNCTION_STUB, marks=DEFAULT_MARKERS):
     """Replace each solution region in Python source (but those of functions in `keep`) by
-    `stub` (lines; "{name}" stands for the function's name), indented as the region was."""
+    `stub` (lines; "{name}" stands for the function's name), indented as the region was;
+    regions are found by `marks`, the course's delimiters."""
     lines = text.splitlines(keepends=True)
     try:
-        regions = list(solution_regions(lines))
+        regions = list(solution_regions(lines, marks))
     except KitError as err:
         raise KitError(f"{path}: {err}") from None
     for begin, end in reversed(regions):
@@ -159,7 +137,7 @@ def cut_solutions(text, path="<text>", keep=(), stub=i18n.FUNCTION_STUB):
     return "".join(lines)
 
 
-def secret_lines(source):
+def secret_lines(source, marks=DEFAULT_MARKERS):
     """Lines an instructor wrote only inside solution regions or hidden tests, over all files.
 
     A line that also stands outside every region of the source (say `num_train = X.shape[0]`
@@ -168,7 +146,7 @@ def secret_lines(source):
     inside, outside = set(), set()
     for path in sorted(source.rglob("*")):
         for text in texts_of(path):
-            secret, public = split_by_markers(text.splitlines())
+            secret, public = split_by_markers(text.splitlines(), marks)
             inside |= secret
             outside |= public
     return {line for line in inside - outside if len(line) >= MIN_SECRET_LINE}
@@ -183,26 +161,26 @@ def texts_of(path):
     return []
 
 
-def split_by_markers(lines):
+def split_by_markers(lines, marks=DEFAULT_MARKERS):
     inside_lines, outside_lines, inside = set(), set(), False
     for line in lines:
-        if BEGIN_SOLUTION in line or BEGIN_HIDDEN in line:
+        if marks.begin_solution in line or marks.begin_hidden in line:
             inside = True
-        elif END_SOLUTION in line or END_HIDDEN in line:
+        elif marks.end_solution in line or marks.end_hidden in line:
             inside = False
         elif line.strip():
             (inside_lines if inside else outside_lines).add(line.strip())
     return inside_lines, outside_lines
 
 
-def check_release(source, release):
+def check_release(source, release, marks=DEFAULT_MARKERS):
     """List every marker or secret line of the source that is still in the release."""
-    problems, secrets = [], secret_lines(source)
+    problems, secrets = [], secret_lines(source, marks)
     for path in sorted(release.rglob("*")):
         rel = path.relative_to(release)
         for text in texts_of(path):
             problems += [f"{rel}: marker '{word}' left in the release"
-                         for word in MARKER_WORDS if word in text]
+                         for word in marks.words if word in text]
             problems += [f"{rel}: solution or hidden-test line left: {line.strip()!r}"
                          for line in text.splitlines() if line.strip() in secrets]
     return problems

@@ -22,11 +22,12 @@ import html
 import json
 from pathlib import Path
 
-from . import cells, grades, mistakes, phrases
+from . import cells, grades, mistakes, phrases, score_store
 from .checks import ASPECTS
 from .course import ASSIGNMENT, KitError
 from .i18n import DEFAULT_LANGUAGE
 from .phrases import N_
+from .spreadsheet import fmt, spreadsheet_safe
 
 FOLDER = "reports"
 CSV_HEADER = ("function", "checked", "fully right", "mistake", "description", "count", "students")
@@ -34,9 +35,8 @@ CSV_HEADER = ("function", "checked", "fully right", "mistake", "description", "c
 
 def load_checks(course):
     """{student: {check: [mistake names]}} from every graded submission's grading.json."""
-    root = Path(course) / "autograded"
     found = {}
-    for path in sorted(root.glob(f"*/{ASSIGNMENT}/{grades.SUMMARY}")) if root.is_dir() else []:
+    for path in score_store.summary_paths(course):
         try:
             summary = json.loads(path.read_text())
         except (OSError, ValueError) as err:
@@ -92,7 +92,7 @@ def run(*, course, plot=True, grades_written=False):
         raise KitError(f"no graded submissions under {course / 'autograded'}; run `python -m kit autograde` first")
     if not grades_written:
         grades.write_reports(course, plot=plot, table=False)
-    summaries = grades.load_summaries(course)
+    summaries = score_store.load_summaries(course)
     columns = grades.auto_columns(summaries)
     scores = [grades.totals(s)[0] for s in summaries]
     lang = phrases.course_language(course)
@@ -147,7 +147,7 @@ def write_csv(path, functions):
         for row in functions:
             found = row["mistakes"] or [{"name": "", "description": "", "count": 0, "students": []}]
             for m in found:
-                writer.writerow([grades.spreadsheet_safe(v) for v in (
+                writer.writerow([spreadsheet_safe(v) for v in (
                     row["function"], row["checked"], row["fully_right"], m["name"], m["description"],
                     m["count"], " ".join(m["students"]))])
 
@@ -169,7 +169,7 @@ def e(value):
 
 def num(value):
     """A number as the report shows it (grades.csv's format), escaped like any text."""
-    return e(grades.fmt(value))
+    return e(fmt(value))
 
 
 def grades_section(whole, say):
@@ -184,8 +184,8 @@ def grades_section(whole, say):
                                   "unanswered. Points given by hand: {points}. Late penalties: {late} "
                                   "point(s) from {students} submission(s)."),
                               graded=answers["graded"], pending=answers["pending"],
-                              unanswered=answers["unanswered"], points=grades.fmt(whole["hand_points"]),
-                              late=grades.fmt(whole["late_points"]), students=whole["late_students"])) + "</p>",
+                              unanswered=answers["unanswered"], points=fmt(whole["hand_points"]),
+                              late=fmt(whole["late_points"]), students=whole["late_students"])) + "</p>",
              "<table><tr>" + "".join(f"<th>{e(say.say(h))}</th>" for h in heads) + "</tr>"]
     for student, r in whole["by_student"].items():
         late = say.say(N_("unknown")) if r["time_unknown"] else f"{r['late_penalty'] or 0:g}"

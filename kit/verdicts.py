@@ -22,8 +22,8 @@ from typing import NamedTuple
 
 from .cells import first_error
 from .mistakes import UNNAMED, words
+from .notebook_rules import hidden_flags  # noqa: F401 (what of a test cell students see)
 from .phrases import CODE_INDENT, N_
-from .release import BEGIN_HIDDEN, END_HIDDEN
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_FRAME = re.compile(r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>|File <string>)\D*line (\d+)")
@@ -40,21 +40,6 @@ PASSED = [N_("passed")]
 HIDDEN_FAILED = N_("A hidden test of this cell failed: compare your function with the task's "
                    "description, including edge cases (one example, reg = 0, large scores).")
 MAX_SHOWN_LINE = 120   # characters of the student's own line shown under its frame
-
-
-def hidden_flags(lines):
-    """For each line of a test cell, whether the release leaves it out (a hidden-test line
-    or one of the markers around it). The one rule for what of a test cell students see."""
-    hidden = False
-    for line in lines:
-        if BEGIN_HIDDEN in line:
-            hidden = True
-            yield True
-        elif END_HIDDEN in line:
-            hidden = False
-            yield True
-        else:
-            yield hidden
 
 
 def visible_line(source, number):

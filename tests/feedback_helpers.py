@@ -8,7 +8,7 @@ import warnings
 
 import nbformat
 
-from kit import feedback, grades, release, report, verdicts
+from kit import feedback, release, report, score_store, verdicts
 from kit.autograde.result import GradingResult, NotebookResult
 from kit.cells import grade_id, is_test, meta
 from kit.course import feedback_dir, source_dir
@@ -78,7 +78,7 @@ def add_feedback(course):
     """Store the submission in a released course, write its feedback and the report."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*not in session.*")
-        grades.store(course, stored_result(course))
+        score_store.store(course, stored_result(course))
     feedback.run(course=course, students=[STUDENT], progress=False)
     report.run(course=course, plot=False)
     return course

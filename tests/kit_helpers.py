@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from kit import autograde, collect, demo, release
+from kit import reference_submission as reference_builder
 from kit.cells import grade_id, is_test
 from kit.course import release_dir, source_dir
 
@@ -21,7 +22,7 @@ def make_course(root):
 
 def reference_submission(course, target):
     """A folder holding the reference solution as a student would hand it in."""
-    return demo.reference_submission(course, target)
+    return reference_builder.reference_submission(course, target)
 
 
 def untouched_submission(course, target):

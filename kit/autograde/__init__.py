@@ -1,7 +1,7 @@
 """`python -m kit autograde`: grade every submission with nbgrader's cell conventions.
 
 Grading one submission is one task with plain inputs and outputs (`GradingTask` in,
-a dict of scores and graded notebooks out), so the same function runs in this
+a `GradingResult` of scores and graded notebooks out), so the same function runs in this
 process, in a local process pool (`--jobs N`) or on Dask workers. Only the calling
 process writes the course directory and the gradebook. Feedback for students is a
 later stage (`python -m kit feedback`), after any grading by hand.
@@ -46,7 +46,8 @@ from .grading import grade_submission
 from .result import GRADER_ERROR, GradingResult, NotebookResult, failed_result, grader_errors
 from .runner import BLAS_THREAD_VARIABLES, MAX_BLAS_THREADS, KernelRunner, grading_runner, kernel_blas_threads
 from .stage import run, task_settings
-from .task import DEFAULT_CELL_TIMEOUT, DEFAULT_SUBMISSION_TIMEOUT, GradingTask, make_task
+from .task import GradingTask, make_task
+from ..settings import DEFAULT_CELL_TIMEOUT, DEFAULT_SUBMISSION_TIMEOUT
 
 __all__ = [
     "BLAS_THREAD_VARIABLES", "DEFAULT_CELL_TIMEOUT", "DEFAULT_SUBMISSION_TIMEOUT", "GRADER_ERROR",

@@ -12,6 +12,7 @@ import nbformat
 
 from .. import cells, checks, sanitize, verdicts
 from ..phrases import N_
+from ..scores import passed
 from .limits import Hangs
 from .plans import CheckPlan, TestPlan, notebook_cell_info
 from .result import GradingResult, NotebookResult, failed_result
@@ -89,8 +90,8 @@ def run_to_completion(make_coroutine):
 
 
 async def run_kernels(task, graded, folders, deadline, environment, found=None, times=None, peaks=None):
-    """The notebooks (one after the other), the test cells and the trusted checks, each in
-    kernels of their own, at the same time; returns submission-wide Problems. Problems that
+    """The notebooks (one kernel each, side by side), the test cells and the trusted checks,
+    each in kernels of their own, at the same time; returns submission-wide Problems. Problems that
     are not the student's (a kernel that cannot start, data the sandbox cannot see) are
     appended to `environment`; each judged check's mistake names to `found`, each cell's
     time to `times`, each kernel role's memory peak to `peaks`. A hang the test kernel
@@ -106,7 +107,7 @@ async def run_kernels(task, graded, folders, deadline, environment, found=None, 
         # longest notebook, not both (the notebooks share nothing but the files).
         jobs += [run_student_cells(task, name, graded[name], folders["notebooks"] / name, deadline,
                                    environment, hangs, record)
-                 for name in graded if graded[name]["nb"] is not None]
+                 for name in graded if graded[name].nb is not None]
     test_problems, check_problems = (await asyncio.gather(*jobs))[:2]
     found = {} if found is None else found
     verdicts_by_check = check_plan.judge(found)
@@ -128,11 +129,11 @@ class Record:
 async def run_student_cells(task, name, graded, workdir, deadline, environment, hangs, record):
     """Every code cell of one notebook but its test cells, for the outputs a grader reads by hand."""
     runner = grading_runner(task, workdir, environment, hangs)
-    nb = graded["nb"]
+    nb = graded.nb
     indices = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and not cells.is_test(c)]
     problems = await runner.run(nb, indices, deadline, max_restarts=MAX_NOTEBOOK_RESTARTS,
                                 info=notebook_cell_info(name, nb))
-    graded["problems"] += [p.within(f"{name} cell {index}" if index is not None else name)
+    graded.problems += [p.within(f"{name} cell {index}" if index is not None else name)
                            for index, p in problems]
     record.add("notebooks", runner)
 
@@ -167,17 +168,17 @@ async def run_checks(task, plan, workdir, deadline, environment, record):
 
 def finish_notebook(task, name, graded):
     """A NotebookResult: the scores of one restored notebook and its sanitized JSON text."""
-    if graded["nb"] is None:
-        reason = graded["problems"][0].message
-        scores = cells.zero_scores(graded["source"], reason)
+    if graded.nb is None:
+        reason = graded.problems[0].message
+        scores = cells.zero_scores(graded.source, reason)
         for s in scores.values():
             s["feedback"] = [N_("Not graded: {reason}.").format(reason=reason)]
-        return NotebookResult(graded=task.release_notebooks[name], scores=scores, problems=graded["problems"])
-    nb = graded["nb"]
-    scores = cells.scores(nb, graded["release"])
+        return NotebookResult(graded=task.release_notebooks[name], scores=scores, problems=graded.problems)
+    nb = graded.nb
+    scores = cells.scores(nb, graded.release)
     for gid, s in scores.items():
         if s["kind"] == "auto":
-            s["feedback"] = graded.get("feedback", {}).get(gid) or \
-                (list(verdicts.PASSED) if s["score"] == s["max"] else [N_("Not run.")])
+            s["feedback"] = graded.feedback.get(gid) or \
+                (list(verdicts.PASSED) if passed(s) else [N_("Not run.")])
     return NotebookResult(graded=nbformat.writes(sanitize.graded_notebook(nb)), scores=scores,
-                          problems=graded["problems"])
+                          problems=graded.problems)

@@ -19,6 +19,8 @@ a note saying where the hang was seen.
 """
 from dataclasses import dataclass
 
+from ..checks import targets_of
+
 FACTOR = 10
 FLOOR_SECONDS = 30
 PACKAGE = "classifiers"       # the target every cell importing the student's package has
@@ -44,7 +46,6 @@ class CellInfo:
 
 def cell_uses(source):
     """The student functions a cell's code names, plus PACKAGE when it imports from it."""
-    from ..checks import targets_of
     found = set(targets_of(source))
     if PACKAGE in source:
         found.add(PACKAGE)

@@ -6,7 +6,7 @@ import copy
 
 import nbformat
 
-from .. import cells, checks, verdicts
+from .. import cells, checks, judging, verdicts
 from ..problems import Problem, ProblemKind
 from .limits import PACKAGE, CellInfo, cell_uses
 
@@ -48,8 +48,8 @@ class TestPlan:
         self.stopped = {}   # cell index -> the grader's note, for cells it stopped or skipped
         self.nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(IMPORT_CHECK)])
         for name, g in graded.items():
-            if g["nb"] is not None:
-                self.add_tests(name, g["nb"])
+            if g.nb is not None:
+                self.add_tests(name, g.nb)
         tests = [self.nb.cells[i] for _, _, i in self.slots]
         # Every check some test cell asks for: what the checking kernel runs.
         self.checks = set().union(*(checks.checks_for(c) for c in tests)) if tests else set()
@@ -106,11 +106,11 @@ class TestPlan:
                     "test cell's result: " + "; ".join(wrong)))
                 disagreements += [Problem(ProblemKind.TRUSTED_CHECK_FAILED,
                                           f"trusted check ({self.label(scratch_index)}): {v}") for v in wrong]
-            target = graded[name]["nb"].cells[index]
+            target = graded[name].nb.cells[index]
             target.outputs = cell.outputs
             # Kept with the graded notebook, where nbgrader's generate_feedback finds it too.
             target.metadata.setdefault("kit", {})["feedback"] = lines
-            graded[name].setdefault("feedback", {})[cells.grade_id(target)] = lines
+            graded[name].feedback[cells.grade_id(target)] = lines
         return disagreements
 
 
@@ -139,8 +139,8 @@ class CheckPlan:
         return CellInfo(key=f"checks:{self.labels.get(index, index)}")
 
     def judge(self, found=None):
-        """{check: None when right, else why it is wrong}; fills `found` (see checks.judge)."""
+        """{check: None when right, else why it is wrong}; fills `found` (see judging.judge)."""
         if not self.checks:
             return {}
         outputs = {target: self.nb.cells[index].outputs for target, index in self.calls.items()}
-        return checks.judge(outputs, self.checks, self.seed, found)
+        return judging.judge(outputs, self.checks, self.seed, found)

@@ -26,11 +26,15 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
+from .. import cells
 from ..course import KitError, source_dir
 from ..problems import ProblemKind
 from .limits import FLOOR_SECONDS
+from ..reference_submission import reference_submission
+from .grading import grade_submission
 
 CACHE_ENV = "XDG_CACHE_HOME"
 PROBE_KEY = "(machine probe seconds)"   # kept beside the cell keys in the cache file
@@ -123,12 +127,8 @@ def measure(course, task):
     when the grader's own environment failed (a kernel that cannot start, data the sandbox
     cannot read): every submission will fail the same way and say why, so the batch goes
     on with the plain cell timeout and reports it, as it would without timings."""
-    from dataclasses import replace
-
-    from .. import cells, demo
-    from .grading import grade_submission
     with tempfile.TemporaryDirectory(prefix="kit-reference-") as tmp:
-        folder = demo.reference_submission(course, Path(tmp) / "reference")
+        folder = reference_submission(course, Path(tmp) / "reference")
         files, _ = cells.student_files(folder)
     reference = replace(task, student="(reference solution)", files=files, reference_times=None,
                         problems=[], timestamp=None)

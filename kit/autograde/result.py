@@ -1,5 +1,5 @@
 """What grading one submission returns: a `GradingResult`, plain data that pickles (it comes
-back from a process pool or a Dask worker) and that `grades.store` writes to disk."""
+back from a process pool or a Dask worker) and that `score_store.store` writes to disk."""
 from dataclasses import dataclass, field
 
 from ..problems import Problem, ProblemKind, status_kinds, status_text

@@ -8,7 +8,7 @@ import time
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from .. import cells, sandbox
-from ..course import KIT_ROOT
+from ..locations import HIDDEN
 from ..outputs import BoundedNotebookClient, bounded_error
 from ..problems import Problem, ProblemKind
 from .limits import PACKAGE, CellInfo, cell_limit
@@ -40,7 +40,7 @@ def grading_runner(task, workdir, environment=None, hangs=None):
     return KernelRunner(
         make_kernel_manager=lambda: sandbox.kernel_manager(
             workdir=workdir, readonly=readonly, require_isolation=task.require_isolation,
-            hidden=[KIT_ROOT],  # the grader's own code and solutions, should they be in view
+            hidden=list(HIDDEN),  # the grader's own code and solutions, should they be in view
             client_class="kit.outputs.BoundedKernelClient"),
         workdir=workdir, env=env, cell_timeout=task.cell_timeout, environment=environment,
         time_limit_note=f"the submission's time limit ({limit:.0f} s) was reached",

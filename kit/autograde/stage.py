@@ -5,8 +5,10 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from .. import sandbox, shared_data
+from .. import grades, report, sandbox, score_store, shared_data
 from ..course import ASSIGNMENT, NOTEBOOKS, KitError, choose_students, course_config, release_dir, source_dir, submitted_dir
+from ..lock import course_lock
+from ..settings import KitGrading, override
 from . import cluster, reference_times
 from .executors import execute_tasks
 from .result import failed_result, grader_errors
@@ -30,7 +32,6 @@ def run(*, course, students=None, jobs=1, scheduler=None, certificates=None, no_
     the grader failed on (not the student): nothing of it is stored, the student's previous
     results stay as they were, and `grader_errors(results)` lists them for the caller.
     """
-    from ..lock import course_lock
     course = Path(course)
     check_course(course)
     with course_lock(course, "kit autograde"):   # one writer per course (kit/lock.py)
@@ -43,7 +44,6 @@ def run(*, course, students=None, jobs=1, scheduler=None, certificates=None, no_
 
 def _run(*, course, students, jobs, scheduler, certificates, no_worker_timeout, cell_timeout, submission_timeout, data_dir,
          run_notebooks, allow_unisolated, share_data, reference_limits, progress):
-    from .. import grades
     if scheduler:
         scheduler = cluster.check_scheduler(scheduler, course=course, folder=certificates,
                                             no_worker_timeout=no_worker_timeout)
@@ -73,14 +73,13 @@ def _run(*, course, students, jobs, scheduler, certificates, no_worker_timeout, 
         for result in execute_tasks(tasks, jobs=jobs, scheduler=scheduler, progress=progress):
             if not result.failed:
                 try:
-                    grades.store(course, result)
+                    score_store.store(course, result)
                 except Exception as err:  # one student's results never stop the batch
                     result = failed_result(result, f"storing the results failed: {type(err).__name__}: {err}")
             results.append(result)
     results.sort(key=lambda r: r.student)
     grades.write_reports(course)
     if any(not r.failed for r in results):
-        from .. import report
         report.run(course=course, grades_written=True)  # write_reports wrote them just now
     report_grader_errors(results)
     return results
@@ -93,12 +92,7 @@ def source_notebooks(course):
 
 def course_settings(course, **overrides):
     """The course's KitGrading (its nbgrader_config.py), with the overrides that are not None."""
-    from ..nbgrader_hooks import KitGrading
-    configured = KitGrading(config=course_config(course))
-    for name, value in overrides.items():
-        if value is not None:
-            setattr(configured, name, value)
-    return configured
+    return override(KitGrading(config=course_config(course)), **overrides)
 
 
 # How a setting is changed, in messages: `kit` commands have options; nbgrader's own

@@ -8,11 +8,8 @@ import nbformat
 from .. import cells, late, notebook_limits
 from ..course import NOTEBOOKS, release_dir, source_dir, submitted_dir
 from ..problems import Problem, ProblemKind
-
-# Seconds: the most any one cell may run (a cell the reference solution has gets less, see
-# limits.py); a full-size hyperparameter search on a busy grader needs minutes.
-DEFAULT_CELL_TIMEOUT = 300
-DEFAULT_SUBMISSION_TIMEOUT = 1200
+from ..scores import RestoredNotebook
+from ..settings import DEFAULT_CELL_TIMEOUT, DEFAULT_SUBMISSION_TIMEOUT
 
 
 @dataclass
@@ -70,16 +67,15 @@ def write_files(root, files):
 def restore_notebook(task, name):
     """The submitted notebook with the instructor's cells restored.
 
-    Returns {"nb": the notebook (None when missing or unreadable), "source", "release":
-    the instructor's notebooks, "problems": [Problem]}.
+    Returns a RestoredNotebook (its `nb` None when missing or unreadable).
     """
     source = nbformat.reads(task.source_notebooks[name], as_version=4)
     release = nbformat.reads(task.release_notebooks[name], as_version=4)
     submitted, problem = read_submitted(task.files.get(name), name)
     if submitted is None:
-        return {"nb": None, "source": source, "release": release, "problems": [problem]}
+        return RestoredNotebook(nb=None, source=source, release=release, problems=[problem])
     nb, problems = cells.restore(submitted, source, release)
-    return {"nb": nb, "source": source, "release": release, "problems": problems}
+    return RestoredNotebook(nb=nb, source=source, release=release, problems=problems)
 
 
 def read_submitted(data, name):

@@ -16,6 +16,7 @@ import tomllib
 from pathlib import Path
 
 from ..course import KIT_ROOT, KitError
+from .access import Account, reachable
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 
@@ -41,7 +42,6 @@ def run(*, folder, base_python=None):
     if version != wanted:
         raise KitError(f"{base} is Python {version or '(unknown)'}, the kit's is {wanted}: give "
                        f"--base-python a Python {wanted}")
-    from .access import Account, reachable
     anyone = Account("any user", 65534, frozenset({65534}), "/")
     existing = next(p for p in [folder, *folder.parents] if p.exists())
     if not reachable(existing, anyone, 1):

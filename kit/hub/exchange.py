@@ -30,10 +30,13 @@ no student can take its name or delete it.)
 import datetime
 import os
 import stat
+from pathlib import Path
 
 from nbgrader.exchange.default.collect import ExchangeCollect
 from nbgrader.exchange.default.release_assignment import ExchangeReleaseAssignment
 from nbgrader.utils import ignore_patterns, parse_utc
+
+from ..release import check_release
 
 STUDENT_TIMESTAMP = "timestamp.student.txt"
 MAX_ENTRIES = 10_000   # a submission is a handful of files; more is refused
@@ -242,9 +245,6 @@ class KitReleaseAssignment(ExchangeReleaseAssignment):
     (kit.release.check_release) before anything is copied."""
 
     def copy_files(self):
-        from pathlib import Path
-
-        from ..release import check_release
         source = Path(self.coursedir.format_path(self.coursedir.source_directory, ".",
                                                  self.coursedir.assignment_id))
         release = Path(self.src_path)

@@ -304,8 +304,8 @@ def test_an_english_submission_grades_in_full_in_the_korean_course(korean_course
     collect_all(korean_course, [english])
     result = grade(korean_course, ["english_reference"], cifar10_dir,
                    run_notebooks=False)["english_reference"]
-    from kit import grades
-    got, most = grades.totals(grades.summary_of(result))
+    from kit import grades, score_store
+    got, most = grades.totals(score_store.summary_of(result))
     assert most > 0 and got == most, (got, most, result["problems"])
 
 

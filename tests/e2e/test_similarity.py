@@ -14,7 +14,7 @@ import shutil
 import numpy as np
 import pytest
 
-from kit import similarity
+from kit import similarity, similarity_report, similarity_sources
 from kit.__main__ import main as kit_main
 from kit.course import release_dir
 from kit_helpers import collect_all, reference_submission, untouched_submission
@@ -226,7 +226,7 @@ def test_a_known_solution_is_matched(batch):
     assert pair.similarity_b > 0.6 and score(result, "carol", "known:solved-svm.ipynb") == 0
     with open(result["csv"], newline="") as f:
         rows = list(csv.DictReader(f))
-    assert list(rows[0]) == similarity.CSV_HEADER
+    assert list(rows[0]) == similarity_report.CSV_HEADER
     carols = [r for r in rows if r["a"] == "carol" and r["b"] == known]
     assert len(carols) == 1 and carols[0]["kind"] == "known" and carols[0]["a_lines"]
     # the pairs at or above the threshold, ranked; then how many were left out below it
@@ -234,7 +234,7 @@ def test_a_known_solution_is_matched(batch):
     assert all(float(r["similarity_a_percent"]) >= 100 * similarity.THRESHOLD
                or float(r["similarity_b_percent"]) >= 100 * similarity.THRESHOLD for r in rows[:-1])
     left_out = [p for p in result["pairs"] if p.score < similarity.THRESHOLD]
-    assert rows[-1]["rank"] == "" and rows[-1]["a"] == similarity.left_out_line(left_out, similarity.THRESHOLD)
+    assert rows[-1]["rank"] == "" and rows[-1]["a"] == similarity_report.left_out_line(left_out, similarity.THRESHOLD)
 
 
 class Tags(html.parser.HTMLParser):
@@ -276,14 +276,14 @@ def test_unreadable_and_oversized_code_is_noted_not_read(batch, tmp_path):
     folder = course / "submitted" / "mallory" / "linear_classifiers"
     shutil.copytree(batch["subs"] / "alice", folder)
     (folder / "svm.ipynb").write_text("[" * 100000)
-    (folder / "classifiers" / "softmax.py").write_text("x = 1\n" * (similarity.MAX_FILE_BYTES // 3))
+    (folder / "classifiers" / "softmax.py").write_text("x = 1\n" * (similarity_sources.MAX_FILE_BYTES // 3))
     (folder / "classifiers" / "linear_svm.py").unlink()
     (folder / "classifiers" / "linear_svm.py").symlink_to("/etc/passwd")
     result = similarity.run(course=course, verbose=False)
     notes = " | ".join(result["documents"][0].notes)
     # 100,000 open brackets: refused by the structure limits before any parsing (kit/notebook_limits.py)
     assert "svm.ipynb is nested 100000 levels deep" in notes and "skipped" in notes
-    assert f"softmax.py: larger than {similarity.MAX_FILE_BYTES} bytes" in notes
+    assert f"softmax.py: larger than {similarity_sources.MAX_FILE_BYTES} bytes" in notes
     assert "linear_svm.py: not a regular file" in notes
     assert "root:" not in result["documents"][0].text
 
@@ -475,11 +475,11 @@ def test_a_notebook_over_the_structure_limits_is_skipped_with_a_note(tmp_path):
     """Similarity reads submitted notebooks itself: the same cell limit as collect and the
     grader (kit/notebook_limits.py), not 100,000 cells parsed and compared."""
     import json as _json
-    from kit import notebook_limits, similarity
+    from kit import notebook_limits
     path = tmp_path / "svm.ipynb"
     cells = [{"cell_type": "code", "metadata": {}, "source": "x = 1", "outputs": [], "execution_count": None}]
     path.write_text(_json.dumps({"cells": cells * (notebook_limits.MAX_CELLS + 1), "metadata": {},
                                  "nbformat": 4, "nbformat_minor": 5}))
     notes = []
-    assert similarity.notebook_code_cells(path, notes, "bob: svm.ipynb") == []
+    assert similarity_sources.notebook_code_cells(path, notes, "bob: svm.ipynb") == []
     assert notes and "bob: svm.ipynb" in notes[0] and "skipped" in notes[0], notes

@@ -20,9 +20,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from kit import collect, grades, sandbox
+from kit import collect, grades, sandbox, score_store
 from kit.course import ASSIGNMENT, autograded_dir, source_dir
-from kit.release import BEGIN_HIDDEN, END_HIDDEN
+from kit.notebook_rules import BEGIN_HIDDEN, END_HIDDEN
 from kit_helpers import (REPO, collect_all, grade, reference_submission, total,
                          untouched_submission)
 from payloads import (FORGE_FRAMES, LEAK_HIDDEN, PLANT_LINK, SEARCH_KERNEL, SEARCH_SOFTMAX,
@@ -129,7 +129,7 @@ def test_feedback_lines_never_quote_the_kernel(attacked):
     # The leak really was attempted: the instructor's graded notebook shows the printed history.
     graded = (autograded_dir(course, "hard_leak") / "svm.ipynb").read_text()
     assert any(line in graded for line in secret)
-    summary = json.loads((autograded_dir(course, "hard_leak") / grades.SUMMARY).read_text())
+    summary = json.loads((autograded_dir(course, "hard_leak") / score_store.SUMMARY).read_text())
     assert summary["scores"]["svm.ipynb"]["test_svm_naive_loss"]["feedback"][0].startswith("Failed with ValueError")
 
 
@@ -138,7 +138,7 @@ def test_nothing_is_read_through_a_planted_link(attacked):
     course, results, host = attacked
     result = results["hard_link"]
     assert total(result)[0] == total(result)[1], result.problems
-    text = json.dumps(grades.summary_of(result)) + (autograded_dir(course, "hard_link") / "svm.ipynb").read_text()
+    text = json.dumps(score_store.summary_of(result)) + (autograded_dir(course, "hard_link") / "svm.ipynb").read_text()
     assert "(7, 3)" not in text, "the grader read a host file through a link the student planted"
 
 

@@ -52,14 +52,14 @@ def test_hog_sizes_stay_within_the_sandbox_process_limit():
 
 
 def test_arrival_times_notes_each_result_and_puts_store_back(monkeypatch):
-    from kit import grades
+    from kit import score_store
     stored = []
-    monkeypatch.setattr(grades, "store", lambda course, result: stored.append(result.student))
-    original = grades.store
+    monkeypatch.setattr(score_store, "store", lambda course, result: stored.append(result.student))
+    original = score_store.store
     arrived = {}
     with hog.arrival_times(arrived):
-        grades.store("course", SimpleNamespace(student="h01_reference"))
-    assert grades.store is original
+        score_store.store("course", SimpleNamespace(student="h01_reference"))
+    assert score_store.store is original
     assert stored == ["h01_reference"] and set(arrived) == {"h01_reference"}
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kit import checks
+from kit import checks, judging
 
 REPO = Path(__file__).resolve().parents[2]
 ALL = set(checks.ALL_CHECKS)
@@ -39,7 +39,7 @@ def sent_outputs(workdir, targets, seed):
 def run_checks(workdir, targets, seed=None):
     """What the grader does, but with an ordinary Python process in place of the sandbox."""
     seed = checks.new_seed() if seed is None else seed
-    return checks.judge(sent_outputs(workdir, targets, seed), targets, seed)
+    return judging.judge(sent_outputs(workdir, targets, seed), targets, seed)
 
 
 @pytest.fixture
@@ -100,12 +100,12 @@ def test_results_are_never_unpickled_or_taken_on_trust():
     check = "svm_loss_naive:loss"
     pickled = sent("reg0", loss=npy_text(np.array([object()], dtype=object), allow_pickle=True),
                    dW=npy_text(np.zeros((14, 6))))
-    verdict = checks.judge({"svm_loss_naive": [pickled]}, {check}, seed=1)[check]
+    verdict = judging.judge({"svm_loss_naive": [pickled]}, {check}, seed=1)[check]
     assert "could not be read as a plain array" in verdict
     wrong_shape = sent("reg0", loss=npy_text(np.zeros((2, 2))), dW=npy_text(np.zeros((14, 6))))
-    assert "shape" in checks.judge({"svm_loss_naive": [wrong_shape]}, {check}, seed=1)[check]
+    assert "shape" in judging.judge({"svm_loss_naive": [wrong_shape]}, {check}, seed=1)[check]
     not_base64 = sent("reg0", loss="<script>", dW=npy_text(np.zeros((14, 6))))
-    assert "plain array" in checks.judge({"svm_loss_naive": [not_base64]}, {check}, seed=1)[check]
+    assert "plain array" in judging.judge({"svm_loss_naive": [not_base64]}, {check}, seed=1)[check]
 
 
 def test_a_case_sent_twice_counts_as_wrong(workdir):
@@ -113,9 +113,9 @@ def test_a_case_sent_twice_counts_as_wrong(workdir):
     check = "svm_loss_naive:loss"
     seed = checks.new_seed()
     outputs = sent_outputs(workdir, {check}, seed)
-    assert checks.judge(outputs, {check}, seed) == {check: None}
+    assert judging.judge(outputs, {check}, seed) == {check: None}
     doubled = {"svm_loss_naive": outputs["svm_loss_naive"] * 2}
-    assert "more than one result" in checks.judge(doubled, {check}, seed)[check]
+    assert "more than one result" in judging.judge(doubled, {check}, seed)[check]
 
 
 def test_inputs_travel_in_the_cells_and_no_file_is_written(workdir):
@@ -135,9 +135,9 @@ def test_inputs_are_new_for_every_grading_so_no_answer_can_be_prepared(workdir):
     cases = [checks.cases_for("svm_loss_vectorized", seed)["reg"]["X"] for seed in (first, second)]
     assert not np.allclose(*cases)
     old_outputs = sent_outputs(workdir, {check}, first)
-    assert checks.judge(old_outputs, {check}, first) == {check: None}
+    assert judging.judge(old_outputs, {check}, first) == {check: None}
     # Replay: the outputs of the first grading, judged against the second's inputs.
-    assert checks.judge(old_outputs, {check}, second)[check], "stale outputs must not pass"
+    assert judging.judge(old_outputs, {check}, second)[check], "stale outputs must not pass"
 
 
 def test_checks_come_from_the_cell_metadata_or_its_code():
@@ -209,7 +209,7 @@ def test_a_train_loop_that_calls_the_loss_twice_is_named(workdir):
     path.write_text(path.read_text().replace(old, old + "            loss_history.append(self.loss(X_batch, y_batch, reg)[0])\n"))
     seed = checks.new_seed()
     found = {}
-    verdicts = checks.judge(sent_outputs(workdir, ["LinearClassifier:train"], seed),
+    verdicts = judging.judge(sent_outputs(workdir, ["LinearClassifier:train"], seed),
                             ["LinearClassifier:train"], seed, mistakes=found)
     assert verdicts["LinearClassifier:train"] is not None
     assert found["LinearClassifier:train"] == ["loss_called_twice"]

@@ -6,7 +6,7 @@ from importlib import metadata
 import pytest
 
 from kit.__main__ import EXIT_REFUSED, EXIT_USAGE, build_parser, main
-from kit.nbgrader_hooks import KitGrading
+from kit.settings import KitGrading
 
 
 def subparsers():

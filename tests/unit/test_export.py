@@ -13,7 +13,7 @@ import pytest
 from kit import export
 from kit.__main__ import main as kit_main
 from kit.course import ASSIGNMENT, KitError, coursedir, gradebook_url
-from kit.grades import FORMULA_STARTS
+from kit.spreadsheet import FORMULA_STARTS
 from kit_helpers import make_course
 
 EVIL = '=HYPERLINK("x")'

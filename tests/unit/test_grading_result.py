@@ -5,7 +5,7 @@ import pickle
 
 import pytest
 
-from kit import grades
+from kit import score_store
 from kit.autograde import GradingResult, NotebookResult, failed_result, grader_errors
 from kit.course import KitError, autograded_dir
 from kit.problems import Problem, ProblemKind
@@ -50,7 +50,7 @@ def test_results_travel_between_processes():
 def test_grading_json_holds_plain_data_and_the_kinds(tmp_path):
     result = result_with(Problem(ProblemKind.TIME_UNKNOWN, "timestamp.txt is missing"),
                          notebook_problems=[Problem(ProblemKind.TRUSTED_CHECK_FAILED, "disagrees")])
-    summary = json.loads(json.dumps(grades.summary_of(result)))
+    summary = json.loads(json.dumps(score_store.summary_of(result)))
     assert summary["status"] == "submission time unknown; trusted check failed"
     assert summary["kinds"] == ["submission time unknown", "trusted check failed"]
     assert summary["problems"] == ["timestamp.txt is missing"]
@@ -59,7 +59,7 @@ def test_grading_json_holds_plain_data_and_the_kinds(tmp_path):
 
 def write_old_summary(course, status):
     """A grading.json as the kit wrote it before it stored kinds."""
-    path = autograded_dir(course, "alice") / grades.SUMMARY
+    path = autograded_dir(course, "alice") / score_store.SUMMARY
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"student": "alice", "status": status, "problems": ["old"],
                                 "notebook_problems": {"softmax.ipynb": []}, "checks": {}, "scores": {}}))
@@ -68,7 +68,7 @@ def write_old_summary(course, status):
 
 def test_an_old_grading_json_is_merged_through_its_status(tmp_path):
     path = write_old_summary(tmp_path, "dead kernel; cells restored")
-    grades.merge_summary(tmp_path, result_with(Problem(ProblemKind.TIMEOUT, "b")))
+    score_store.merge_summary(tmp_path, result_with(Problem(ProblemKind.TIMEOUT, "b")))
     merged = json.loads(path.read_text())
     assert merged["kinds"] == ["dead kernel", "cells restored", "timeout"]
     assert merged["status"] == "dead kernel; cells restored; timeout"
@@ -78,4 +78,4 @@ def test_an_old_grading_json_is_merged_through_its_status(tmp_path):
 def test_an_unreadable_old_status_asks_for_a_regrade(tmp_path):
     write_old_summary(tmp_path, "something new")
     with pytest.raises(KitError, match="autograde"):
-        grades.merge_summary(tmp_path, result_with())
+        score_store.merge_summary(tmp_path, result_with())

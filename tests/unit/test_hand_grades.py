@@ -1,5 +1,5 @@
 """Hand grades beside the autograder: a fresh release whose submissions are stored the way
-`kit autograde` stores them (grades.store, with made-up scores instead of a grading run),
+`kit autograde` stores them (score_store.store, with made-up scores instead of a grading run),
 then graded by hand through nbgrader's own Gradebook API, as formgrader saves a score.
 
 Whatever the order of autograding and hand grading, every reader (grades.csv, feedback,
@@ -12,7 +12,7 @@ import warnings
 
 import pytest
 
-from kit import export, feedback, grades, mistakes
+from kit import export, feedback, grades, mistakes, score_store
 from kit.__main__ import main as kit_main
 from kit.autograde.result import GradingResult, NotebookResult
 from kit.course import ASSIGNMENT, NOTEBOOKS, coursedir, feedback_dir, gradebook_url, source_dir
@@ -64,7 +64,7 @@ def graded_result(course, student, timestamp=ON_TIME, failing=(), unanswered=(),
 def store(course, result):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*not in session.*")
-        grades.store(course, result)
+        score_store.store(course, result)
 
 
 def grade_by_hand(course, student, points):
@@ -103,7 +103,7 @@ def test_grading_again_keeps_hand_grades_and_their_done_flag(course):
         waiting = [g.name for nb in NOTEBOOKS for g in gb.find_submission_notebook(
             nb.replace(".ipynb", ""), ASSIGNMENT, "regraded").grades if g.needs_manual_grade]
     assert "q_svm_gradient" not in waiting and "test_svm_train" not in waiting
-    assert json.loads((course / "autograded" / "regraded" / ASSIGNMENT / grades.SUMMARY).read_text())
+    assert json.loads((course / "autograded" / "regraded" / ASSIGNMENT / score_store.SUMMARY).read_text())
 
 
 def grades_csv(course):

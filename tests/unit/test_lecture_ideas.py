@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from kit import i18n
-from kit.release import BEGIN_SOLUTION, END_SOLUTION
+from kit.notebook_rules import BEGIN_SOLUTION, END_SOLUTION
 from kit_helpers import REPO
 
 NOTEBOOKS = ("svm.ipynb", "softmax.ipynb")

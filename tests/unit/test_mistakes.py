@@ -8,7 +8,7 @@ import io
 import numpy as np
 import pytest
 
-from kit import checks, mistakes, reference
+from kit import checks, judging, mistakes, reference
 
 
 def encoded(value):
@@ -80,7 +80,7 @@ def diagnosed(check, function, seed=12345):
     call = checks.call_of(check)
     outputs = {call: outputs_of(call, function, checks.cases_for(call, seed))}
     found = {}
-    verdicts = checks.judge(outputs, {check}, seed, found)
+    verdicts = judging.judge(outputs, {check}, seed, found)
     return verdicts[check], found[check]
 
 
@@ -125,7 +125,7 @@ def test_an_unknown_mistake_is_other_and_no_readable_result_is_no_result():
     verdict, found = diagnosed("svm_loss_naive:grad", lambda W, X, y, reg: (hinge(W, X, y, reg)[0], W[:2]))
     assert verdict is not None and found == [mistakes.NO_RESULT]
     found = {}
-    checks.judge({}, {"svm_loss_naive:loss", "LinearClassifier:predict"}, 1, found)
+    judging.judge({}, {"svm_loss_naive:loss", "LinearClassifier:predict"}, 1, found)
     assert found == {"svm_loss_naive:loss": [mistakes.NO_RESULT], "LinearClassifier:predict": [mistakes.NO_RESULT]}
 
 
@@ -192,7 +192,7 @@ STUBS = {
 
 def test_each_cause_of_a_missing_result_has_its_bucket(tmp_path):
     """The runner in a real kernel, on stubs that fail each way: the check's cause comes from
-    what the kernel sent (checks.failures_of), one bucket per cause (issue 24, item 8)."""
+    what the kernel sent (check_results.failures_of), one bucket per cause (issue 24, item 8)."""
     import shutil
 
     import nbformat
@@ -212,7 +212,7 @@ def test_each_cause_of_a_missing_result_has_its_bucket(tmp_path):
     NotebookClient(nb, timeout=120, allow_errors=True, resources={"metadata": {"path": str(tmp_path)}}).execute()
     outputs = {call: cell.outputs for call, cell in zip(calls, nb.cells[1:])}
     found = {}
-    verdicts = checks.judge(outputs, wanted, seed, found)
+    verdicts = judging.judge(outputs, wanted, seed, found)
     assert all(verdicts.values()), verdicts
     assert found == {"svm_loss_naive:loss": [mistakes.NOT_IMPLEMENTED],
                      "svm_loss_vectorized:loss": [mistakes.RAISED],

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from kit import release
+from kit import notebook_rules, release
 from kit.course import KitError, release_dir, source_dir
 from kit_helpers import REPO
 
@@ -26,7 +26,7 @@ def test_no_solution_line_survives(course):
         for text in release.texts_of(path):
             for line in text.splitlines():
                 assert line.strip() not in secrets, f"{path}: {line.strip()}"
-            for marker in release.MARKER_WORDS:
+            for marker in notebook_rules.MARKER_WORDS:
                 assert marker not in text, f"{path}: {marker}"
     assert release.check_release(source, released) == []
 
@@ -148,7 +148,7 @@ def test_cut_solutions_keeps_named_functions_and_reports_bad_markers():
     partial = release.cut_solutions(text, keep=("svm_loss_naive",))
     assert partial.count("raise NotImplementedError") == 1
     assert "dW[:, y[i]] -= X[i]" in partial
-    begin = release.BEGIN_SOLUTION
+    begin = notebook_rules.BEGIN_SOLUTION
     with pytest.raises(KitError, match="never closed"):
         release.cut_solutions(f"def f():\n    ### {begin}\n    return 1\n", "x.py")
 
@@ -159,8 +159,8 @@ def test_release_refuses_a_leaking_source(tmp_path):
     for folder in (source, released):
         folder.mkdir()
     solution = "    loss = np.sum(np.maximum(0, margins))  # the answer\n"
-    (source / "m.py").write_text(f"def f():\n    ### {release.BEGIN_SOLUTION}\n{solution}"
-                                 f"    ### {release.END_SOLUTION}\n")
+    (source / "m.py").write_text(f"def f():\n    ### {notebook_rules.BEGIN_SOLUTION}\n{solution}"
+                                 f"    ### {notebook_rules.END_SOLUTION}\n")
     (released / "m.py").write_text(release.cut_solutions((source / "m.py").read_text())
                                    + "# hint:" + solution)
     # The line itself, not only the hint comment, must match for it to count:

@@ -18,7 +18,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from browser_helpers import TINY_PNG_B64, HOSTILE_SVG, hostile_markdown, hostile_outputs, payload
-from kit import feedback, sanitize
+from kit import feedback, images, sanitize
 from kit.course import write_nbgrader_config
 
 LOCKED = {"grade": False, "grade_id": "intro", "locked": True, "solution": False, "schema_version": 3}
@@ -248,7 +248,7 @@ def test_png_plot_text_and_errors_survive():
 
 
 def test_oversized_image_is_removed():
-    big = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * (sanitize.MAX_IMAGE_BYTES + 1)).decode()
+    big = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * (images.MAX_IMAGE_BYTES + 1)).decode()
     cell = sanitized_cell(code(outputs=[{"output_type": "display_data", "metadata": {},
                                          "data": {"image/png": big}}]))
     assert list(cell.outputs[0].data) == ["text/plain"]
@@ -511,7 +511,7 @@ BOMBS = {"png": ("image/png", png_bomb, "24000x24000"),
 def test_pixel_bomb_is_replaced_by_a_note(kind):
     mime, make, size = BOMBS[kind]
     raw = make()
-    assert len(raw) < sanitize.MAX_IMAGE_BYTES and raw.startswith(sanitize.IMAGE_MAGIC[mime])
+    assert len(raw) < images.MAX_IMAGE_BYTES and raw.startswith(images.IMAGE_MAGIC[mime])
     note = f"[image left out: {size} pixels, over the 4,000,000-pixel limit]"
     cell = sanitized_cell(code(outputs=[image_output(mime, raw)]))
     assert [o.data for o in cell.outputs] == [{"text/plain": note}]
@@ -524,7 +524,7 @@ def test_pixel_bomb_is_replaced_by_a_note(kind):
 @pytest.mark.parametrize("fmt, mime", [("png", "image/png"), ("jpeg", "image/jpeg")])
 def test_real_figures_are_kept(fmt, mime):
     raw = real_image(fmt)
-    width, height = sanitize.image_size(mime, raw)
+    width, height = images.image_size(mime, raw)
     assert 800 <= width <= 900 and 600 <= height <= 700   # the notebooks' 10x8-inch figure
     payload_b64 = base64.b64encode(raw).decode()
     cell = sanitized_cell(code(outputs=[image_output(mime, raw)]))
@@ -545,13 +545,13 @@ def test_real_figures_are_kept(fmt, mime):
 ], ids=["png-signature-only", "png-no-ihdr", "png-cut", "png-zero", "jpeg-soi-only", "jpeg-cut-sof",
         "jpeg-scan-first", "jpeg-bad-length", "jpeg-too-many-segments", "jpeg-no-marker"])
 def test_malformed_headers_are_not_images(mime, raw):
-    assert sanitize.image_size(mime, raw) is None
-    assert sanitize.checked_image(mime, base64.b64encode(raw).decode()) == (None, None)
+    assert images.image_size(mime, raw) is None
+    assert images.checked_image(mime, base64.b64encode(raw).decode()) == (None, None)
 
 
 def test_image_size_reads_headers():
-    assert sanitize.image_size("image/png", png_bomb(16)) == (16, 16)
-    assert sanitize.image_size("image/jpeg", jpeg_header(640, 480, before=b"\xff\xfe\0\x04hi")) == (640, 480)
-    assert sanitize.image_size("image/jpeg", b"\xff\xd8\xff\xff" + jpeg_header(7, 9)[3:]) == (7, 9)  # fill bytes
+    assert images.image_size("image/png", png_bomb(16)) == (16, 16)
+    assert images.image_size("image/jpeg", jpeg_header(640, 480, before=b"\xff\xfe\0\x04hi")) == (640, 480)
+    assert images.image_size("image/jpeg", b"\xff\xd8\xff\xff" + jpeg_header(7, 9)[3:]) == (7, 9)  # fill bytes
     with pytest.raises(ValueError, match="expected image/png or image/jpeg, got 'image/gif' instead"):
-        sanitize.image_size("image/gif", b"GIF89a")
+        images.image_size("image/gif", b"GIF89a")
