@@ -51,6 +51,7 @@ from .collect_scan import Entry, Limits, RefusedSubmission, check_notebooks, sca
 from .collect_write import COLLECTED, REFUSED, REPLACED, CollectResult, install
 from .course import ASSIGNMENT
 from .lock import course_lock
+from .timestamps import MAX_CHARS, parse_utc_time
 
 
 # A letter, digit or "_" first: ids become folder names and spreadsheet cells, where a
@@ -110,19 +111,14 @@ def run(*, paths, course_dir, student=None, assignment=ASSIGNMENT, now=None, lim
 
 
 def parse_arrival(text):
-    """--time as an aware datetime; a time without its zone is refused (it would be guessed)."""
-    import dateutil.parser
-    import dateutil.tz
-    head, _, last = " ".join(str(text).split()).rpartition(" ")
-    zone = dateutil.tz.gettz(last) if head and last[:1].isalpha() else None
+    """--time as an aware UTC datetime, read by the rule of kit/timestamps.py; a time without
+    its zone is refused (it would be guessed)."""
     try:
-        when = dateutil.parser.parse(head).replace(tzinfo=zone) if zone else dateutil.parser.parse(text)
-    except (ValueError, OverflowError):
-        when = None
-    if when is None or when.tzinfo is None:
+        when = parse_utc_time(text)
+    except ValueError as err:
         raise CollectError(f"expected --time with its zone, such as '2026-12-01 16:53 Europe/Paris' or "
-                           f"'2026-12-01T16:53+01:00', got {text!r} instead")
-    return when
+                           f"'2026-12-01T16:53+01:00', got {text!r} instead ({err})") from None
+    return when.replace(tzinfo=datetime.timezone.utc)
 
 
 def valid_id(text) -> bool:
@@ -286,30 +282,13 @@ def _inside(child, parent):
 
 
 def _read_timestamp(path):
-    """Naive UTC datetime from an nbgrader timestamp.txt, or None if absent/unreadable."""
+    """Naive UTC datetime from an nbgrader timestamp.txt, or None if absent or unreadable
+    (by kit/timestamps.py's rule, as late work reads it: an unreadable time never blocks)."""
     try:
-        text = path.read_text().strip()
-    except (OSError, UnicodeDecodeError):
+        with open(path, "rb") as f:
+            return parse_utc_time(f.read(MAX_CHARS + 1).decode("utf-8"))
+    except (OSError, ValueError):
         return None
-    try:
-        return datetime.datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f UTC")  # what we write
-    except ValueError:
-        pass
-    # Other tools' formats. dateutil is what nbgrader parses with; importing nbgrader itself
-    # takes seconds, so it is not used here.
-    import dateutil.parser
-    import dateutil.tz
-    head, _, last = text.rpartition(" ")
-    # A trailing zone name ("CET", "Europe/Paris") is looked up, as nbgrader does.
-    zone = dateutil.tz.gettz(last) if head and last[:1].isalpha() else None
-    try:
-        when = (dateutil.parser.parse(head).replace(tzinfo=zone) if zone
-                else dateutil.parser.parse(text))
-    except (ValueError, OverflowError):
-        return None
-    if when.tzinfo is not None:
-        when = when.astimezone(datetime.timezone.utc).replace(tzinfo=None)
-    return when
 
 
 # ---------------------------------------------------------------- output

@@ -16,7 +16,8 @@ and stores it as the notebook's `late_submission_penalty`. The kit only adds:
   by hand afterwards would escape the penalty until the next grading; here the order of
   autograding and hand grading never matters;
 - `read_timestamp`: a submission time that is missing or cannot be read is a problem
-  reported for that student, never taken as "on time".
+  reported for that student, never taken as "on time" (read by kit/timestamps.py's rule,
+  as `kit collect` reads it too).
 """
 from pathlib import Path
 
@@ -25,29 +26,7 @@ from .notebook_rules import notebook_id
 from .phrases import N_
 # The policy is a setting (kit/settings.py); the course configuration names it here.
 from .settings import KitGrading, KitLatePenalty  # noqa: F401 (c.AssignLatePenalties.plugin_class)
-
-MAX_STAMP_CHARS = 100   # a timestamp.txt is one short line; anything longer is not one
-
-
-def parse_time(text):
-    """A time with its zone ("2026-12-01 17:00:00 Europe/Paris", "... UTC", ISO 8601 with an
-    offset) as naive UTC, as nbgrader stores it. Raises ValueError when it cannot be read or
-    names no known zone: a time without a zone would have to be guessed."""
-    import dateutil.parser
-    import dateutil.tz
-    from nbgrader.utils import parse_utc
-    text = " ".join(str(text).split())
-    parts = text.split(" ")
-    if len(parts) == 3:
-        zone = parts[2]
-        if not zone.lstrip("+-").isdigit() and dateutil.tz.gettz(zone) is None:
-            raise ValueError(f"unknown time zone {zone!r}")
-    elif dateutil.parser.parse(text).tzinfo is None:   # raises ValueError when unreadable
-        raise ValueError("no time zone")
-    try:
-        return parse_utc(text)
-    except (ValueError, OverflowError) as err:
-        raise ValueError(str(err)) from None
+from .timestamps import MAX_CHARS, parse_utc_time
 
 
 def read_timestamp(folder):
@@ -61,12 +40,12 @@ def read_timestamp(folder):
     if not path.is_file():
         return None, "submission time unknown: timestamp.txt is missing, so lateness is not decided"
     with open(path, "rb") as f:
-        raw = f.read(MAX_STAMP_CHARS + 1)
+        raw = f.read(MAX_CHARS + 1)
     try:
         text = raw.decode("utf-8").strip()
-        if len(raw) > MAX_STAMP_CHARS:
+        if len(raw) > MAX_CHARS:
             raise ValueError("too long")
-        parse_time(text)
+        parse_utc_time(text)
     except (ValueError, OverflowError) as err:
         shown = raw[:40].decode("utf-8", "replace").encode("unicode_escape").decode("ascii")
         return None, (f"submission time unknown: expected a time such as '2026-12-01 17:00:00.000000 "
@@ -80,7 +59,7 @@ def configured_duedate(course):
     if not text.strip():
         return None
     try:
-        return parse_time(text)
+        return parse_utc_time(text)
     except ValueError as err:
         raise KitError(f"{Path(course) / 'nbgrader_config.py'}: expected c.KitGrading.duedate as a time "
                        f"with its zone such as '2026-12-01 17:00:00 Europe/Paris', got {text!r} instead "

@@ -208,15 +208,23 @@ def test_cli_exit_codes(tmp_path, course, capsys):
     assert usage.value.code == EXIT_USAGE
 
 
-# ("... +0100" is left out: nbgrader 0.9.6 reads that offset as 100 seconds.)
+# How an existing timestamp.txt is read (the same rule as late work's) is tested with
+# late.read_timestamp in tests/unit/test_timestamps.py.
 @pytest.mark.parametrize("text", ["2026-11-22 16:53:00.000000 UTC", "2026-11-22 17:53:00 CET",
                                   "2026-11-22 11:53:00.25 America/New_York",
-                                  "2026-11-22T17:53:00.5+01:00", "2026-11-22 16:53:00"])
+                                  "2026-11-22T17:53:00.5+01:00"])
 def test_existing_timestamps_read_like_nbgrader(tmp_path, text):
     from nbgrader.utils import parse_utc
 
     (tmp_path / "timestamp.txt").write_text(text + "\n")
     assert collect._read_timestamp(tmp_path / "timestamp.txt") == parse_utc(text)
+
+
+def test_an_unreadable_earlier_time_does_not_block_a_new_submission(tmp_path, course):
+    first = make_zip(tmp_path / "alice.zip", GOOD)
+    collect_one(first, course, now=LATER)
+    (dest(course, "alice") / "timestamp.txt").write_text("2026-11-22 16:53:00")   # no zone
+    assert collect_one(first, course, now=NOW).status == "replaced"
 
 
 # ------------------------------------------------------------------ refusals change nothing
