@@ -10,15 +10,15 @@ grading included, as grades.csv has them), it writes into <course>/reports/:
   graded, pending and unanswered, points given by hand, late penalties, each student's
   total as grades.csv has it);
 - report.csv: one row per function and mistake (a function without mistakes: one row);
-- report.html: the same as a static page (no script; every text escaped) with the score
-  histogram and per-cell pass rates the kit draws (grades.plot_summary) embedded as PNG.
+- report.html: the same as a static page (kit/page_templates/report.html.j2, rendered with
+  Jinja2's autoescaping: no script, every text escaped) with the score histogram and
+  per-cell pass rates the kit draws (grades.plot_summary) embedded as PNG.
 Student ids and statuses are data: escaped in HTML, neutralized for spreadsheets in CSV.
 The report is in the course's language (kit/phrases.py: the page, the mistakes' descriptions
 in all three files), and names each test cell as its students saw it (utils/cell_names.py).
 """
 import base64
 import csv
-import html
 import json
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from . import cells, grades, mistakes, phrases, score_store
 from .checks import ASPECTS
 from .course import ASSIGNMENT, KitError
 from .i18n import DEFAULT_LANGUAGE
+from .pages import render
 from .phrases import N_
 from .spreadsheet import fmt, spreadsheet_safe
 
@@ -152,105 +153,55 @@ def write_csv(path, functions):
                     m["count"], " ".join(m["students"]))])
 
 
-STYLE = """
-body { font-family: sans-serif; margin: 2em; max-width: 70em; color: #222; }
-table { border-collapse: collapse; margin-bottom: 1.5em; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
-th { background: #f0f0f0; }
-.bar { background: #c0392b; height: 0.8em; display: inline-block; }
-.right { color: #1e7d32; font-weight: bold; }
-"""
-
-
-def e(value):
-    """Any value as HTML text (student ids and statuses are data, never markup)."""
-    return html.escape(str(value), quote=True)
-
-
-def num(value):
-    """A number as the report shows it (grades.csv's format), escaped like any text."""
-    return e(fmt(value))
-
-
 def grades_section(whole, say):
-    """The whole grade as HTML parts: written answers, hand points, late penalties, a row per
-    student (every text escaped), in the language of `say` (a phrases.Translator)."""
+    """The whole grade as the page shows it: written answers, hand points, late penalties,
+    a row per student, in the language of `say` (a phrases.Translator); plain text, which
+    the template escapes."""
     answers = whole["written_answers"]
     heads = (N_("student"), N_("autograded"), N_("written answers"), N_("by hand"),
              N_("answers graded / pending / unanswered"), N_("late penalty"), N_("total"))
-    heading = say.say(N_("Whole grades"))   # (N_ outside f-strings: the extractor skips them)
-    parts = [f"<h2>{e(heading)}</h2>",
-             "<p>" + e(say.say(N_("Written answers: {graded} graded, {pending} pending, {unanswered} "
-                                  "unanswered. Points given by hand: {points}. Late penalties: {late} "
-                                  "point(s) from {students} submission(s)."),
-                              graded=answers["graded"], pending=answers["pending"],
-                              unanswered=answers["unanswered"], points=fmt(whole["hand_points"]),
-                              late=fmt(whole["late_points"]), students=whole["late_students"])) + "</p>",
-             "<table><tr>" + "".join(f"<th>{e(say.say(h))}</th>" for h in heads) + "</tr>"]
-    for student, r in whole["by_student"].items():
-        late = say.say(N_("unknown")) if r["time_unknown"] else f"{r['late_penalty'] or 0:g}"
-        counts = r["answers"]
-        parts.append(f"<tr><td>{e(student)}</td><td>{num(r['auto'])}</td><td>{num(r['written'])}</td>"
-                     f"<td>{num(r['by_hand'])}</td><td>{e(counts['graded'])} / {e(counts['pending'])} / "
-                     f"{e(counts['unanswered'])}</td><td>{e(late)}</td>"
-                     f"<td>{num(r['total'])} / {num(r['max'])}</td></tr>")
-    parts.append("</table>")
-    return parts
+    summary = say.say(N_("Written answers: {graded} graded, {pending} pending, {unanswered} "
+                         "unanswered. Points given by hand: {points}. Late penalties: {late} "
+                         "point(s) from {students} submission(s)."),
+                      graded=answers["graded"], pending=answers["pending"],
+                      unanswered=answers["unanswered"], points=fmt(whole["hand_points"]),
+                      late=fmt(whole["late_points"]), students=whole["late_students"])
+    rows = [{"student": student, "auto": fmt(r["auto"]), "written": fmt(r["written"]),
+             "by_hand": fmt(r["by_hand"]), **r["answers"], "total": fmt(r["total"]), "max": fmt(r["max"]),
+             "late": say.say(N_("unknown")) if r["time_unknown"] else f"{r['late_penalty'] or 0:g}"}
+            for student, r in whole["by_student"].items()]
+    return {"heading": say.say(N_("Whole grades")), "summary": summary,
+            "heads": [say.say(h) for h in heads], "rows": rows}
 
 
 def page(data, image):
-    """The report as one static HTML page: no script, every text escaped.
+    """The report as one static HTML page (kit/page_templates/report.html.j2): no script,
+    every text escaped by the template.
 
     Inputs: data, what report.json holds (its `lang` the page's language, its `cell_names`
     how each test cell is named); image, the PNG bytes of the score plot or None.
     Returns the page's text.
     """
     say = phrases.translator(data.get("lang", DEFAULT_LANGUAGE))
-    # Every sentence first, outside the f-strings (the catalogue's extractor skips those).
-    word = {key: e(say.say(english)) for key, english in (
+    # Every sentence marked N_ here, outside f-strings (the catalogue's extractor skips those).
+    word = {key: say.say(english) for key, english in (
         ("scores", N_("Scores and pass rates")), ("plot", N_("score histogram and pass rate per test cell")),
         ("test", N_("test")), ("passed_by", N_("passed by")), ("problems", N_("Submissions with problems")),
         ("student", N_("student")), ("status", N_("status")), ("students", N_("students")))}
-    title = e(say.say(N_("Common mistakes: {assignment}"), assignment=ASSIGNMENT))
-    submissions = e(say.say(N_("{count} graded submission(s)."), count=data["scores"]["students"]))
-    parts = ["<!DOCTYPE html>", f"<html lang='{e(say.lang)}'><head><meta charset='utf-8'>",
-             # Nothing but this page's own style and the embedded image may load.
-             "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; "
-             "img-src data:; style-src 'unsafe-inline'\">",
-             f"<title>{title}</title><style>{STYLE}</style></head><body>",
-             f"<h1>{title}</h1>",
-             f"<p>{submissions}</p>"]
-    for row in data["functions"]:
-        checked = row["checked"]
-        parts.append(f"<h2><code>{e(row['function'])}</code></h2>")
-        parts.append("<p>" + e(say.say(N_("{right} of {checked} submission(s) fully right."),
-                                       right=row["fully_right"], checked=checked)) + "</p>")
-        if not row["mistakes"]:
-            continue
-        parts.append("<table><tr>" + "".join(f"<th>{e(say.say(h))}</th>" for h in (
-            N_("mistake"), N_("what it means"), N_("count"))) + "<th></th>"
-                     f"<th>{word['students']}</th></tr>")
-        for m in row["mistakes"]:
-            width = round(100 * m["count"] / max(1, checked))
-            parts.append(f"<tr><td><code>{e(m['name'])}</code></td><td>{e(m['description'])}</td>"
-                         f"<td>{e(m['count'])}</td><td><span class='bar' style='width:{width}px'></span></td>"
-                         f"<td>{e(', '.join(m['students']))}</td></tr>")
-        parts.append("</table>")
-    parts.append(f"<h2>{word['scores']}</h2>")
-    if image:
-        parts.append(f"<img alt='{word['plot']}' "
-                     "src='data:image/png;base64," + base64.b64encode(image).decode("ascii") + "'>")
+    word["mistake_heads"] = [say.say(h) for h in (N_("mistake"), N_("what it means"), N_("count"))]
+    functions = [{"function": row["function"],
+                  "right": say.say(N_("{right} of {checked} submission(s) fully right."),
+                                   right=row["fully_right"], checked=row["checked"]),
+                  "mistakes": [{"name": m["name"], "description": m["description"], "count": m["count"],
+                                "width": round(100 * m["count"] / max(1, row["checked"])),
+                                "students": ", ".join(m["students"])} for m in row["mistakes"]]}
+                 for row in data["functions"]]
     names = data.get("cell_names", {})
-    parts.append(f"<table><tr><th>{word['test']}</th><th>{word['passed_by']}</th></tr>")
-    parts += [f"<tr><td>{e(names.get(cell, cell))}</td><td>{rate:.0%}</td></tr>"
-              for cell, rate in data["pass_rates"].items()]
-    parts.append("</table>")
-    if data.get("grades"):
-        parts += grades_section(data["grades"], say)
-    if data["problems"]:
-        parts.append(f"<h2>{word['problems']}</h2><table><tr>"
-                     f"<th>{word['student']}</th><th>{word['status']}</th></tr>")
-        parts += [f"<tr><td>{e(s)}</td><td>{e(status)}</td></tr>" for s, status in data["problems"].items()]
-        parts.append("</table>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return render(
+        "report.html.j2", lang=say.lang, word=word, functions=functions,
+        title=say.say(N_("Common mistakes: {assignment}"), assignment=ASSIGNMENT),
+        submissions=say.say(N_("{count} graded submission(s)."), count=data["scores"]["students"]),
+        image=base64.b64encode(image).decode("ascii") if image else None,
+        pass_rates=[(names.get(cell, cell), f"{rate:.0%}") for cell, rate in data["pass_rates"].items()],
+        grades=grades_section(data["grades"], say) if data.get("grades") else None,
+        problems=list(data["problems"].items()))

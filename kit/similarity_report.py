@@ -1,15 +1,14 @@
 """What `kit similarity` writes: the ranked pairs as CSV, a few lines on the terminal, and a
 static HTML page (no script; a content security policy that allows no script, image or
 remote resource) with the matching regions side by side, rendered by Jinja2 with
-autoescaping (kit/templates/similarity.html.j2): every student text is escaped there.
+autoescaping (kit/page_templates/similarity.html.j2, through kit/pages.py): every student text is escaped there.
 """
 import csv
-from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from .course import ASSIGNMENT
+from .pages import render
 from .spreadsheet import printable, spreadsheet_safe
 
 # Lines of context shown around each matching region in the side-by-side view, and the
@@ -107,15 +106,10 @@ def render_side(text, slices):
     return Markup("".join(out))   # every piece of the text was escaped above
 
 
-# The kit's own page templates (autoescaped: a value is escaped unless it is Markup).
-PAGES = Environment(loader=FileSystemLoader(Path(__file__).with_name("page_templates")),
-                    autoescape=select_autoescape(["html", "j2"]), keep_trailing_newline=True)
-
-
 def render_html(pairs, left_out, documents, show, threshold, bases):
     """The similarity page (kit/page_templates/similarity.html.j2)."""
-    return PAGES.get_template("similarity.html.j2").render(
-        assignment=ASSIGNMENT, policy=Markup(POLICY), style=Markup(STYLE), threshold=100 * threshold,
+    return render(
+        "similarity.html.j2", assignment=ASSIGNMENT, policy=Markup(POLICY), style=Markup(STYLE), threshold=100 * threshold,
         pairs=pairs, table=pairs[:MAX_TABLE_ROWS], more=max(0, len(pairs) - MAX_TABLE_ROWS),
         left_out=left_out, left_out_line=left_out_line(left_out, threshold), show=show,
         shown=[(rank, p, render_side(p.a.text, p.slices_a), render_side(p.b.text, p.slices_b))
