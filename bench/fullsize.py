@@ -16,7 +16,8 @@ import threading
 import time
 from pathlib import Path
 
-from kit.course import NOTEBOOKS, KIT_ROOT, KitError
+from kit.course import KIT_ROOT, KitError
+from kit.notebook_rules import NOTEBOOKS
 
 from .grading import (agree, build_course, find_data_dir, kit_autograde, kit_grades, plain_nbgrader,
                       ratio, take_turns)

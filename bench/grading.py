@@ -16,7 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from kit.course import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError
+from kit.course import ASSIGNMENT, KIT_ROOT, KitError
+from kit.notebook_rules import NOTEBOOKS
 
 from .report import NOTEBOOK_TIMEOUT, progress
 

@@ -13,10 +13,11 @@ import nbformat
 
 # One rule for what a graded cell is called, for the feedback, the report and the students' check.
 from utils.cell_names import cell_names
+from utils.check import first_error   # "failed": the students' check's rule (kit/notebook_rules.py)
 from .course import release_dir, student_owned
 # The cell predicates are the notebook rules' (kit/notebook_rules.py); they are named
 # here too because every grading module reads cells through this module.
-from .notebook_rules import (NOTEBOOKS, first_error, flags, grade_id, grading_kind,  # noqa: F401
+from .notebook_rules import (NOTEBOOKS, flags, grade_id, grading_kind,  # noqa: F401
                              is_graded, is_instructor_cell, is_test, meta)
 from .phrases import N_
 from .problems import Problem, ProblemKind

@@ -12,7 +12,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .course import NOTEBOOKS as EXPECTED_NOTEBOOKS
+from .notebook_rules import NOTEBOOKS as EXPECTED_NOTEBOOKS
 from .notebook_limits import NotebookTooLarge, check_text
 
 CONTENT_DIRS = frozenset({"classifiers", "utils"})  # never mistaken for a wrapper folder

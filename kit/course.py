@@ -16,7 +16,6 @@ from traitlets.config.loader import PyFileConfigLoader
 from . import config_file
 from .errors import KitError
 from .locations import KIT_ROOT, WORK_ROOT
-from .notebook_rules import NOTEBOOKS  # noqa: F401 (where the course's paths are, its notebooks too)
 from .settings import KitGrading, KitLatePenalty, config_lines
 
 ASSIGNMENT = "linear_classifiers"

@@ -21,7 +21,8 @@ import nbformat
 from utils import data_utils, download_cifar10
 
 from . import autograde, collect, feedback, grades, i18n, release, score_store
-from .course import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, KitError, autograded_dir, release_dir, source_dir
+from .course import ASSIGNMENT, KIT_ROOT, KitError, autograded_dir, release_dir, source_dir
+from .notebook_rules import NOTEBOOKS
 from .lock import course_lock
 from .problems import ProblemKind
 from .reference_submission import copy_release, reference_submission

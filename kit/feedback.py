@@ -31,11 +31,11 @@ from . import cells, grades, late, phrases, score_store, verdicts
 from .i18n import DEFAULT_LANGUAGE
 from .phrases import N_
 from .sanitize import graded_notebook, markdown_text, safe_url, url_scheme
-from .course import ASSIGNMENT, NOTEBOOKS, autograded_dir, choose_students, feedback_dir
+from .course import ASSIGNMENT, autograded_dir, choose_students, feedback_dir
 from .score_store import SUMMARY, summary_paths, write_folder
 from .scores import passed as full_marks
 from .lock import course_lock
-from .notebook_rules import notebook_id
+from .notebook_rules import NOTEBOOKS, notebook_id
 
 # What nbconvert's templates may emit for a sanitized notebook once rendered: markdown's
 # tags, Pygments' highlighted code, images as data URLs (sanitize keeps PNG/JPEG only).

@@ -7,7 +7,7 @@ import csv
 import statistics
 from pathlib import Path
 
-from .course import NOTEBOOKS
+from .notebook_rules import NOTEBOOKS
 from .score_store import load_summaries
 from .scores import passed
 from .spreadsheet import fmt, spreadsheet_safe

@@ -39,8 +39,8 @@ from pathlib import Path
 
 import yaml
 
-from .course import KIT_ROOT, NOTEBOOKS, KitError
-from .notebook_rules import MARKER_WORDS, solution_regions
+from .course import KIT_ROOT, KitError
+from .notebook_rules import MARKER_WORDS, NOTEBOOKS, solution_regions
 from .version import version
 
 LANGUAGES = ("en", "ko")

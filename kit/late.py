@@ -21,12 +21,16 @@ and stores it as the notebook's `late_submission_penalty`. The kit only adds:
 """
 from pathlib import Path
 
+from . import settings
 from .course import ASSIGNMENT, KitError, course_config
 from .notebook_rules import notebook_id
 from .phrases import N_
-# The policy is a setting (kit/settings.py); the course configuration names it here.
-from .settings import KitGrading, KitLatePenalty  # noqa: F401 (c.AssignLatePenalties.plugin_class)
+from .settings import KitGrading
 from .timestamps import MAX_CHARS, parse_utc_time
+
+# The policy is a setting (kit/settings.py); nbgrader imports it by this name, which the
+# course configuration gives (c.AssignLatePenalties.plugin_class = "kit.late.KitLatePenalty").
+KitLatePenalty = settings.KitLatePenalty
 
 
 def read_timestamp(folder):

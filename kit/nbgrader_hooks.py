@@ -24,10 +24,10 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from . import autograde, cells, feedback, nbgrader_ahead, score_store, shared_data, verdicts
 from .autograde import reference_times, stage
-from .course import ASSIGNMENT, NOTEBOOKS, KitError
+from .course import ASSIGNMENT, KitError
 from .i18n import DEFAULT_LANGUAGE
 from .lock import check_free, course_lock
-from .notebook_rules import notebook_file
+from .notebook_rules import NOTEBOOKS, notebook_file
 from .phrases import course_language
 from .settings import KitGrading
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
 
-# One rule for "test cell" and "failed", for the grader and the students' own check
-# (utils/check.py cannot import the kit, so the rule lives there).
-from utils.check import first_error, is_test  # noqa: F401 (part of this module's rules)
+# One rule for "test cell", for the grader and the students' own check (utils/check.py
+# cannot import the kit, so the rule lives there; its rule for "failed", first_error, is
+# imported from there by kit/cells.py).
+from utils.check import is_test
 
 from .errors import KitError
 

@@ -3,8 +3,8 @@ cells against it (kit/autograde/reference_times.py) and the demo grades it (kit/
 import json
 import shutil
 
-from .course import JUNK, NOTEBOOKS, release_dir, source_dir
-from .notebook_rules import BEGIN_SOLUTION, END_SOLUTION
+from .course import JUNK, release_dir, source_dir
+from .notebook_rules import BEGIN_SOLUTION, END_SOLUTION, NOTEBOOKS
 
 
 def reference_submission(course, target):

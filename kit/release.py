@@ -16,11 +16,11 @@ from pathlib import Path
 
 from . import checks, i18n
 from .lock import course_lock
-from .course import (ASSIGNMENT, KIT_ROOT, MASTER_PACKAGES, NOTEBOOKS, student_owned,
+from .course import (ASSIGNMENT, KIT_ROOT, MASTER_PACKAGES, student_owned,
                      KitError, course_config, coursedir, ensure_alembic_on_path, plan_nbgrader_config, release_dir,
                      source_dir, write_nbgrader_config)
 from .course import JUNK  # noqa: F401 (release.JUNK: what a copy of the release leaves out)
-from .notebook_rules import DEFAULT_MARKERS, markers, solution_regions
+from .notebook_rules import DEFAULT_MARKERS, NOTEBOOKS, markers, solution_regions
 
 # Lines this short or generic ("else:", "return loss, dW") may legitimately stay in a release.
 MIN_SECRET_LINE = 12

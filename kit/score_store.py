@@ -19,8 +19,8 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.utils import parse_utc
 
 from . import late
-from .course import ASSIGNMENT, NOTEBOOKS, KitError, autograded_dir, coursedir, gradebook_url
-from .notebook_rules import kind_of, notebook_file, notebook_id
+from .course import ASSIGNMENT, KitError, autograded_dir, coursedir, gradebook_url
+from .notebook_rules import NOTEBOOKS, kind_of, notebook_file, notebook_id
 from .problems import OK, ProblemKind, kinds_from_status, status_text
 from .scores import AUTO
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from . import notebook_limits
 from .cells import is_instructor_cell
-from .course import ASSIGNMENT, KIT_ROOT, NOTEBOOKS, student_owned
+from .course import ASSIGNMENT, KIT_ROOT, student_owned
+from .notebook_rules import NOTEBOOKS
 
 # Bounds on what is read from a student (or a known-solutions folder): more is cut, and
 # the cut is noted in the report.

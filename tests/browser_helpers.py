@@ -5,6 +5,7 @@ JupyterLab and Jupyter Notebook 7 share their notebook and editor widgets (the s
 classes); they differ in where things open: Lab keeps the notebook and the .py file in tabs
 of one page, Notebook 7 opens each document in its own browser tab.
 """
+import importlib
 import json
 import os
 import re
@@ -57,7 +58,7 @@ def browser_skip_reason():
         return ("Chromium not found at %s: install the Debian packages chromium and "
                 "chromium-driver (see .ci/run)" % CHROMIUM)
     try:
-        import playwright.sync_api  # noqa: F401  (imported to see that it can be)
+        importlib.import_module("playwright.sync_api")   # to see that it can be imported
     except ImportError as err:
         return "Playwright for Python not importable (%s): pip install playwright" % err
     return None

@@ -5,7 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
-from kit import autograde, collect, demo, release
+from kit import autograde, collect, release
 from kit import reference_submission as reference_builder
 from kit.cells import grade_id, is_test
 from kit.course import release_dir, source_dir
@@ -96,7 +96,8 @@ def gradebook_grades(course, students):
     """{student: {grade_id: nbgrader Grade fields}} as the course's gradebook holds them now:
     each a dict of auto_score, manual_score and whether the cell is a test (code) cell."""
     from nbgrader.api import Gradebook
-    from kit.course import ASSIGNMENT, NOTEBOOKS, coursedir, gradebook_url
+    from kit.course import ASSIGNMENT, coursedir, gradebook_url
+    from kit.notebook_rules import NOTEBOOKS
     found = {}
     with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
         for student in students:

@@ -6,7 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from .. import grades, report, sandbox, score_store, shared_data
-from ..course import ASSIGNMENT, NOTEBOOKS, KitError, choose_students, course_config, release_dir, source_dir, submitted_dir
+from ..course import ASSIGNMENT, KitError, choose_students, course_config, release_dir, source_dir, submitted_dir
+from ..notebook_rules import NOTEBOOKS
 from ..lock import course_lock
 from ..settings import KitGrading, override
 from . import cluster, reference_times

@@ -6,7 +6,8 @@ from pathlib import Path
 import nbformat
 
 from .. import cells, late, notebook_limits
-from ..course import NOTEBOOKS, release_dir, source_dir, submitted_dir
+from ..course import release_dir, source_dir, submitted_dir
+from ..notebook_rules import NOTEBOOKS
 from ..problems import Problem, ProblemKind
 from ..scores import RestoredNotebook
 from ..settings import DEFAULT_CELL_TIMEOUT, DEFAULT_SUBMISSION_TIMEOUT

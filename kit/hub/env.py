@@ -4,27 +4,60 @@ student's server run in.
 Students' servers run as their own OS users, so the environment must be readable by every
 user: a virtual environment made from the system's Python in a folder such as /opt, never
 one under root's home (mode 0700). It holds the kit's dependencies (pyproject.toml's
-`[project] dependencies`) and its `hub` extra (JupyterHub, the Korean JupyterLab language
-pack), but not the kit itself: kit/ holds the grader's reference losses, so formgrader
+`[project] dependencies`, or the installed package's metadata when the kit runs from a
+wheel, which has no pyproject.toml) and its `hub` extra (JupyterHub, the Korean JupyterLab
+language pack), but not the kit itself: kit/ holds the grader's reference losses, so formgrader
 imports it from the kit's repository (the course's nbgrader_config.py names it), which only
 the grader account may read.
 """
+import re
 import shutil
 import subprocess
 import sys
 import tomllib
+from importlib import metadata
 from pathlib import Path
 
 from ..course import KIT_ROOT, KitError
+from ..version import DISTRIBUTION
 from .access import Account, reachable
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 
 
-def requirements(pyproject=KIT_ROOT / "pyproject.toml"):
-    """The kit's dependencies and its `hub` extra, as pip requirement strings."""
-    project = tomllib.loads(Path(pyproject).read_text())["project"]
-    return list(project["dependencies"]) + list(project["optional-dependencies"].get("hub", []))
+EXTRA = "hub"
+_ONLY_THE_EXTRA = re.compile(r"""\s*extra\s*==\s*(["'])%s\1\s*""" % EXTRA)
+
+
+def requirements(pyproject=KIT_ROOT / "pyproject.toml", distribution=DISTRIBUTION):
+    """The kit's dependencies and its `hub` extra, as pip requirement strings: from the
+    repository's pyproject.toml, or, where there is none (a wheel's install), from the
+    installed distribution's metadata (its Requires-Dist)."""
+    if Path(pyproject).is_file():
+        project = tomllib.loads(Path(pyproject).read_text())["project"]
+        return list(project["dependencies"]) + list(project["optional-dependencies"].get(EXTRA, []))
+    try:
+        declared = metadata.requires(distribution) or []
+    except metadata.PackageNotFoundError:
+        raise KitError(f"expected the kit's pyproject.toml at {pyproject} or the kit installed as "
+                       f"{distribution}, found neither: install the kit (`pip install .`)") from None
+    return requirements_from_metadata(declared)
+
+
+def requirements_from_metadata(declared):
+    """Requires-Dist lines -> the dependencies (no marker, or a marker that is not about an
+    extra, which pip evaluates itself) and the `hub` extra's (its marker dropped, so that
+    pip installs them); other extras' are left out."""
+    base, extra = [], []
+    for line in declared:
+        requirement, _, marker = line.partition(";")
+        if not marker.strip():
+            base.append(requirement.strip())
+        elif _ONLY_THE_EXTRA.fullmatch(marker):
+            extra.append(requirement.strip())
+        elif "extra" not in marker:
+            base.append(line.strip())
+    return base + extra
 
 
 def run(*, folder, base_python=None):

@@ -24,7 +24,6 @@ it (`HubProblem`), and the command then exits 3 having changed nothing.
 """
 import json
 import os
-import secrets
 import shutil
 import socket
 import stat

@@ -24,7 +24,8 @@ import pytest
 from browser_helpers import (UI_TIMEOUT, JupyterServer, browser_skip_reason, copy_to,
                              hostile_display_code, hostile_markdown, launch_chromium, live_dangers,
                              payload, payloads_that_ran, HOSTILE_SVG, TINY_PNG_B64, _b64)
-from kit.course import ASSIGNMENT, NOTEBOOKS, feedback_dir, gradebook_url
+from kit.course import ASSIGNMENT, feedback_dir, gradebook_url
+from kit.notebook_rules import NOTEBOOKS
 from kit_helpers import REPO, collect_all, grade, make_course, notebook, save_notebook, untouched_submission
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ from itertools import takewhile
 import pytest
 
 from kit.cells import grade_id, is_test
-from kit_helpers import REPO, notebook, reference_submission, save_notebook
+from kit_helpers import notebook, reference_submission, save_notebook
 
 pytestmark = pytest.mark.slow
 

@@ -31,7 +31,8 @@ from browser_helpers import (JupyterServer, browser_skip_reason, close_formgrade
                              formgrader_action, formgrader_row, hostile_markdown, launch_chromium,
                              wait_for_formgrader_table, UI_TIMEOUT)
 from kit import sandbox
-from kit.course import ASSIGNMENT, NOTEBOOKS, autograded_dir, coursedir, gradebook_url, source_dir
+from kit.course import ASSIGNMENT, autograded_dir, coursedir, gradebook_url, source_dir
+from kit.notebook_rules import NOTEBOOKS
 from kit.release import secret_lines
 from kit_helpers import (REPO, collect_all, gradebook_grades, grade, make_course, notebook, reference_submission,
                          save_notebook, scores, total, untouched_submission)

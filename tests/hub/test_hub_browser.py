@@ -121,7 +121,7 @@ def test_a_course_on_the_hub_in_the_browser(tmp_path, cifar10_dir):
     if reason:
         print(reason)
         pytest.skip(reason)
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
     timings, started = {}, time.monotonic()
     hub = Course()
     try:

@@ -13,8 +13,6 @@ theirs (what the Assignments tab runs), each as their own OS user. Then:
 - a student is refused by formgrader's service (through the hub, and directly on its port
   with their own API token) and by the instructor's server.
 """
-import os
-import shutil
 import time
 from pathlib import Path
 
@@ -107,7 +105,6 @@ def test_a_student_cannot_reach_formgrader_or_the_instructor(hub, exchange):
     assert status == 403, (status, url)
     assert "manage_assignments" not in url
     # Directly on the service's own port, with her own API token: refused.
-    import json
     import urllib.request
     import urllib.error
     hub_config = (hub.hub_dir / "jupyterhub_config.py").read_text()

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from browser_helpers import (UI_TIMEOUT, browser_skip_reason, launch_chromium, notebook_cells, run_cells,
+from browser_helpers import (UI_TIMEOUT, browser_skip_reason, launch_chromium, run_cells,
                              wait_for_idle_kernel)
 from conftest import OUTPUT_DIR
 from hub_helpers import ALICE, ASSIGNMENT

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from kit import sandbox, shared_data
-from kit.course import KIT_ROOT, NOTEBOOKS
+from kit.course import KIT_ROOT
+from kit.notebook_rules import NOTEBOOKS
 from sandbox_helpers import run_cells, stdout
 from utils.data_utils import PREPARED_ENV
 

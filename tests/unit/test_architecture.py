@@ -140,3 +140,17 @@ def test_every_stage_is_one_keyword_only_run(stage):
     run = importlib.import_module(f"kit.{stage}").run
     kinds = {p.kind for p in inspect.signature(run).parameters.values()}
     assert kinds <= {inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.VAR_KEYWORD}, (stage, kinds)
+
+
+def test_no_unused_import_or_name_pyflakes_finds():
+    """kit/, tests/ and utils/ stay as clean as pyflakes reads them (a name the kit re-exports
+    is imported from its real home instead, or used where it is, as kit.late.KitLatePenalty)."""
+    import io
+
+    api = pytest.importorskip("pyflakes.api")
+    reporter = pytest.importorskip("pyflakes.reporter")
+    out = io.StringIO()
+    root = KIT.parent
+    api.checkRecursive([str(root / folder) for folder in ("kit", "tests", "utils")],
+                       reporter.Reporter(out, out))
+    assert not out.getvalue(), out.getvalue()

@@ -15,7 +15,8 @@ import pytest
 from kit import export, feedback, grades, mistakes, score_store
 from kit.__main__ import main as kit_main
 from kit.autograde.result import GradingResult, NotebookResult
-from kit.course import ASSIGNMENT, NOTEBOOKS, coursedir, feedback_dir, gradebook_url, source_dir
+from kit.course import ASSIGNMENT, coursedir, feedback_dir, gradebook_url, source_dir
+from kit.notebook_rules import NOTEBOOKS
 from kit_helpers import make_course
 
 

@@ -4,7 +4,7 @@ import re
 
 import nbformat
 
-from kit.course import NOTEBOOKS
+from kit.notebook_rules import NOTEBOOKS
 from kit_helpers import REPO
 
 ROW = re.compile(r"^\| (`[\w.]+`|the assignment) \| (\d+) \| (\d+) \| (\d+) \| (\d+)% \|$", re.MULTILINE)

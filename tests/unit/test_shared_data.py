@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from kit import shared_data
-from kit.course import KIT_ROOT, NOTEBOOKS
+from kit.course import KIT_ROOT
+from kit.notebook_rules import NOTEBOOKS
 from utils import data_utils
 
 NOTEBOOK_TEXTS = [(KIT_ROOT / "notebooks" / nb).read_text() for nb in NOTEBOOKS]
