@@ -1,5 +1,7 @@
 """Which submissions `nbgrader autograde` will convert, read without changing anything
-(kit/nbgrader_ahead.py), with nbgrader's own converter and course folder layout."""
+(kit/nbgrader_ahead.py), with nbgrader's own converter and course folder layout, and held
+to nbgrader's own decision (its converter's init_destination, run on a twin course) rather
+than to a private attribute of the converter."""
 
 import pytest
 from nbgrader.converters import Autograde
@@ -34,16 +36,31 @@ def converter_for(root, students, graded=(), newer=(), force=False, exclude=""):
     return converter
 
 
-@pytest.mark.parametrize("autograde_pass", [False, True], ids=["sanitize-pass", "autograde-pass"])
-def test_submissions_are_listed_in_nbgrader_order_less_those_it_skips(tmp_path, autograde_pass):
+def nbgrader_converts(converter, students):
+    """nbgrader's own decision, by its own code: which of these submissions its converter
+    takes (init_destination, which removes what it will grade again: run on a twin course)."""
+    return [s for s in sorted(students) if converter.init_destination(ASSIGNMENT, s)]
+
+
+COURSES = [dict(graded=["bob", "dave"], newer=["dave"], exclude="erin"),
+           dict(graded=["bob"], force=True), dict(graded=["alice", "bob", "carol", "dave", "erin"])]
+
+
+@pytest.mark.parametrize("course", COURSES, ids=["skips", "force", "all-graded"])
+def test_the_submissions_listed_are_those_nbgrader_itself_converts(tmp_path, course):
+    students = ["carol", "alice", "bob", "dave", "erin"]
+    converter = converter_for(tmp_path / "read", students, **course)
+    before = sorted(str(p) for p in (tmp_path / "read").rglob("*"))
+    listed = nbgrader_ahead.will_convert(converter)
+    assert sorted(str(p) for p in (tmp_path / "read").rglob("*")) == before   # nothing removed or written
+    assert listed == nbgrader_converts(converter_for(tmp_path / "twin", students, **course), students)
+
+
+def test_submissions_are_listed_in_nbgrader_order_less_those_it_skips(tmp_path):
     converter = converter_for(tmp_path, ["carol", "alice", "bob", "dave", "erin"],
                               graded=["bob", "dave"], newer=["dave"], exclude="erin")
-    # KitAutograde runs in the second pass, where nbgrader reads from autograded/.
-    converter._sanitizing = not autograde_pass
-    before = sorted(str(p) for p in tmp_path.rglob("*"))
     # bob was graded after he handed in: nbgrader skips him; dave handed in again since.
     assert nbgrader_ahead.will_convert(converter) == ["alice", "carol", "dave"]
-    assert sorted(str(p) for p in tmp_path.rglob("*")) == before   # nothing removed or written
 
 
 def test_force_converts_every_listed_submission(tmp_path):
