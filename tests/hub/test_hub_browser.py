@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from kit.reference_submission import solved_notebook
+
 from browser_helpers import (UI_TIMEOUT, browser_skip_reason, close_formgrader_modal, formgrader_action,
                              formgrader_row, launch_chromium, wait_for_formgrader_table)
 from hub_helpers import ALICE, BOB, INSTRUCTOR, TA, Course, skip_unless_ready
@@ -103,7 +105,6 @@ def put_file(page, hub, user, path, content):
 
 
 def fill_in(page, hub, user, course, full):
-    from kit.demo import solved_notebook
     source = course / "source" / ASSIGNMENT
     release = course / "release" / ASSIGNMENT
     files = ["linear_svm.py"] if not full else [p.name for p in (source / "classifiers").glob("*.py")
