@@ -198,26 +198,18 @@ def test_a_hanging_import_stops_the_notebook_run(notebook_batch):
     assert total(result)[0] == 0
 
 
-def cell_text(result, name, gid):
-    import nbformat
-    nb = nbformat.reads(result.notebooks[name].graded, as_version=4)
-    cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == gid)
-    return "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
-
-
-def test_grades_and_outputs_are_the_same_without_the_shared_data(notebook_batch, course, cifar10_dir):
+def test_grades_are_the_same_without_the_shared_data(notebook_batch, course, cifar10_dir):
     """The batch maps the CIFAR-10 arrays prepared once (kit/shared_data.py); each kernel
-    loading them itself gives the same scores and the same printed results."""
+    loading them itself gives the same scores (hidden tests on the data included). The arrays
+    a notebook cell gets either way are equal, value for value and type for type
+    (tests/unit/test_shared_data.py), so its printed results are too: graded tests-only here."""
     shared = notebook_batch["reference"]
-    # Without reference limits: they are not what is compared, and timing the reference once
-    # more for this setting would be a third full run of it.
-    alone = grade(course, ["reference"], cifar10_dir, run_notebooks=True, share_data=False,
+    # Without reference limits: they are not what is compared, and timing the reference for
+    # this setting would be one more run of it.
+    alone = grade(course, ["reference"], cifar10_dir, run_notebooks=False, share_data=False,
                   reference_limits=False)["reference"]
+    assert alone.status == "ok", [p.message for p in alone.all_problems()]
     assert scores(alone) == scores(shared)
-    for name, gid in (("svm.ipynb", "svm_load_data"), ("svm.ipynb", "svm_sgd_accuracy"),
-                      ("softmax.ipynb", "softmax_load_data"), ("softmax.ipynb", "softmax_test_accuracy")):
-        text = cell_text(shared, name, gid)
-        assert text and text == cell_text(alone, name, gid), (gid, text)
 
 
 def test_dead_kernel_costs_only_the_cells_it_killed(module_batch):
