@@ -33,6 +33,7 @@ GENERATED = frozenset({
     "c.Autograde.autograde_preprocessors",
     "c.AssignLatePenalties.plugin_class",
     "c.GenerateFeedback.preprocessors",
+    "c.ExchangeFactory.release_assignment",
     "c.HTMLExporter.sanitize_html",
     "c.HTMLExporter.preprocessors",
     "c.HTMLExporter.extra_template_basedirs",

@@ -159,6 +159,10 @@ c.Autograde.autograde_preprocessors = ["kit.nbgrader_hooks.KitAutograde",
 c.GenerateFeedback.preprocessors = ["nbgrader.preprocessors.GetGrades",
                                     "kit.nbgrader_hooks.KitFeedback",
                                     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"]
+# `nbgrader release_assignment` (formgrader's Release button) refuses a release that still
+# holds instructor material: formgrader's Generate button copies classifiers/*.py with
+# their reference solutions; only `python -m kit release` cuts them (kit/hub/exchange.py).
+c.ExchangeFactory.release_assignment = "kit.hub.exchange.KitReleaseAssignment"
 
 # Formgrader renders graded notebooks on the instructor's Jupyter origin with an
 # nbconvert HTMLExporter built from this configuration (formgrade template); nbgrader's
