@@ -5,7 +5,12 @@ or send a single message of hundreds of megabytes. Everything it sends is untrus
 so the grading process keeps a bounded amount of it, whatever the kernel does:
 - one message: at most MAX_MESSAGE_BYTES. ZeroMQ drops the connection of a peer whose
   message is larger (ZMQ_MAXMSGSIZE, set on every socket of `BoundedKernelClient`), so
-  such a message never reaches Python, and the socket reconnects for the next one;
+  such a message never reaches Python. ZeroMQ counts it a protocol error and does not
+  reconnect: every later output of that kernel would be lost, and each later cell would
+  wait nbclient's `iopub_timeout` for a status that never comes. So the client watches
+  its output socket (`output_lost`), and the grader stops a kernel whose output
+  connection was dropped (kit/autograde/runner.py): the cell fails, naming the limit, and
+  a fresh kernel runs the cells after it;
 - one cell: at most CELL_OUTPUT_BYTES of outputs and CELL_OUTPUTS outputs (consecutive
   stream text is merged into one output); one notebook: NOTEBOOK_OUTPUT_BYTES. Past a
   limit, further output is dropped and one note says so, as nbgrader's LimitOutput does;
@@ -13,9 +18,11 @@ so the grading process keeps a bounded amount of it, whatever the kernel does:
   ERROR_TEXT_CHARS per field and ERROR_TRACEBACK_LINES lines;
 - widget (comm) messages and in-place display updates are ignored: a grader needs neither.
 """
+import contextlib
 import json
 
 import zmq
+from zmq.utils.monitor import parse_monitor_message
 from jupyter_client.asynchronous import AsyncKernelClient
 from nbclient import NotebookClient
 from traitlets import default
@@ -39,11 +46,37 @@ def _bounded_context(parent_default):
 
 
 class BoundedKernelClient(AsyncKernelClient):
-    """An AsyncKernelClient whose sockets refuse messages over MAX_MESSAGE_BYTES."""
+    """An AsyncKernelClient whose sockets refuse messages over MAX_MESSAGE_BYTES, and which
+    tells when its output (IOPub) connection has been dropped (`output_lost`)."""
 
     @default("context")
     def _context_default(self):
         return _bounded_context(super()._context_default)
+
+    def start_channels(self, *args, **kwargs):
+        super().start_channels(*args, **kwargs)
+        # A monitor of the output socket's disconnections, read without waiting.
+        self._monitor_socket = self.iopub_channel.socket.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+        # The monitor is an asyncio socket; a plain view of it polls and reads at once.
+        self._output_monitor = zmq.Socket.shadow(self._monitor_socket.underlying)
+        self._output_dropped = False
+
+    def output_lost(self):
+        """Whether the kernel's output connection has been dropped since the channels
+        started (a message over MAX_MESSAGE_BYTES, or the kernel gone)."""
+        monitor = getattr(self, "_output_monitor", None)
+        while monitor is not None and not self._output_dropped and monitor.poll(0):
+            event = parse_monitor_message(monitor.recv_multipart())
+            self._output_dropped = event["event"] == zmq.EVENT_DISCONNECTED
+        return getattr(self, "_output_dropped", False)
+
+    def stop_channels(self):
+        if getattr(self, "_output_monitor", None) is not None:
+            self._output_monitor = None
+            with contextlib.suppress(zmq.ZMQError):
+                self.iopub_channel.socket.disable_monitor()
+            self._monitor_socket.close(linger=0)
+        super().stop_channels()
 
 
 def message_size(content):

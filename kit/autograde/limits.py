@@ -15,7 +15,8 @@ A hanging loss then costs 30 s per cell that calls it instead of the two minutes
 fixed limit. `Hangs` makes it cost one cell: once a test cell, or the import of the
 student's package, has run past its limit, the cells that use the same function (or
 any part of the package) are not run again in that submission's kernels; they fail with
-a note saying where the hang was seen.
+a note saying where the hang was seen. A test cell whose function sends an output message
+over the size limit (kit/outputs.py) is recorded the same way: every call would again.
 """
 from dataclasses import dataclass
 
@@ -57,16 +58,17 @@ class Hangs:
     the submission's kernels (they run in one event loop: no locking needed)."""
 
     def __init__(self):
-        self.known = {}   # target -> where it hung
+        self.known = {}   # target -> (where it failed, why every call would)
 
-    def record(self, targets, where):
+    def record(self, targets, where, why="ran past its time limit"):
+        """`targets` failed in a way every later call repeats (`why`), seen in `where`."""
         for target in targets:
-            self.known.setdefault(target, where)
+            self.known.setdefault(target, (where, why))
 
     def blocking(self, targets):
-        """(target, where) of the first known hang among `targets`, else None. A hang of the
-        package's import blocks every cell that uses the package."""
+        """(target, where, why) of the first known hang among `targets`, else None. A hang
+        of the package's import blocks every cell that uses the package."""
         for target in sorted(targets, key=lambda t: t != PACKAGE):
             if target in self.known:
-                return target, self.known[target]
+                return (target, *self.known[target])
         return None

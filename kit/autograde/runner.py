@@ -3,13 +3,14 @@ times out costs that cell, and a fresh kernel runs the cells after it; a watchdo
 kernel that hits the sandbox's process limit."""
 import asyncio
 import os
+import signal
 import time
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from .. import cells, sandbox
 from ..locations import HIDDEN
-from ..outputs import BoundedNotebookClient, bounded_error
+from ..outputs import MAX_MESSAGE_BYTES, MiB, BoundedNotebookClient, bounded_error
 from ..problems import Problem, ProblemKind
 from .limits import PACKAGE, CellInfo, cell_limit
 
@@ -19,6 +20,9 @@ BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THR
 # killed: on a many-core grader, one BLAS thread per core would do that. The assignment's
 # thin (N x D) x (D x 10) products gain little beyond a few threads anyway.
 MAX_BLAS_THREADS = 8
+OUTPUT_DROPPED = (f"the kernel sent one output message over {MAX_MESSAGE_BYTES // MiB} MiB and was stopped "
+                  "(the grader keeps no such message, and a kernel sending one is not run further)")
+SENT_TOO_MUCH = f"sent an output message over {MAX_MESSAGE_BYTES // MiB} MiB"
 
 
 def grading_runner(task, workdir, environment=None, hangs=None):
@@ -161,14 +165,17 @@ class KernelRunner:
         client.timeout = int(max(1, min(limit, remaining)))
         started = time.monotonic()
         try:
-            await stop_at_process_limit(client.km, client.async_execute_cell(cell, index),
-                                        self.limit_baseline)
+            await stop_at_limits(client, client.async_execute_cell(cell, index), self.limit_baseline)
         except CellTimeoutError:
             problem = Problem(ProblemKind.TIMEOUT,
                               f"timeout: the cell ran longer than its time limit ({client.timeout} s) "
                               "and was stopped")
             if self.hangs is not None and info.blames:
                 self.hangs.record(info.blames, f"{info.key or f'cell {index}'}")
+        except OutputDropped:
+            problem = Problem(ProblemKind.RESOURCE_LIMIT, OUTPUT_DROPPED)
+            if self.hangs is not None and info.blames:
+                self.hangs.record(info.blames, f"{info.key or f'cell {index}'}", why=SENT_TOO_MUCH)
         except DeadKernelError:
             # A limit the sandbox names is the submission's resource use, else a plain death.
             kind = ProblemKind.RESOURCE_LIMIT if sandbox.limit_hit(client.km) else ProblemKind.DEAD_KERNEL
@@ -192,9 +199,9 @@ class KernelRunner:
         known = self.hangs.blocking(self.info(index).uses) if self.hangs is not None else None
         if known is None:
             return False
-        target, where = known
+        target, where, why = known
         what = f"importing the package {PACKAGE}" if target == PACKAGE else target
-        reason = f"not run: {what} ran past its time limit (in {where}), so this cell would too"
+        reason = f"not run: {what} {why} (in {where}), so this cell would too"
         nb.cells[index].outputs = [cells.error_output("NotRun", reason)]
         self.notes[index] = reason
         self.skipped.append((index, Problem(ProblemKind.NOT_RUN, reason)))
@@ -217,30 +224,59 @@ class KernelRunner:
         return [(None, Problem(ProblemKind.NOT_RUN, f"not run: {reason}"))]
 
 
-async def stop_at_process_limit(km, work, baseline):
+class OutputDropped(DeadKernelError):
+    """The kernel's output connection was dropped (a message over the size limit) and the
+    kernel stopped: nothing it sends after that would reach the grader."""
+
+
+async def stop_at_limits(client, work, baseline):
     """Await `work` (a cell's execution); kill the kernel as soon as its sandbox has hit the
-    process limit more often than `baseline` (its count at launch). A fork bomb the limit
-    contains would otherwise keep every core busy until the cell's timeout, slowing the
-    submissions graded beside it. The dead kernel costs the cell (DeadKernelError, also
-    when the cell ended first), and sandbox.death_reason names the limit. Needs the
-    cgroup pids controller: with RLIMIT_NPROC alone no hit is counted."""
+    process limit more often than `baseline` (its count at launch), or its output
+    connection has been dropped while it lives (kit/outputs.py: a message over the size
+    limit). A fork bomb the limit contains would otherwise keep every core busy until
+    the cell's timeout, slowing the submissions graded beside it; a kernel whose outputs
+    no longer arrive would have every later cell lose its outputs and wait for a status
+    that never comes. The dead kernel costs the cell (DeadKernelError, also when the cell
+    ended first; OutputDropped for a dropped connection), and sandbox.death_reason names
+    the process limit. Needs the cgroup pids controller: with RLIMIT_NPROC alone no
+    process-limit hit is counted."""
     task = asyncio.ensure_future(work)
-    killed = False
+    killed = None
     try:
         while True:
             done, _ = await asyncio.wait({task}, timeout=LIMIT_POLL_SECONDS)
-            if not killed and process_limit_hits(km) > baseline:
-                await asyncio.to_thread(km.kill_processes)
-                killed = True
-            if done and killed:
+            if killed is None:
+                killed = await _limit_reached(client, baseline)
+                if killed is not None:
+                    await stop_kernel(client.km)
+            if done and killed is not None:
                 task.exception()  # retrieved and set aside: the limit is what counts
-                raise DeadKernelError("the kernel hit the process limit and was stopped")
+                raise killed
             if done:
                 return task.result()
     finally:
         if not task.done():  # we were cancelled: the cell's execution must not outlive us
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+
+
+async def stop_kernel(km):
+    """Kill the kernel now: with its sandbox's whole process tree where it has one."""
+    if hasattr(km, "kill_processes"):
+        await asyncio.to_thread(km.kill_processes)
+    else:
+        await km.signal_kernel(signal.SIGKILL)
+
+
+async def _limit_reached(client, baseline):
+    """The error to end the cell with, when its kernel must be stopped; else None."""
+    if process_limit_hits(client.km) > baseline:
+        return DeadKernelError("the kernel hit the process limit and was stopped")
+    lost = getattr(client.kc, "output_lost", None)
+    # A kernel that died drops its connection too: that death is nbclient's to report.
+    if lost is not None and lost() and await client.km.is_alive():
+        return OutputDropped(OUTPUT_DROPPED)
+    return None
 
 
 def process_limit_hits(km):

@@ -25,9 +25,9 @@ def test_a_hang_blocks_the_cells_that_use_it_and_the_package_blocks_all():
     hangs.record({"svm_loss_vectorized"}, "svm.ipynb:test_svm_vectorized_loss")
     assert hangs.blocking({PACKAGE, "svm_loss_naive"}) is None
     assert hangs.blocking({PACKAGE, "svm_loss_vectorized"}) == \
-        ("svm_loss_vectorized", "svm.ipynb:test_svm_vectorized_loss")
+        ("svm_loss_vectorized", "svm.ipynb:test_svm_vectorized_loss", "ran past its time limit")
     hangs.record({PACKAGE}, "import classifiers")
-    assert hangs.blocking({PACKAGE, "svm_loss_naive"}) == (PACKAGE, "import classifiers")
+    assert hangs.blocking({PACKAGE, "svm_loss_naive"}) == (PACKAGE, "import classifiers", "ran past its time limit")
 
 
 def test_the_factor_and_floor_are_documented():
