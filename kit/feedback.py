@@ -22,14 +22,13 @@ import contextlib
 import copy
 import functools
 import json
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
 
 from . import cells, grades, late, phrases, score_store, verdicts
 from .i18n import DEFAULT_LANGUAGE
+from .pools import process_pool
 from .phrases import N_
 from .sanitize import graded_notebook, markdown_text, safe_url, url_scheme
 from .course import ASSIGNMENT, autograded_dir, choose_students, feedback_dir
@@ -206,7 +205,7 @@ def _write_all(course, students, jobs, progress):
         inputs = [{**handout_inputs(course, gb, student), **edition} for student in students]
     written = []
     # Rendering (nbconvert, with HTML sanitizing) takes seconds per notebook: worth processes.
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) if jobs > 1 else \
+    with process_pool(jobs, preload=[__name__]) if jobs > 1 else \
             contextlib.nullcontext() as pool:
         pages = pool.map(render_student, inputs) if pool else map(render_student, inputs)
         for student, data, html in tqdm(zip(students, inputs, pages), total=len(students),

@@ -2,9 +2,9 @@
 Dask cluster. Each yields results as tasks finish; a task that raises, or whose worker is
 lost, becomes a failed result naming the error, never an exception that stops the batch."""
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
+from concurrent.futures import as_completed
 
+from ..pools import process_pool
 from . import cluster
 from .grading import grade_submission
 from .result import failed_result
@@ -30,7 +30,7 @@ def execute_tasks(tasks, *, jobs, scheduler=None, progress=True):
                 yield grade_or_fail(task)
                 bar.update()
         else:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            with process_pool(jobs, preload=[__name__]) as pool:
                 futures = {pool.submit(grade_or_fail, task): task for task in tasks}
                 for future in as_completed(futures):
                     yield result_or_failure(future, futures[future])
