@@ -18,8 +18,9 @@ and fresh `resources` for each: at the submission's first notebook the steps gra
 WHOLE submission (its kernels side by side), and its other notebooks are served from that
 grading. Within a notebook the steps pass the submission on in `resources["kit"]`; between
 notebooks it is kept in one slot here (`_LATEST`, the one thing nbgrader gives no place
-for), keyed by the course, the student and the submitted files, so a changed or re-graded
-submission is graded afresh. Nothing here reads nbgrader's list of submissions or its rule
+for), keyed by the course, the student and the submitted files. A submission's first
+notebook is always graded afresh (a changed submission, one graded again, one whose
+grading failed). Nothing here reads nbgrader's list of submissions or its rule
 for which it skips: each submission is graded when nbgrader asks for it.
 
 The course is nbgrader's own `CourseDirectory` built from this preprocessor's configuration
@@ -98,7 +99,9 @@ def current_submission(preprocessor, resources):
                                **autograde.task_settings(settings))
     key = submission_key(course, task)
     latest = _LATEST.get("submission")
-    if latest is not None and latest.key == key and name not in latest.served:
+    # Another notebook of the submission whose first notebook was handed over just now. A
+    # first notebook is always graded afresh: a grading that failed is never served again.
+    if latest is not None and latest.key == key and latest.served and name not in latest.served:
         return latest
     _LATEST["submission"] = latest = Submission(key, course, batch_resources(course, settings, task))
     return latest

@@ -99,3 +99,36 @@ def test_notebook_part_is_one_notebook_with_the_submissions_problems():
         "svm.ipynb": NotebookResult(graded=graded, scores={}), "softmax.ipynb": NotebookResult(graded=graded, scores={})})
     part = nbgrader_steps.notebook_part(whole, "svm.ipynb")
     assert list(part.notebooks) == ["svm.ipynb"] and part.student == "alice" and part.problems == whole.problems
+
+
+def test_a_submission_is_graded_once_for_its_notebooks_and_afresh_when_asked_again(tmp_path, monkeypatch):
+    """nbgrader asks notebook by notebook: the first grades the whole submission, the others
+    are served from it; the first notebook asked again (a second run, a failed grading, a
+    changed submission) is graded afresh."""
+    from kit.autograde import GradingTask
+    from kit.course import ASSIGNMENT
+    files = {"svm.ipynb": b"1"}
+    monkeypatch.setattr(nbgrader_steps.autograde, "task_settings", lambda settings: {})
+    monkeypatch.setattr(nbgrader_steps.autograde, "make_task", lambda course, student, **kw: GradingTask(
+        student=student, files=dict(files), master_files={}, source_notebooks={}, release_notebooks={}))
+    monkeypatch.setattr(nbgrader_steps.steps, "restore", lambda task: {})
+    monkeypatch.setattr(nbgrader_steps, "batch_resources", lambda course, settings, task: task)
+    step = nbgrader_steps.KitRestoreCells(config=Config({"CourseDirectory": {"root": str(tmp_path)}}))
+
+    def ask(student, notebook):
+        info = {"assignment": ASSIGNMENT, "student": student, "notebook": notebook}
+        return nbgrader_steps.current_submission(step, {"nbgrader": info})
+    first = ask("alice", "softmax")
+    assert ask("alice", "softmax") is not first          # nothing handed over yet: a failed grading
+    first = ask("alice", "softmax")
+    first.served.add("softmax.ipynb")
+    assert ask("alice", "svm") is first                  # the same submission's other notebook
+    assert ask("alice", "softmax") is not first          # asked again: a new run
+    second = ask("alice", "softmax")
+    second.served.add("softmax.ipynb")
+    files["svm.ipynb"] = b"2"
+    assert ask("alice", "svm") is not second             # changed meanwhile
+    third = ask("bob", "softmax")
+    third.served.add("softmax.ipynb")
+    assert ask("alice", "svm").task.student == "alice"  # one slot: alice's took bob's place
+    assert ask("bob", "svm") is not third
