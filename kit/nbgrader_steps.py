@@ -28,6 +28,7 @@ The course is nbgrader's own `CourseDirectory` built from this preprocessor's co
 root set in the configuration (the kit writes `c.CourseDirectory.root`) wins.
 """
 import hashlib
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -95,8 +96,9 @@ def current_submission(preprocessor, resources):
         raise GraderFailed(f"expected one of the assignment's notebooks {', '.join(NOTEBOOKS)}, got {name!r} "
                            "instead: remove it from the submission, or grade it by hand")
     settings = KitGrading(config=preprocessor.config)
+    common = autograde.task_settings(settings)
     task = autograde.make_task(course, info["student"], notebooks=NOTEBOOKS,
-                               **autograde.task_settings(settings))
+                               **{**common, "blas_threads": blas_threads(common)})
     key = submission_key(course, task)
     latest = _LATEST.get("submission")
     # Another notebook of the submission whose first notebook was handed over just now. A
@@ -105,6 +107,14 @@ def current_submission(preprocessor, resources):
         return latest
     _LATEST["submission"] = latest = Submission(key, course, batch_resources(course, settings, task))
     return latest
+
+
+def blas_threads(common):
+    """BLAS threads per kernel: the cores shared by the submission's kernels, which run side
+    by side (the test and checking kernels, and one per notebook unless tests only), at
+    least 1. Each kernel taking every core made 4 kernels spin 8 BLAS threads on 2 cores."""
+    kernels = 2 + (len(NOTEBOOKS) if common.get("run_notebooks", True) else 0)
+    return max(1, (os.cpu_count() or 1) // kernels)
 
 
 def batch_resources(course, settings, task):
