@@ -147,12 +147,17 @@ c.Autograde.exclude_overwriting = {{{assignment!r}: {student_files!r}}}
 c.AssignLatePenalties.plugin_class = "kit.late.KitLatePenalty"
 {late_settings}
 
-# `nbgrader autograde` (formgrader's Autograde button) grades the kit's way: the
-# submitted notebook is copied as it is, then KitAutograde restores the instructor's
-# cells, runs the student's code in the sandbox, lets the trusted checks overrule test
-# cells, writes the scores to the gradebook and hands back a sanitized graded notebook.
+# `nbgrader autograde` (formgrader's Autograde button) grades the kit's way, in steps
+# (kit/nbgrader_steps.py): the submitted notebook is copied as it is, then the kit
+# restores the instructor's cells, runs the student's code in the sandbox (the whole
+# submission's kernels side by side, at its first notebook), lets the trusted checks
+# overrule test cells, writes the scores to the gradebook and hands back a sanitized
+# graded notebook; nbgrader's own AssignLatePenalties then applies the late policy.
 c.Autograde.sanitize_preprocessors = []
-c.Autograde.autograde_preprocessors = ["kit.nbgrader_hooks.KitAutograde",
+c.Autograde.autograde_preprocessors = ["kit.nbgrader_steps.KitRestoreCells",
+                                       "kit.nbgrader_steps.KitSandboxedExecute",
+                                       "kit.nbgrader_steps.KitTrustedChecks",
+                                       "kit.nbgrader_steps.KitSaveGrades",
                                        "nbgrader.preprocessors.AssignLatePenalties"]
 # `nbgrader generate_feedback`: test cells show their visible part and the kit's own
 # words only; everything else sanitized (see below).

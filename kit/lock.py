@@ -1,8 +1,9 @@
 """One writer per course: `COURSE/.kit.lock`, held by the command that writes the course.
 
 `kit release`, `kit autograde` and `kit feedback` (and the demo) hold it for their whole
-run; nbgrader's own autograde holds it while the kit grades and stores one notebook
-(kit/nbgrader_hooks.py), and its generate_feedback checks it. A second writer refuses at
+run; nbgrader's own autograde holds it while the kit's steps run a submission's kernels
+and while they store one notebook's grades (kit/nbgrader_steps.py), and its
+generate_feedback checks it (kit/nbgrader_hooks.py). A second writer refuses at
 once, naming the holder: nothing waits, so no command can deadlock against another.
 
 The file holds the holder's pid, host, command and start. It is created with its content

@@ -36,13 +36,15 @@ Modules, one job each:
 - plans: the test kernel's TestPlan and the checking kernel's CheckPlan;
 - runner: KernelRunner (kernels replaced when they die or time out), the process-limit watchdog;
 - limits: each cell's time limit and the record of hangs; reference_times: timing the reference;
-- grading: grade_submission, the three kernels of one submission at the same time;
+- steps: grade_submission, made of restore, run_sandboxed, judge and finish (nbgrader runs
+  the same steps as its own preprocessors: kit/nbgrader_steps.py);
+- grading: the kernels of one submission at the same time, a notebook's scores after;
 - result: GradingResult, NotebookResult, failed_result (problems: kit/problems.py);
 - executors: this process, a local process pool or Dask;
 - stage: run(*, ...), the `python -m kit autograde` stage.
 """
 from .executors import execute_tasks, grade_or_fail
-from .grading import grade_submission
+from .steps import grade_submission
 from .result import GRADER_ERROR, GradingResult, NotebookResult, failed_result, grader_errors
 from .runner import BLAS_THREAD_VARIABLES, MAX_BLAS_THREADS, KernelRunner, grading_runner, kernel_blas_threads
 from .stage import run, task_settings

@@ -6,7 +6,7 @@ from concurrent.futures import as_completed
 
 from ..pools import process_pool
 from . import cluster
-from .grading import grade_submission
+from .steps import grade_submission
 from .result import failed_result
 
 POLL_SECONDS = 2.0   # how often a Dask batch looks whether the cluster still has workers

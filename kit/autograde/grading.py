@@ -1,10 +1,9 @@
-"""Grading one submission (`grade_submission`): its notebooks restored, then sandboxed kernels
-at the same time (one per notebook, the test cells, the trusted checks), then scores."""
+"""The kernels of one submission at the same time (one per notebook, the test cells, the
+trusted checks) and a notebook's scores afterwards; kit/autograde/steps.py puts them in order."""
 import asyncio
 import os
 import shutil
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,42 +14,12 @@ from ..phrases import N_
 from ..scores import passed
 from .limits import Hangs
 from .plans import CheckPlan, TestPlan, notebook_cell_info
-from .result import GradingResult, NotebookResult, failed_result
+from .result import NotebookResult
 from .runner import grading_runner
-from .task import restore_notebook, write_files
 
 MAX_NOTEBOOK_RESTARTS = 3       # after this many crashes the rest of a student notebook is skipped
 CHECK_KERNEL_OWN_CELLS = 3      # the environment check, the runner and the import check
 TMP_PREFIX = "kit-grade-"       # then the grading process's pid: remove_stale_folders reads it
-
-
-def grade_submission(task, times=None):
-    """Grade one submission in private working folders (TMP_PREFIX, pid, random part).
-
-    Inputs: task, a GradingTask; times, a dict that receives how long each cell took
-    (limits.CellInfo key -> seconds; for timing the reference solution).
-    Returns its GradingResult (failed, with the reason, when the grader's own environment
-    is at fault: a kernel that cannot start, data the sandbox cannot see).
-    """
-    deadline = time.monotonic() + task.submission_timeout
-    graded = {name: restore_notebook(task, name) for name in task.notebooks}
-    remove_stale_folders()
-    with tempfile.TemporaryDirectory(prefix=f"{TMP_PREFIX}{os.getpid()}-") as tmp:
-        # A copy of the files per kernel (each kernel also works on a private copy of it).
-        roles = ["tests", "checks"] + [f"notebooks/{name}" for name in task.notebooks]
-        for role in roles:
-            write_files(Path(tmp) / role, {**task.master_files, **task.files})
-        folders = {"tests": Path(tmp) / "tests", "checks": Path(tmp) / "checks", "notebooks": Path(tmp) / "notebooks"}
-        environment = []   # problems of the grader's own making: the student is not to blame
-        found = {}         # check -> names of the known mistakes that explain it (mistakes.py)
-        peaks = {}         # kernel role -> bytes
-        problems = run_to_completion(lambda: run_kernels(task, graded, folders, deadline, environment,
-                                                         found, times, peaks))
-    if environment:
-        return failed_result(task, "; ".join(dict.fromkeys(environment)))
-    return GradingResult(student=task.student, timestamp=task.timestamp,
-                         notebooks={name: finish_notebook(task, name, graded[name]) for name in task.notebooks},
-                         problems=list(task.problems) + problems, checks=found, memory_peaks=peaks)
 
 
 def remove_stale_folders(folder=None):
@@ -89,13 +58,15 @@ def run_to_completion(make_coroutine):
         return pool.submit(lambda: asyncio.run(make_coroutine())).result()
 
 
-async def run_kernels(task, graded, folders, deadline, environment, found=None, times=None, peaks=None):
+async def run_kernels(task, graded, folders, deadline, environment, times=None, peaks=None):
     """The notebooks (one kernel each, side by side), the test cells and the trusted checks,
-    each in kernels of their own, at the same time; returns submission-wide Problems. Problems that
-    are not the student's (a kernel that cannot start, data the sandbox cannot see) are
-    appended to `environment`; each judged check's mistake names to `found`, each cell's
-    time to `times`, each kernel role's memory peak to `peaks`. A hang the test kernel
-    finds spares the other kernels' time (Hangs)."""
+    each in kernels of their own, at the same time. Problems that are not the student's (a
+    kernel that cannot start, data the sandbox cannot see) are appended to `environment`,
+    each cell's time to `times`, each kernel role's memory peak to `peaks`. A hang the test
+    kernel finds spares the other kernels' time (Hangs).
+
+    Returns (the TestPlan, the CheckPlan, the test kernel's Problems, the checking kernel's
+    Problems): judging what the checking kernel sent is the next step's (steps.judge)."""
     tests = TestPlan(graded)
     check_plan = CheckPlan(tests.checks, seed=checks.new_seed())
     hangs, times = Hangs(), {} if times is None else times
@@ -109,9 +80,7 @@ async def run_kernels(task, graded, folders, deadline, environment, found=None, 
                                    environment, hangs, record)
                  for name in graded if graded[name].nb is not None]
     test_problems, check_problems = (await asyncio.gather(*jobs))[:2]
-    found = {} if found is None else found
-    verdicts_by_check = check_plan.judge(found)
-    return test_problems + tests.conclude(graded, verdicts_by_check, task.files, found) + check_problems
+    return tests, check_plan, test_problems, check_problems
 
 
 class Record:

@@ -34,7 +34,7 @@ from ..course import KitError, source_dir
 from ..problems import ProblemKind
 from .limits import FLOOR_SECONDS
 from ..reference_submission import reference_submission
-from .grading import grade_submission
+from .steps import grade_submission
 
 CACHE_ENV = "XDG_CACHE_HOME"
 PROBE_KEY = "(machine probe seconds)"   # kept beside the cell keys in the cache file

@@ -200,7 +200,7 @@ def scenario(hub, browsers, timings):
     shot(prof, "3-autograded")
     timings["collect, autograde"] = time.monotonic() - t
 
-    # Graded the kit's way (KitAutograde: sandboxed kernels, trusted checks): its feedback
+    # Graded the kit's way (kit/nbgrader_steps.py: sandboxed kernels, trusted checks): its feedback
     # lines are in every graded test cell's metadata.
     for user in (ALICE, BOB):
         graded = json.loads((course / "autograded" / user / ASSIGNMENT / "svm.ipynb").read_text())

@@ -149,7 +149,7 @@ def test_under_nbgrader_the_isolation_refusal_names_nbgraders_setting(monkeypatc
     assert reason == f"bubblewrap not found at {tmp_path / 'no-bwrap'}"
     monkeypatch.setattr(sandbox, "isolation_status", lambda: (False, reason))
     with pytest.raises(KitError) as nbgrader_way:
-        autograde.task_settings(KitGrading())   # as kit.nbgrader_hooks.KitAutograde calls it
+        autograde.task_settings(KitGrading())   # as kit.nbgrader_steps.KitRestoreCells calls it
     text = str(nbgrader_way.value)
     assert "set c.KitGrading.allow_unisolated = True in the course's nbgrader_config.py" in text
     assert "--allow-unisolated" not in text and text.lower().count("install") == 2   # "Install ... apt-get install"

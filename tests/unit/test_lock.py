@@ -77,19 +77,40 @@ def test_a_reused_pid_is_stale(course):
         pass
 
 
+def prepared_submission(course):
+    """A Submission of `course` as KitRestoreCells leaves it, its kernels run and judged
+    already: what is left of each later step is the course lock and the gradebook."""
+    import nbformat
+    from types import SimpleNamespace
+    from kit import nbgrader_steps
+    from kit.autograde import GradingResult, NotebookResult
+    sub = nbgrader_steps.Submission.__new__(nbgrader_steps.Submission)
+    sub.key, sub.course, sub.task, sub.graded, sub.served = None, course, None, {}, set()
+    sub.run = SimpleNamespace(judged=[])
+    sub.result = GradingResult(student="alice", notebooks={"svm.ipynb": NotebookResult(
+        graded=nbformat.writes(nbformat.v4.new_notebook()), scores={})})
+    return sub
+
+
 def test_nbgrader_autograde_refuses_while_a_kit_command_writes(course, other_process, monkeypatch):
-    from kit import nbgrader_hooks
-    monkeypatch.setattr(nbgrader_hooks, "course_root", lambda preprocessor: course)
-    resources = {"nbgrader": {"assignment": ASSIGNMENT, "student": "alice", "notebook": "svm"}}
+    from traitlets.config import Config
+    from kit import nbgrader_hooks, nbgrader_steps
+    config = Config({"CourseDirectory": {"root": str(course)}})   # as the course's nbgrader_config.py sets it
+
+    def resources():
+        return {"nbgrader": {"assignment": ASSIGNMENT, "student": "alice", "notebook": "svm"},
+                "kit": {"submission": prepared_submission(course), "name": "svm.ipynb"}}
     hold(course, other_process)
-    with pytest.raises(nbgrader_hooks.GraderFailed, match=f"pid {other_process}"):
-        nbgrader_hooks.KitAutograde().preprocess(None, resources)
-    with pytest.raises(nbgrader_hooks.GraderFailed, match=f"pid {other_process}"):
-        nbgrader_hooks.KitFeedback().preprocess(None, resources)
+    for step in (nbgrader_steps.KitSandboxedExecute, nbgrader_steps.KitSaveGrades, nbgrader_hooks.KitFeedback):
+        with pytest.raises(nbgrader_hooks.GraderFailed, match=f"pid {other_process}"):
+            step(config=config).preprocess(None, resources())
     # Called from inside a kit command in this process (its nbgrader run): no self-deadlock.
     (course / lock.LOCK_NAME).unlink()
-    monkeypatch.setattr(nbgrader_hooks.KitAutograde, "grade", lambda self, nb, res, c: ("graded", res))
+    monkeypatch.setattr(nbgrader_steps.score_store, "write_gradebook", lambda course, result: None)
+    monkeypatch.setattr(nbgrader_steps.score_store, "merge_summary", lambda course, result: None)
     with lock.course_lock(course, "kit autograde"):
-        assert nbgrader_hooks.KitAutograde().preprocess(None, resources)[0] == "graded"
+        assert nbgrader_steps.KitSandboxedExecute(config=config).preprocess("nb", resources())[0] == "nb"
+        graded, _ = nbgrader_steps.KitSaveGrades(config=config).preprocess("nb", resources())
+        assert graded.cells == []
         assert (course / lock.LOCK_NAME).exists()   # still the command's
     assert not (course / lock.LOCK_NAME).exists()

@@ -337,7 +337,7 @@ def test_course_config_keeps_its_settings(tmp_path):
     config = course_config(tmp_path)   # the file loads as nbgrader loads it
     assert config.HTMLExporter.preprocessors == ["kit.sanitize.nbconvert_preprocessor"]
     assert config.Autograde.exclude_overwriting == {"linear_classifiers": ["classifiers/linear_svm.py"]}
-    assert "kit.nbgrader_hooks.KitAutograde" in config.Autograde.autograde_preprocessors
+    assert "kit.nbgrader_steps.KitSaveGrades" in config.Autograde.autograde_preprocessors
 
 
 # ---------------------------------------------------------------- the feedback
