@@ -28,7 +28,6 @@ The course is nbgrader's own `CourseDirectory` built from this preprocessor's co
 root set in the configuration (the kit writes `c.CourseDirectory.root`) wins.
 """
 import hashlib
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 from . import autograde, score_store, shared_data
 from .autograde import reference_times, stage, steps
+from .autograde.runner import blas_share
 from .course import ASSIGNMENT, KitError
 from .lock import course_lock
 from .notebook_rules import NOTEBOOKS, notebook_file
@@ -98,7 +98,7 @@ def current_submission(preprocessor, resources):
     settings = KitGrading(config=preprocessor.config)
     common = autograde.task_settings(settings)
     task = autograde.make_task(course, info["student"], notebooks=NOTEBOOKS,
-                               **{**common, "blas_threads": blas_threads(common)})
+                               **{**common, "blas_threads": blas_share(jobs=1, run_notebooks=common.get("run_notebooks", True))})
     key = submission_key(course, task)
     latest = _LATEST.get("submission")
     # Another notebook of the submission whose first notebook was handed over just now. A
@@ -107,14 +107,6 @@ def current_submission(preprocessor, resources):
         return latest
     _LATEST["submission"] = latest = Submission(key, course, batch_resources(course, settings, task))
     return latest
-
-
-def blas_threads(common):
-    """BLAS threads per kernel: the cores shared by the submission's kernels, which run side
-    by side (the test and checking kernels, and one per notebook unless tests only), at
-    least 1. Each kernel taking every core made 4 kernels spin 8 BLAS threads on 2 cores."""
-    kernels = 2 + (len(NOTEBOOKS) if common.get("run_notebooks", True) else 0)
-    return max(1, (os.cpu_count() or 1) // kernels)
 
 
 def batch_resources(course, settings, task):

@@ -13,6 +13,7 @@ from ..settings import KitGrading, override
 from . import cluster, reference_times
 from .executors import execute_tasks
 from .result import failed_result, grader_errors
+from .runner import blas_share
 from .task import make_task
 
 
@@ -61,7 +62,7 @@ def _run(*, course, students, jobs, scheduler, certificates, no_worker_timeout, 
         raise KitError(f"expected --jobs of at least 1, got {jobs} instead")
     settings = task_settings(configured, check_here=not scheduler, options=COMMAND_LINE,
                              data_given_as="--data" if data_dir else None)
-    settings["blas_threads"] = None if scheduler else max(1, (os.cpu_count() or 1) // jobs)
+    settings["blas_threads"] = None if scheduler else blas_share(jobs=jobs, run_notebooks=settings["run_notebooks"])
     results = []
     # Dask workers may be other machines: they cannot see a folder prepared here.
     with shared_data.shared(data_dir=settings["data_dir"], notebook_texts=source_notebooks(course),
