@@ -50,7 +50,7 @@ FULL = Sizes(num_train=49000, dim=3073, num_classes=10, num_dev=500, train_iters
              broken_cell_timeout=None, hog_processes=40, hog_seconds=120, hog_repeats=1)
 SMOKE = Sizes(num_train=1500, dim=300, num_classes=10, num_dev=40, train_iters=30,
               batch_size=20, submissions=2, jobs_1_submissions=1, run_notebooks=False, slow_items=False,
-              max_grading_repeats=1, fullsize_train=6000, fullsize_test=1000, fullsize_submissions=2,
+              max_grading_repeats=1, fullsize_train=6000, fullsize_test=1000, fullsize_submissions=1,
               fullsize_repeats=1, broken_kinds=("hang_vectorized",), broken_cell_timeout=5,
               hog_processes=8, hog_seconds=10, hog_repeats=1)
 NOTEBOOK_TIMEOUT = 600        # seconds per cell for the bare notebook runs
