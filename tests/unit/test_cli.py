@@ -1,6 +1,7 @@
 """The instructor's command line: one parser for every stage, help on every option with the
 code's defaults, a version, and exit codes that tell a bad command line from a refused input."""
 import argparse
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 
 import pytest
@@ -177,13 +178,14 @@ def run_module(module, *args, cwd=REPO_ROOT):
 def test_every_entry_point_has_help_version_and_its_own_usage(module, tmp_path):
     cwd = tmp_path if module.startswith("utils") else REPO_ROOT   # nothing runs: no classifiers/ needed
     name = f"python -m {module}"
-    helped = run_module(module, "--help", cwd=cwd)
+    # Three separate commands, started at once (each spends seconds importing nbgrader).
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        helped, versioned, bad = pool.map(lambda option: run_module(module, option, cwd=cwd),
+                                          ["--help", "--version", "--no-such-option"])
     assert helped.returncode == 0 and helped.stdout.startswith(f"usage: {name} "), helped.stdout + helped.stderr
     assert "--version" in helped.stdout
-    versioned = run_module(module, "--version", cwd=cwd)
     assert versioned.returncode == 0
     assert versioned.stdout.strip() == f"{name} {metadata.version('linear-classifiers-kit')}"
-    bad = run_module(module, "--no-such-option", cwd=cwd)
     assert bad.returncode == EXIT_USAGE and bad.stderr.startswith(f"usage: {name} "), bad.stderr
     # (or, first, what the command lacks: argparse checks required arguments first)
     assert f"{name}: error: " in bad.stderr and "Traceback" not in bad.stderr
