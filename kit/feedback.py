@@ -136,18 +136,23 @@ def clean_html(element):
     class, heading ids, table alignment, link href/title and image src/alt/size; links
     http(s)/mailto/#anchor, images PNG/JPEG data URLs or http(s).
     """
-    return _clean(element.decode() if isinstance(element, bytes) else str(element))
-
-
-@functools.lru_cache(maxsize=4096)
-def _clean(text):
+    text = element.decode() if isinstance(element, bytes) else str(element)
     # Most fragments are the release's own markdown, the same on every student's page:
-    # sanitized once per process, not once per page (bleach takes ~25 ms a cell).
+    # sanitized once per process, not once per page (bleach takes ~25 ms a cell). Only
+    # short ones are kept, so the cache stays small whatever students write.
+    return _cached_clean(text) if len(text) <= CACHED_FRAGMENT_CHARS else _clean(text)
+
+
+def _clean(text):
     import bleach
     from bleach.css_sanitizer import CSSSanitizer
     return bleach.clean(text, tags=HTML_TAGS, attributes=allowed_attribute,
                         protocols={"http", "https", "mailto", "data"},
                         css_sanitizer=CSSSanitizer(allowed_css_properties=["text-align"]))
+
+
+CACHED_FRAGMENT_CHARS = 16 * 1024   # 4096 of them: at most 64 Mi characters held
+_cached_clean = functools.lru_cache(maxsize=4096)(_clean)
 
 
 def allowed_attribute(tag, name, value):

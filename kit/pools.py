@@ -2,8 +2,8 @@
 
 A "spawn" worker starts a fresh interpreter and imports the grader (numpy, nbclient,
 jupyter_client, nbformat, the kit): seconds per worker, paid by every `kit autograde
---jobs N`, every feedback batch and, in a long-lived process (a Jupyter server behind
-formgrader, a test session), by every batch again. Here the workers are forked from
+--jobs N`, every feedback batch and, in a long-lived process (a script calling the kit's
+stages, a test session), by every batch again. Here the workers are forked from
 Python's forkserver, which has imported the given modules once; the fork is clean (the
 server is single-threaded, started before any grading thread or event loop of ours).
 

@@ -175,18 +175,21 @@ class KernelRunner:
         limit = cell_limit(self.reference_times.get(info.key), self.cell_timeout)
         client.timeout = int(max(1, min(limit, remaining)))
         started = time.monotonic()
+        # Where a failure every later call would repeat was seen (Hangs), if this cell blames any.
+        blames = info.blames if self.hangs is not None else ()
+        where = info.key or f"cell {index}"
         try:
             await stop_at_limits(client, client.async_execute_cell(cell, index), self.limit_baseline)
         except CellTimeoutError:
             problem = Problem(ProblemKind.TIMEOUT,
                               f"timeout: the cell ran longer than its time limit ({client.timeout} s) "
                               "and was stopped")
-            if self.hangs is not None and info.blames:
-                self.hangs.record(info.blames, f"{info.key or f'cell {index}'}")
+            if blames:
+                self.hangs.record(blames, where)
         except OutputDropped:
             problem = Problem(ProblemKind.RESOURCE_LIMIT, OUTPUT_DROPPED)
-            if self.hangs is not None and info.blames:
-                self.hangs.record(info.blames, f"{info.key or f'cell {index}'}", why=SENT_TOO_MUCH)
+            if blames:
+                self.hangs.record(blames, where, why=SENT_TOO_MUCH)
         except DeadKernelError:
             # A limit the sandbox names is the submission's resource use, else a plain death.
             kind = ProblemKind.RESOURCE_LIMIT if sandbox.limit_hit(client.km) else ProblemKind.DEAD_KERNEL
