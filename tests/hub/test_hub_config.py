@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kit.hub import access, setup
+from kit.hub import access, checks, setup
 from kit.hub.exchange import Refused, copy_without_links, exchange_time
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,7 +104,7 @@ def problems(plan):
 
 def test_missing_pieces_are_named_with_their_fix(course, tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    monkeypatch.setattr(setup.shutil, "which", lambda name, path=None: None)
+    monkeypatch.setattr(checks.shutil, "which", lambda name, path=None: None)
     plan = plan_for(course, tmp_path, instructors="kit-no-such-prof", students="kit-no-such-student",
                     graders="", grader_account="root")
     text = problems(plan)
