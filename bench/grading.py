@@ -139,8 +139,8 @@ def kit_grades(results):
     for result in results:
         for nb, graded in result.notebooks.items():
             for gid, s in graded.scores.items():
-                if s.get("kind", "auto") == "auto":
-                    grades[(result.student, nb, gid)] = s["score"]
+                if s.kind == "auto":
+                    grades[(result.student, nb, gid)] = s.score
     return grades
 
 
@@ -309,14 +309,14 @@ def plain_nbgrader(course, data_dir, students):
     """`nbgrader autograde` as an instructor would run it in the course folder, with the
     configuration `kit release` wrote there (the kit's grading inside nbgrader); its grades."""
     from nbgrader.api import Gradebook
-    from kit.course import coursedir, gradebook_url
+    from kit.course import Course
     # Every submission in the (private) course: nbgrader's --student takes one id or a glob.
     command = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force", "--log-level=ERROR"]
     proc = subprocess.run(command, cwd=course, env=notebook_env(data_dir), capture_output=True, text=True)
     if proc.returncode != 0:
         raise KitError(f"nbgrader autograde failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
     grades = {}
-    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+    with Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
         for student in students:
             for nb in NOTEBOOKS:
                 notebook = gb.find_notebook(nb.replace(".ipynb", ""), ASSIGNMENT)
@@ -328,14 +328,14 @@ def plain_nbgrader(course, data_dir, students):
 
 
 def bench_one_submission(report, course, student, data_dir, repeats, root):
-    from kit.course import submitted_dir
+    from kit.course import Course
     progress(f"item 7: grading {student} against the bare run of its notebooks ({repeats} repeats)")
     env = notebook_env(data_dir)
 
     def bare():
         folder = root / "bare"
         shutil.rmtree(folder, ignore_errors=True)
-        shutil.copytree(submitted_dir(course, student), folder)
+        shutil.copytree(Course(course).submitted(student), folder)
         return execute_notebooks(folder, env)
 
     candidates = {"grade": lambda: kit_autograde(course, [student], data_dir, True, jobs=1),

@@ -49,7 +49,7 @@ def build_hog_course(root, processes, seconds):
     release (the quiet control); the course."""
     import io
     from kit import collect, release
-    from kit.course import release_dir
+    from kit.course import Course
     from kit.demo import copy_release, reference_submission
     progress(f"item 10: releasing the kit and collecting the reference and a hog "
              f"({processes} busy processes per kernel for {seconds:g} s)")
@@ -57,10 +57,10 @@ def build_hog_course(root, processes, seconds):
     with contextlib.redirect_stdout(io.StringIO()):
         release.run(kit_root=KIT_ROOT, course=course, dist=root / "dist")
     reference = reference_submission(course, root / "submissions" / STUDENTS["reference"])
-    hog = copy_release(release_dir(course), root / "submissions" / STUDENTS["hog"])
+    hog = copy_release(Course(course).release, root / "submissions" / STUDENTS["hog"])
     module = hog / "classifiers" / "linear_svm.py"
     module.write_text(hog_source(processes, seconds) + module.read_text())
-    quiet = copy_release(release_dir(course), root / "submissions" / STUDENTS["quiet"])
+    quiet = copy_release(Course(course).release, root / "submissions" / STUDENTS["quiet"])
     results = collect.run(paths=[str(reference), str(hog), str(quiet)], course_dir=course, verbose=False)
     refused = [r for r in results if r.refused]
     if refused:
@@ -116,9 +116,7 @@ def reference_seconds(grade):
 def full_marks(results):
     """(points, most points) of the reference's autograded cells in one grading's results."""
     result = next(r for r in results if r.student == STUDENTS["reference"])
-    cells = [s for nb in result.notebooks.values() for s in nb.scores.values()
-             if s.get("kind", "auto") == "auto"]
-    return sum(s["score"] or 0 for s in cells), sum(s["max"] for s in cells)
+    return result.totals("auto")
 
 
 def bench_hog(report, sizes, repeats):

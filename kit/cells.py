@@ -14,13 +14,14 @@ import nbformat
 # One rule for what a graded cell is called, for the feedback, the report and the students' check.
 from utils.cell_names import cell_names
 from utils.check import first_error   # "failed": the students' check's rule (kit/notebook_rules.py)
-from .course import release_dir, student_owned
+from .course import Course, student_owned
 # The cell predicates are the notebook rules' (kit/notebook_rules.py); they are named
 # here too because every grading module reads cells through this module.
 from .notebook_rules import (NOTEBOOKS, flags, grade_id, grading_kind,  # noqa: F401
                              is_graded, is_instructor_cell, is_test, meta)
 from .phrases import N_
 from .problems import Problem, ProblemKind
+from .scores import AUTO, MANUAL, CellScore
 
 
 def error_output(ename, evalue):
@@ -103,7 +104,8 @@ def setup_cell(nb):
 
 
 def scores(nb, release):
-    """Score every graded cell: test cells from their outputs, answers as nbgrader does."""
+    """Score every graded cell: test cells from their outputs, answers as nbgrader does.
+    Returns {grade_id: CellScore}."""
     blanks = {grade_id(c): c.source for c in release.cells if grade_id(c)}
     result = {}
     for cell in nb.cells:
@@ -112,21 +114,22 @@ def scores(nb, release):
         gid, points = grade_id(cell), float(meta(cell).get("points", 0))
         if is_test(cell):
             error = first_error(cell)
-            result[gid] = {"score": 0.0 if error else points, "max": points, "kind": "auto",
-                           # Never the error's text: it can carry hidden-test source, and
-                           # this record is copied next to the feedback (verdicts.py words it).
-                           "message": "failed" if error else "passed"}
+            result[gid] = CellScore(gid, AUTO, score=0.0 if error else points, max=points,
+                                    # Never the error's text: it can carry hidden-test source, and
+                                    # this record is copied next to the feedback (verdicts.py words it).
+                                    message="failed" if error else "passed")
         else:
             unanswered = cell.source.strip() == blanks.get(gid, "").strip()
-            result[gid] = {"score": 0.0 if unanswered else None, "max": points, "kind": "manual",
-                           "message": N_("unanswered") if unanswered else N_("needs manual grading")}
+            result[gid] = CellScore(gid, MANUAL, score=0.0 if unanswered else None, max=points,
+                                    message=N_("unanswered") if unanswered else N_("needs manual grading"))
     return result
 
 
 def zero_scores(source, reason):
-    """Every graded cell of a notebook that could not be graded at all (e.g. missing)."""
-    return {grade_id(c): {"score": 0.0, "max": float(meta(c).get("points", 0)),
-                          "kind": grading_kind(c), "message": reason}
+    """Every graded cell of a notebook that could not be graded at all (e.g. missing), scored 0:
+    {grade_id: CellScore}."""
+    return {grade_id(c): CellScore(grade_id(c), grading_kind(c), score=0.0,
+                                   max=float(meta(c).get("points", 0)), message=reason)
             for c in source.cells if is_graded(c)}
 
 
@@ -149,7 +152,7 @@ def released_names(course):
     (utils/cell_names.py), read from the released notebooks, so in the release's language."""
     found = {}
     for nb in NOTEBOOKS:
-        path = release_dir(course) / nb
+        path = Course(course).release / nb
         if path.is_file():
             found[nb] = cell_names(nbformat.read(str(path), as_version=4).cells)
     return found

@@ -60,60 +60,122 @@ def choose_students(requested, available, *, kind, root, first):
     return list(requested)
 
 
-def source_dir(course: Path) -> Path:
-    return course / "source" / ASSIGNMENT
-
-
-def release_dir(course: Path) -> Path:
-    return course / "release" / ASSIGNMENT
-
-
-def submitted_dir(course: Path, student: str = None) -> Path:
-    root = course / "submitted"
-    return root if student is None else root / student / ASSIGNMENT
-
-
-def autograded_dir(course: Path, student: str) -> Path:
-    return course / "autograded" / student / ASSIGNMENT
-
-
-def feedback_dir(course: Path, student: str) -> Path:
-    return course / "feedback" / student / ASSIGNMENT
-
-
-def gradebook_url(course: Path) -> str:
-    return "sqlite:///" + str((course / "gradebook.db").resolve())
-
-
 # Each course configuration's text, executed once per process: {(path, bytes): Config}.
 # Every stage asks for the settings (grading, late policy, markers); the file is Python,
 # so running it again for each of them (three times per student, once) was pure cost.
 _LOADED = {}
 
 
-def course_config(course: Path):
-    """The course's configuration (its nbgrader_config.py), as a traitlets Config (a copy
-    the caller may change); empty when the course has none yet. Never the cwd's: the course
-    folder is what counts. A file is executed once per process for each text it has."""
-    path = Path(course) / "nbgrader_config.py"
-    if not path.is_file():
-        return Config()
-    key = (str(path.resolve()), path.read_bytes())
-    if key not in _LOADED:
-        try:
-            _LOADED[key] = PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
-        except Exception as err:
-            raise KitError(f"{path}: the course configuration could not be read "
-                           f"({type(err).__name__}: {err}); fix it or run `python -m kit release` "
-                           "again") from None
-    return copy.deepcopy(_LOADED[key])
+class Course(os.PathLike):
+    """One nbgrader course folder, typed: where its parts are, its configuration and settings,
+    its gradebook. Every stage makes one from the folder it is given (`Course(folder)`; a
+    Course passes through unchanged) and hands it down.
 
+    It is a path too (os.PathLike, `course / "grades.csv"`, `str(course)`), so what only
+    needs the folder takes it as it is.
+    """
+    __slots__ = ("root",)
 
-def coursedir(course: Path):
-    """An nbgrader CourseDirectory for `course`, configured by the course's nbgrader_config.py."""
-    from nbgrader.coursedir import CourseDirectory
-    return CourseDirectory(config=course_config(course), root=str(course.resolve()),
-                           db_url=gradebook_url(course))
+    def __init__(self, root):
+        object.__setattr__(self, "root", root.root if isinstance(root, Course) else Path(root))
+
+    def __setattr__(self, name, value):
+        raise AttributeError("a Course does not change; make another")
+
+    def __fspath__(self):
+        return os.fspath(self.root)
+
+    def __truediv__(self, part):
+        return self.root / part
+
+    def __str__(self):
+        return str(self.root)
+
+    def __repr__(self):
+        return f"Course({str(self.root)!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, Course) and other.root == self.root
+
+    def __hash__(self):
+        return hash(self.root)
+
+    def __reduce__(self):   # to a process pool or a Dask worker: the folder is enough
+        return (Course, (self.root,))
+
+    # ---- where things are (nbgrader's layout, so its commands and formgrader share the folder)
+
+    @property
+    def source(self) -> Path:
+        """The instructor's assignment, solutions and hidden tests in it."""
+        return self.root / "source" / ASSIGNMENT
+
+    @property
+    def release(self) -> Path:
+        """The assignment as students receive it."""
+        return self.root / "release" / ASSIGNMENT
+
+    def submitted(self, student: str = None) -> Path:
+        """A student's collected submission (None: the folder of every student's)."""
+        root = self.root / "submitted"
+        return root if student is None else root / student / ASSIGNMENT
+
+    def autograded(self, student: str = None) -> Path:
+        """A student's graded submission (None: the folder of every student's)."""
+        root = self.root / "autograded"
+        return root if student is None else root / student / ASSIGNMENT
+
+    def feedback(self, student: str = None) -> Path:
+        """A student's feedback pages (None: the folder of every student's)."""
+        root = self.root / "feedback"
+        return root if student is None else root / student / ASSIGNMENT
+
+    @property
+    def gradebook_file(self) -> Path:
+        return self.root / "gradebook.db"
+
+    @property
+    def gradebook_url(self) -> str:
+        return "sqlite:///" + str(self.gradebook_file.resolve())
+
+    # ---- its configuration and settings
+
+    @property
+    def config(self):
+        """The course's configuration (its nbgrader_config.py), as a traitlets Config (a copy
+        the caller may change); empty when the course has none yet. Never the cwd's: the
+        course folder is what counts. A file is executed once per process for each text it has."""
+        path = self.root / "nbgrader_config.py"
+        if not path.is_file():
+            return Config()
+        key = (str(path.resolve()), path.read_bytes())
+        if key not in _LOADED:
+            try:
+                _LOADED[key] = PyFileConfigLoader(path.name, path=str(path.parent)).load_config()
+            except Exception as err:
+                raise KitError(f"{path}: the course configuration could not be read "
+                               f"({type(err).__name__}: {err}); fix it or run `python -m kit release` "
+                               "again") from None
+        return copy.deepcopy(_LOADED[key])
+
+    def grading(self):
+        """The course's grading settings (KitGrading, kit/settings.py) as its configuration sets them."""
+        return KitGrading(config=self.config)
+
+    def coursedir(self):
+        """An nbgrader CourseDirectory for the course, configured by its nbgrader_config.py."""
+        from nbgrader.coursedir import CourseDirectory
+        return CourseDirectory(config=self.config, root=str(self.root.resolve()), db_url=self.gradebook_url)
+
+    @property
+    def course_id(self):
+        return self.coursedir().course_id
+
+    def gradebook(self):
+        """nbgrader's gradebook of the course, to open with `with` (score_store.current_gradebook
+        is the way to open it for grades: late penalties brought up to date)."""
+        from nbgrader.api import Gradebook
+        return Gradebook(self.gradebook_url, self.course_id)
 
 
 def ensure_alembic_on_path():

@@ -20,8 +20,8 @@ import nbformat
 # Modules, not their functions: the tests stand in an offline download for the real one.
 from utils import data_utils, download_cifar10
 
-from . import autograde, collect, feedback, grades, i18n, release, score_store
-from .course import ASSIGNMENT, KIT_ROOT, KitError, autograded_dir, release_dir, source_dir
+from . import autograde, collect, feedback, i18n, release
+from .course import ASSIGNMENT, KIT_ROOT, Course, KitError
 from .notebook_rules import NOTEBOOKS
 from .lock import course_lock
 from .problems import ProblemKind
@@ -31,9 +31,9 @@ NAIVE_FUNCTIONS = ("svm_loss_naive", "softmax_loss_naive")
 
 
 def run(*, course, dist, data_dir=None, lang="en", **grading):
-    course = Path(course)
+    course = Course(course)
     data_dir = ensure_data(data_dir)
-    course.mkdir(parents=True, exist_ok=True)
+    course.root.mkdir(parents=True, exist_ok=True)
     with course_lock(course, "kit demo"):   # its stages take it again (re-entrant)
         return _run(course=course, dist=dist, data_dir=data_dir, lang=lang, **grading)
 
@@ -85,7 +85,7 @@ def ensure_data(data_dir):
 
 
 def build_submissions(course, root, lang="en"):
-    released, source = release_dir(course), source_dir(course)
+    released, source = course.release, course.source
     reference_submission(course, root / "demo_reference")
     copy_release(released, root / "demo_untouched")
     partial = copy_release(released, root / "demo_partial")
@@ -104,7 +104,7 @@ def check_reference_runs_cleanly(course, by_student, *, notebooks_ran):
     failures = [p.message for p in by_student["demo_reference"].problems]
     if notebooks_ran:
         for name in NOTEBOOKS:
-            nb = nbformat.read(autograded_dir(course, "demo_reference") / name, as_version=4)
+            nb = nbformat.read(course.autograded("demo_reference") / name, as_version=4)
             for index, cell in enumerate(nb.cells):
                 for output in cell.get("outputs", []):
                     if output.get("output_type") == "error":
@@ -128,10 +128,6 @@ def check_reference_runs_cleanly(course, by_student, *, notebooks_ran):
 
 
 def check_expectations(by_student):
-    def total(student):
-        summary = score_store.summary_of(by_student[student])
-        return grades.totals(summary)
-
     expectations = [
         ("demo_reference", "full marks", lambda got, most: most > 0 and got == most),
         ("demo_untouched", "0 points", lambda got, most: got == 0),
@@ -140,7 +136,7 @@ def check_expectations(by_student):
     failures = 0
     print(f"\nDemo of {ASSIGNMENT}: expected grades")
     for student, expected, ok in expectations:
-        got, most = total(student)
+        got, most = by_student[student].totals()
         verdict = "ok" if ok(got, most) else "UNEXPECTED"
         failures += verdict != "ok"
         print(f"  {student:<16} {got:g} / {most:g}   expected {expected}: {verdict}")

@@ -22,8 +22,9 @@ import csv
 import sys
 from pathlib import Path
 
-from .course import ASSIGNMENT, KitError, coursedir, gradebook_url
-from .grades import final_total, totals, write_reports
+from .course import ASSIGNMENT, Course, KitError
+from .grades import write_reports
+from .scores import AUTO, MANUAL
 from .score_store import load_summaries
 from .spreadsheet import fmt, printable, spreadsheet_safe
 
@@ -68,9 +69,9 @@ def run(*, course, format, roster=None, out=None, title=ASSIGNMENT, lms_assignme
     """
     if format not in FORMATS:
         raise KitError(f"expected a format among {', '.join(FORMATS)}, got {format!r} instead")
-    course = Path(course)
-    if not (course / "gradebook.db").is_file():
-        raise KitError(f"expected a gradebook at {course / 'gradebook.db'}, found none; "
+    course = Course(course)
+    if not course.gradebook_file.is_file():
+        raise KitError(f"expected a gradebook at {course.gradebook_file}, found none; "
                        f"run `python -m kit autograde` first")
     people = read_roster(Path(roster)) if roster is not None else None
     # The export reads the final grades: grades.csv shows the same ones (hand grading included).
@@ -124,8 +125,7 @@ def read_roster(path):
 
 def gradebook_people(course):
     """{student id: nbgrader's fields of the student (ROSTER_FIELDS it has)}."""
-    from nbgrader.api import Gradebook
-    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+    with course.gradebook() as gb:
         return {student.id: {"id": student.id, "first_name": student.first_name or "",
                              "last_name": student.last_name or "", "email": student.email or "",
                              "lms_user_id": student.lms_user_id or ""} for student in gb.students}
@@ -137,16 +137,15 @@ def merge(summaries, known, roster):
     rows, graded = [], set()
     incomplete = []
     for summary in summaries:
-        student = summary["student"]
+        student = summary.student
         graded.add(student)
-        (auto, auto_max), (by_hand, hand_max) = totals(summary), totals(summary, "manual")
-        ungraded = sum(s["score"] is None for nb in summary["scores"].values() for s in nb.values())
-        if ungraded:
-            incomplete.append((student, ungraded))
+        if summary.ungraded:
+            incomplete.append((student, summary.ungraded))
         fields = identity(student, known.get(student, {}), (roster or {}).get(student, {}))
-        rows.append({**fields, "auto": auto, "manual": by_hand, "late_penalty": summary["late"]["penalty"] or 0.0,
-                     "total": final_total(summary), "max": auto_max + hand_max,
-                     "status": summary["status"], "time_unknown": summary["late"]["seconds_late"] is None})
+        rows.append({**fields, "auto": summary.totals(AUTO)[0], "manual": summary.totals(MANUAL)[0],
+                     "late_penalty": summary.late["penalty"] or 0.0,
+                     "total": summary.final_total, "max": summary.most,
+                     "status": summary.status, "time_unknown": summary.late["seconds_late"] is None})
     not_on_roster = [s for s in sorted(graded) if roster is not None and s not in roster]
     not_graded = [s for s in (roster or {}) if s not in graded]
     most = max((r["max"] for r in rows), default=None)

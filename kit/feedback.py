@@ -19,21 +19,21 @@ the student saw it in the released notebook (a question's name, a test's first c
 utils/cell_names.py), never by its grade_id.
 """
 import contextlib
-import copy
 import functools
 import json
-from pathlib import Path
+from dataclasses import replace
 
 import nbformat
+from nbgrader.api import MissingEntry
 
 from . import cells, grades, late, phrases, score_store, verdicts
 from .i18n import DEFAULT_LANGUAGE
 from .pools import process_pool
 from .phrases import N_
 from .sanitize import graded_notebook, markdown_text, safe_url, url_scheme
-from .course import ASSIGNMENT, autograded_dir, choose_students, feedback_dir
+from .course import ASSIGNMENT, Course, choose_students
 from .score_store import SUMMARY, summary_paths, write_folder
-from .scores import passed as full_marks
+from .scores import AUTO, MANUAL, read_sheet, totals
 from .lock import course_lock
 from .notebook_rules import NOTEBOOKS, notebook_id
 
@@ -57,22 +57,21 @@ def visible_source(source):
 def feedback_lines(score):
     """The kit's own lines for one autograded cell: its `feedback`, else passed/failed from the score.
 
-    Inputs: score, the cell's entry of grading.json's scores (None when the cell has none).
+    Inputs: score, the cell's CellScore (grading.json's, the gradebook applied; None when
+    the cell has none).
     Returns: a list of plain-text lines.
     """
-    score = score or {}
-    lines = score.get("feedback")
-    if isinstance(lines, list) and lines and all(isinstance(line, str) for line in lines):
-        return list(lines)
-    if score.get("score") is None:
+    if score is not None and score.feedback and all(isinstance(line, str) for line in score.feedback):
+        return list(score.feedback)
+    if score is None or score.score is None:
         return [N_("not graded")]
-    return [N_("passed")] if full_marks(score) else [N_("failed")]
+    return [N_("passed")] if score.passed else [N_("failed")]
 
 
 def sanitize(nb, scores=None, lang=DEFAULT_LANGUAGE):
     """A copy of a graded notebook fit to hand back.
 
-    Inputs: nb, a graded notebook (NotebookNode); scores, {grade_id: score entry} of that
+    Inputs: nb, a graded notebook (NotebookNode); scores, {grade_id: CellScore} of that
     notebook (grading.json, gradebook applied); lang, the language of the kit's lines.
     Returns: the notebook through sanitize.graded_notebook, each test cell cut to its
     visible source with one stream output holding feedback_lines() in `lang`; nothing of
@@ -85,7 +84,7 @@ def sanitize(nb, scores=None, lang=DEFAULT_LANGUAGE):
             continue
         score = (scores or {}).get(cells.grade_id(cell))
         lines = say.lines(feedback_lines(score))
-        passed = full_marks(score)
+        passed = score is not None and score.passed
         cell.source = visible_source(cell.source)
         cell.execution_count = None
         cell.outputs = [nbformat.v4.new_output("stream", name="stdout" if passed else "stderr",
@@ -104,20 +103,18 @@ def score_table(scores, problems, late_note=None, names=None, lang=DEFAULT_LANGU
     graded cell (named as the student saw it: `names`, {grade_id: name}) and the grader's notes,
     in `lang`."""
     say = phrases.translator(lang)
-    auto = [s for s in scores.values() if s["kind"] == "auto"]
-    got = sum(s["score"] or 0 for s in auto)
-    total = sum(s["max"] for s in auto)
+    got, total = totals(s for s in scores.values() if s.kind == AUTO)
     # (N_ outside f-strings: the catalogue's extractor does not look into them.)
     heads = [say.say(N_("question or test")), say.say(N_("score"))]
     rows = [f"| {heads[0]} | {heads[1]} | |", "|---|---|---|"]
     for gid, s in scores.items():
-        score = say.say(N_("pending")) if s["score"] is None else f"{s['score']:g}"
-        note = say.text(N_("passed") if full_marks(s) and s["kind"] == "auto" else
-                        N_("failed") if s["kind"] == "auto" else s.get("message", ""))
-        if s.get("comment"):
-            note += ": " + s["comment"]
+        score = say.say(N_("pending")) if s.score is None else f"{s.score:g}"
+        note = say.text(N_("passed") if s.passed and s.kind == AUTO else
+                        N_("failed") if s.kind == AUTO else s.message or "")
+        if s.comment:
+            note += ": " + s.comment
         name = (names or {}).get(gid) or gid
-        rows.append(f"| {table_text(name)} | {score} / {s['max']:g} | {table_text(note)} |")
+        rows.append(f"| {table_text(name)} | {score} / {s.max:g} | {table_text(note)} |")
     text = ["# " + say.say(N_("Feedback")) + "\n\n" + say.say(
                 N_("Autograded score: **{got} / {total}** (written answers are graded by hand)."),
                 got=f"{got:g}", total=f"{total:g}") + "\n",
@@ -195,7 +192,7 @@ def html_exporter():
 
 def run(*, course, students=None, jobs=1, progress=True):
     """Write feedback HTML for the named (or all) graded students; return the folders written."""
-    course = Path(course)
+    course = Course(course)
     students = graded_students(course, students)
     with course_lock(course, "kit feedback"):   # one writer per course (kit/lock.py)
         return _write_all(course, students, jobs, progress)
@@ -215,25 +212,25 @@ def _write_all(course, students, jobs, progress):
         pages = pool.map(render_student, inputs) if pool else map(render_student, inputs)
         for student, data, html in tqdm(zip(students, inputs, pages), total=len(students),
                                         desc="Feedback", unit="submission", disable=not progress):
-            target = feedback_dir(course, student)
+            target = course.feedback(student)
             write_folder(target, html, data["timestamp"])
             written.append(target)
-    print(f"Feedback for {len(written)} submission(s): {course / 'feedback'}")
+    print(f"Feedback for {len(written)} submission(s): {course.feedback()}")
     return written
 
 
 def graded_students(course, students):
-    root = course / "autograded"
+    root = course.autograded()
     graded = sorted(p.parent.parent.name for p in summary_paths(course))
     return choose_students(students, graded, kind="graded", root=root, first="python -m kit autograde")
 
 
 def handout_inputs(course, gb, student):
     """Plain data for one student's feedback: notebooks, current scores, grader notes."""
-    folder = autograded_dir(course, student)
+    folder = course.autograded(student)
     summary = json.loads((folder / SUMMARY).read_text())
     stamp = folder / "timestamp.txt"
-    scores = gradebook_scores(gb, student, summary["scores"])
+    scores = gradebook_scores(gb, student, {nb: read_sheet(sheet) for nb, sheet in summary["scores"].items()})
     return {"notebooks": {nb: (folder / nb).read_text() for nb in NOTEBOOKS if (folder / nb).is_file()},
             "scores": scores, "problems": summary["problems"],
             "notebook_problems": summary.get("notebook_problems", {}),
@@ -242,25 +239,26 @@ def handout_inputs(course, gb, student):
 
 
 def gradebook_scores(gb, student, autograded):
-    """The autograder's scores, overridden by what the gradebook `gb` holds now (hand grading)."""
-    from nbgrader.api import MissingEntry
-    scores = copy.deepcopy(autograded)
-    for nb, cells_scores in scores.items():
-        for gid, s in cells_scores.items():
-            try:
-                grade = gb.find_grade(gid, notebook_id(nb), ASSIGNMENT, student)
-            except MissingEntry:
-                continue
-            if grade.manual_score is not None:
-                s.update(score=float(grade.manual_score), message=N_("graded by hand"))
-            elif s["kind"] == "manual" and s["score"] is None:
-                s["message"] = N_("not graded yet")
-            try:
-                comment = gb.find_comment(gid, notebook_id(nb), ASSIGNMENT, student)
-                s["comment"] = comment.comment
-            except MissingEntry:
-                pass
-    return scores
+    """The autograder's scores ({notebook: {grade_id: CellScore}}), overridden by what the
+    gradebook `gb` holds now (hand grading, graders' comments)."""
+    return {nb: {gid: current_score(gb, student, nb, s) for gid, s in sheet.items()}
+            for nb, sheet in autograded.items()}
+
+
+def current_score(gb, student, nb, score):
+    """One autograded CellScore with the gradebook's hand score and comment applied."""
+    try:
+        grade = gb.find_grade(score.grade_id, notebook_id(nb), ASSIGNMENT, student)
+    except MissingEntry:
+        return score
+    if grade.manual_score is not None:
+        score = replace(score, score=float(grade.manual_score), message=N_("graded by hand"))
+    elif score.kind == MANUAL and score.score is None:
+        score = replace(score, message=N_("not graded yet"))
+    try:
+        return replace(score, comment=gb.find_comment(score.grade_id, notebook_id(nb), ASSIGNMENT, student).comment)
+    except MissingEntry:
+        return score
 
 
 def render_student(inputs):

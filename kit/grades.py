@@ -9,49 +9,23 @@ from pathlib import Path
 
 from .notebook_rules import NOTEBOOKS
 from .score_store import load_summaries
-from .scores import passed
+from .scores import AUTO, MANUAL
 from .spreadsheet import fmt, spreadsheet_safe
 
 
-def hand_points(summary):
-    """The points graders gave by hand (written answers, test cells they overruled)."""
-    return sum(s["score"] or 0 for nb in summary["scores"].values() for s in nb.values() if s.get("by_hand"))
-
-
-def answer_counts(summary):
-    """{graded, pending, unanswered}: how many written answers of a summary are in each state."""
-    counts = dict.fromkeys(("graded", "pending", "unanswered"), 0)
-    for nb in summary["scores"].values():
-        for s in nb.values():
-            if s.get("state") in counts:
-                counts[s["state"]] += 1
-    return counts
-
-
 def columns_of(summaries, kind):
+    """The grade ids of one kind of cell, in notebook order, over every StudentScores."""
     columns = []
     for summary in summaries:
         for nb in NOTEBOOKS:
-            for gid, s in summary["scores"].get(nb, {}).items():
-                if s["kind"] == kind and gid not in columns:
+            for gid, s in summary.scores.get(nb, {}).items():
+                if s.kind == kind and gid not in columns:
                     columns.append(gid)
     return columns
 
 
 def auto_columns(summaries):
-    return columns_of(summaries, "auto")
-
-
-def totals(summary, kind="auto"):
-    chosen = [s for nb in summary["scores"].values() for s in nb.values() if s["kind"] == kind]
-    return sum(s["score"] or 0 for s in chosen), sum(s["max"] for s in chosen)
-
-
-def final_total(summary):
-    """A summary's final grade: its points (auto and by hand) less its late penalty. nbgrader
-    caps a penalty at the score; the floor only guards an odd gradebook."""
-    (auto, _), (by_hand, _) = totals(summary), totals(summary, "manual")
-    return max(0.0, auto + by_hand - (summary["late"]["penalty"] or 0.0))
+    return columns_of(summaries, AUTO)
 
 
 def write_reports(course, plot=True, table=True):
@@ -63,19 +37,19 @@ def write_reports(course, plot=True, table=True):
     export), so grades.csv never lags behind a hand grade. Returns the path of grades.csv.
     """
     summaries = load_summaries(course)
-    columns, manual = auto_columns(summaries), columns_of(summaries, "manual")
+    columns, manual = auto_columns(summaries), columns_of(summaries, MANUAL)
     path = Path(course) / "grades.csv"
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow([spreadsheet_safe(c) for c in [
             "student", *columns, *manual, "auto", "manual", "late penalty", "total", "max", "status"]])
         for summary in summaries:
-            flat = {gid: s for nb in summary["scores"].values() for gid, s in nb.items()}
-            (auto, auto_max), (by_hand, hand_max) = totals(summary), totals(summary, "manual")
+            flat = {s.grade_id: s for s in summary.cells()}
+            auto, by_hand = summary.totals(AUTO)[0], summary.totals(MANUAL)[0]
             writer.writerow([spreadsheet_safe(cell) for cell in [
-                summary["student"], *(fmt(flat[c]["score"]) if c in flat else "" for c in columns + manual),
-                fmt(auto), fmt(by_hand), late_cell(summary["late"]), fmt(final_total(summary)),
-                fmt(auto_max + hand_max), summary["status"]]])
+                summary.student, *(fmt(flat[c].score) if c in flat else "" for c in columns + manual),
+                fmt(auto), fmt(by_hand), late_cell(summary.late), fmt(summary.final_total),
+                fmt(summary.most), summary.status]])
     if table:
         print_table(summaries)
         print_summary(summaries, columns)
@@ -94,27 +68,26 @@ def late_cell(info):
 
 
 def print_table(summaries):
-    width = max([len(s["student"]) for s in summaries] + [7])
+    width = max([len(s.student) for s in summaries] + [7])
     print(f"{'student':<{width}}  {'score':>11}  status")
     for summary in summaries:
-        total, most = totals(summary)
-        print(f"{summary['student']:<{width}}  {total:>5g} / {most:<3g}  {summary['status']}")
+        total, most = summary.totals()
+        print(f"{summary.student:<{width}}  {total:>5g} / {most:<3g}  {summary.status}")
 
 
 def pass_rates(summaries, columns):
     rates = {}
     for column in columns:
-        cells = [s for summary in summaries for nb in summary["scores"].values()
-                 for gid, s in nb.items() if gid == column]
-        rates[column] = sum(1 for s in cells if passed(s)) / max(1, len(cells))
+        cells = [s for summary in summaries for s in summary.cells() if s.grade_id == column]
+        rates[column] = sum(1 for s in cells if s.passed) / max(1, len(cells))
     return rates
 
 
 def print_summary(summaries, columns):
     if not summaries:
         return
-    scores = [totals(s)[0] for s in summaries]
-    most = max(totals(s)[1] for s in summaries)
+    scores = [s.totals()[0] for s in summaries]
+    most = max(s.totals()[1] for s in summaries)
     print(f"Scores of {len(scores)} submissions (out of {most:g}): min {min(scores):g}, "
           f"median {statistics.median(scores):g}, max {max(scores):g}")
     for column, rate in pass_rates(summaries, columns).items():
@@ -126,8 +99,8 @@ def plot_summary(course, summaries, columns):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
-    scores = [totals(s)[0] for s in summaries]
-    most = max(totals(s)[1] for s in summaries)
+    scores = [s.totals()[0] for s in summaries]
+    most = max(s.totals()[1] for s in summaries)
     rates = pass_rates(summaries, columns)
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [1, 1.4]})
     # One bar per whole point (scores are sums of whole points), so no two scores share a bar.

@@ -22,10 +22,9 @@ and stores it as the notebook's `late_submission_penalty`. The kit only adds:
 from pathlib import Path
 
 from . import settings
-from .course import ASSIGNMENT, KitError, course_config
+from .course import ASSIGNMENT, Course, KitError
 from .notebook_rules import notebook_id
 from .phrases import N_
-from .settings import KitGrading
 from .timestamps import MAX_CHARS, parse_utc_time
 
 # The policy is a setting (kit/settings.py); nbgrader imports it by this name, which the
@@ -59,13 +58,14 @@ def read_timestamp(folder):
 
 def configured_duedate(course):
     """The due date `c.KitGrading.duedate` of the course (naive UTC), or None when not set."""
-    text = KitGrading(config=course_config(Path(course))).duedate
+    course = Course(course)
+    text = course.grading().duedate
     if not text.strip():
         return None
     try:
         return parse_utc_time(text)
     except ValueError as err:
-        raise KitError(f"{Path(course) / 'nbgrader_config.py'}: expected c.KitGrading.duedate as a time "
+        raise KitError(f"{course / 'nbgrader_config.py'}: expected c.KitGrading.duedate as a time "
                        f"with its zone such as '2026-12-01 17:00:00 Europe/Paris', got {text!r} instead "
                        f"({err})") from None
 
@@ -83,7 +83,7 @@ def sync_duedate(course, gb):
 def refresh_penalties(course, gb, students=None):
     """Work out every notebook's late penalty again from its current score, and store it.
 
-    Inputs: course folder; gb, an open nbgrader Gradebook; students, ids to refresh (None:
+    Inputs: course, a Course (or its folder); gb, an open nbgrader Gradebook; students, ids to refresh (None:
     every submission). The penalty is what AssignLatePenalties would store now: the plugin
     the course names (`c.AssignLatePenalties.plugin_class`, KitLatePenalty's policy) asked
     with the notebook's score (hand grades included) and the submission's lateness, kept
@@ -98,7 +98,7 @@ def refresh_penalties(course, gb, students=None):
     except MissingEntry:   # not released into this gradebook: nothing graded yet
         return
     sync_duedate(course, gb)
-    step = AssignLatePenalties(config=course_config(Path(course)))
+    step = AssignLatePenalties(config=Course(course).config)
     step.init_plugin()
     changed = False
     for submission in assignment.submissions:

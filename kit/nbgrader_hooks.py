@@ -21,6 +21,7 @@ from .lock import check_free
 from .nbgrader_steps import GraderFailed, course_of
 from .i18n import DEFAULT_LANGUAGE
 from .phrases import course_language
+from .scores import AUTO, CellScore
 
 __all__ = ["GraderFailed", "KitFeedback", "graded_score"]
 
@@ -42,12 +43,13 @@ class KitFeedback(NbGraderPreprocessor):
 
 
 def graded_score(cell):
-    """A test cell's score entry for feedback.sanitize: the kit's lines (its `kit.feedback`
+    """A test cell's CellScore for feedback.sanitize: the kit's lines (its `kit.feedback`
     metadata) and the score nbgrader's GetGrades put in its metadata (the gradebook's, hand
     grades included, as `kit feedback` reads it); without GetGrades (the preprocessor run
     alone), full marks exactly when the kit's verdict is a pass."""
     lines = cell.get("metadata", {}).get("kit", {}).get("feedback")
-    nbgrader = cells.meta(cell)
+    lines = tuple(lines) if isinstance(lines, list) else None
+    gid, nbgrader = cells.grade_id(cell), cells.meta(cell)
     if nbgrader.get("score") is not None and nbgrader.get("points") is not None:
-        return {"feedback": lines, "score": float(nbgrader["score"]), "max": float(nbgrader["points"])}
-    return {"feedback": lines, "score": 1.0 if lines == verdicts.PASSED else 0.0, "max": 1.0}
+        return CellScore(gid, AUTO, score=float(nbgrader["score"]), max=float(nbgrader["points"]), feedback=lines)
+    return CellScore(gid, AUTO, score=1.0 if lines == tuple(verdicts.PASSED) else 0.0, max=1.0, feedback=lines)

@@ -29,7 +29,6 @@ root set in the configuration (the kit writes `c.CourseDirectory.root`) wins.
 """
 import hashlib
 from dataclasses import replace
-from pathlib import Path
 
 import nbformat
 from nbgrader.coursedir import CourseDirectory
@@ -38,7 +37,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from . import autograde, score_store, shared_data
 from .autograde import reference_times, stage, steps
 from .autograde.runner import blas_share
-from .course import ASSIGNMENT, KitError
+from .course import ASSIGNMENT, Course, KitError
 from .lock import course_lock
 from .notebook_rules import NOTEBOOKS, notebook_file
 from .settings import KitGrading
@@ -51,9 +50,11 @@ class GraderFailed(Exception):
 
 
 def course_of(preprocessor):
-    """The course folder nbgrader converts in: its CourseDirectory from the preprocessor's
-    configuration (a configured root, else the folder nbgrader changed into)."""
-    return Path(CourseDirectory(config=preprocessor.config).root)
+    """The Course nbgrader converts in: its CourseDirectory from the preprocessor's
+    configuration (a configured root, else the folder nbgrader changed into). The grading
+    settings are the preprocessor's configuration's (nbgrader's command line may override
+    the course's file), not the Course's."""
+    return Course(CourseDirectory(config=preprocessor.config).root)
 
 
 class Submission:

@@ -15,10 +15,9 @@ quoted code (CODE_INDENT) is the student's or the test's own code and stays as i
 """
 import functools
 import re
-from pathlib import Path
 
 from . import i18n
-from .course import KIT_ROOT, release_dir
+from .course import KIT_ROOT, Course
 
 DOMAIN = i18n.KIT_DOMAIN
 # A `{name}` or `{name:spec}` field of a sentence.
@@ -39,7 +38,7 @@ def course_language(course):
     """The language the course's release was built in: the code `kit release --lang` wrote
     into the release's utils/locale/LANGUAGE (utils/messages.py reads the same file), else
     English (an English release writes none)."""
-    path = release_dir(Path(course)) / "utils" / "locale" / "LANGUAGE"
+    path = Course(course).release / "utils" / "locale" / "LANGUAGE"
     try:
         lang = path.read_text(encoding="utf-8").strip()
     except OSError:

@@ -3,13 +3,14 @@ cells against it (kit/autograde/reference_times.py) and the demo grades it (kit/
 import json
 import shutil
 
-from .course import JUNK, release_dir, source_dir
+from .course import JUNK, Course
 from .notebook_rules import BEGIN_SOLUTION, END_SOLUTION, NOTEBOOKS
 
 
 def reference_submission(course, target):
     """The reference solution as a student would hand it in, in the folder `target`."""
-    released, source = release_dir(course), source_dir(course)
+    course = Course(course)
+    released, source = course.release, course.source
     reference = copy_release(released, target)
     for path in (source / "classifiers").glob("*.py"):
         shutil.copy2(path, reference / "classifiers" / path.name)

@@ -16,9 +16,8 @@ from pathlib import Path
 
 from . import checks, i18n
 from .lock import course_lock
-from .course import (ASSIGNMENT, KIT_ROOT, MASTER_PACKAGES, student_owned,
-                     KitError, course_config, coursedir, ensure_alembic_on_path, plan_nbgrader_config, release_dir,
-                     source_dir, write_nbgrader_config)
+from .course import (ASSIGNMENT, KIT_ROOT, MASTER_PACKAGES, Course, KitError, ensure_alembic_on_path,
+                     plan_nbgrader_config, student_owned, write_nbgrader_config)
 from .course import JUNK  # noqa: F401 (release.JUNK: what a copy of the release leaves out)
 from .notebook_rules import DEFAULT_MARKERS, NOTEBOOKS, markers, solution_regions
 
@@ -34,13 +33,13 @@ def run(*, kit_root=KIT_ROOT, course, dist, lang=i18n.DEFAULT_LANGUAGE):
     """Build the release of `kit_root` in `course` and write `dist`/linear_classifiers.zip,
     its students' text in `lang` (kit/i18n.py; the release fails while a translation is
     missing or stale)."""
-    kit_root, course, dist = Path(kit_root), Path(course), Path(dist)
+    kit_root, course, dist = Path(kit_root), Course(course), Path(dist)
     missing = [p for p in [*(f"notebooks/{nb}" for nb in NOTEBOOKS), *MASTER_PACKAGES,
                            *(f"{STUDENT_DOCS}/{name}" for name in STUDENT_DOC_FILES)]
                if not (kit_root / p).exists()]
     if missing:
         raise KitError(f"expected the kit's {', '.join(missing)} in {kit_root}, found nothing there")
-    for folder, option in ((course, "--course"), (dist, "--dist")):
+    for folder, option in ((course.root, "--course"), (dist, "--dist")):
         if folder.exists() and not folder.is_dir():
             raise KitError(f"expected {option} to be a folder, got the file {folder} instead; "
                            f"pass another {option} DIR")
@@ -49,16 +48,16 @@ def run(*, kit_root=KIT_ROOT, course, dist, lang=i18n.DEFAULT_LANGUAGE):
     # The instructor's configuration is merged before anything changes: a file that cannot
     # be merged refuses the release with the course untouched.
     config = plan_nbgrader_config(course, student_file_paths(kit_root))
-    course.mkdir(parents=True, exist_ok=True)
+    course.root.mkdir(parents=True, exist_ok=True)
     with course_lock(course, "kit release"):
         source = assemble_source(kit_root, course)
         print(write_nbgrader_config(course, planned=config))
         # The delimiters nbgrader's generate_assignment uses: the course's own, if it sets any.
-        marks = markers(course_config(course))
+        marks = markers(course.config)
         i18n.apply(kit_root=kit_root, target=source, lang=lang)
         stubs = i18n.stubs(kit_root=kit_root, lang=lang)
         generate_assignment(course, stubs)
-        release = release_dir(course)
+        release = course.release
         for path in sorted(release.rglob("*.py")):
             path.write_text(cut_solutions(path.read_text(), path, stub=stubs["function"], marks=marks))
         problems = check_release(source, release, marks)
@@ -73,7 +72,7 @@ def run(*, kit_root=KIT_ROOT, course, dist, lang=i18n.DEFAULT_LANGUAGE):
 def assemble_source(kit_root, course):
     """Copy the notebooks and the student's README and requirements (flat) and the
     packages into course/source/<assignment>/ (nbgrader releases every file of it)."""
-    source = source_dir(course)
+    source = course.source
     if source.exists():
         shutil.rmtree(source)  # generated from the repository: the repository is the master
     source.mkdir(parents=True)
@@ -102,7 +101,7 @@ def generate_assignment(course, stubs=None):
     if stubs is not None:
         config.ClearSolutions.text_stub = stubs["answer cell"]
         config.ClearSolutions.code_stub = {"python": stubs["code cell"]}
-    api = NbGraderAPI(coursedir=coursedir(course), config=config)
+    api = NbGraderAPI(coursedir=Course(course).coursedir(), config=config)
     result = api.generate_assignment(ASSIGNMENT, force=True, create=True)
     if not result["success"]:
         raise KitError("nbgrader generate_assignment failed:\n"

@@ -20,14 +20,14 @@ in all three files), and names each test cell as its students saw it (utils/cell
 import base64
 import csv
 import json
-from pathlib import Path
 
 from . import cells, grades, mistakes, phrases, score_store
 from .checks import ASPECTS
-from .course import ASSIGNMENT, KitError
+from .course import ASSIGNMENT, Course, KitError
 from .i18n import DEFAULT_LANGUAGE
 from .pages import render
 from .phrases import N_
+from .scores import AUTO, MANUAL
 from .spreadsheet import fmt, spreadsheet_safe
 
 FOLDER = "reports"
@@ -87,25 +87,25 @@ def run(*, course, plot=True, grades_written=False):
     (grades.write_reports), so they are used as they are instead of written again.
     Returns the path of report.html.
     """
-    course = Path(course)
+    course = Course(course)
     checks = load_checks(course)
     if not checks:
-        raise KitError(f"no graded submissions under {course / 'autograded'}; run `python -m kit autograde` first")
+        raise KitError(f"no graded submissions under {course.autograded()}; run `python -m kit autograde` first")
     if not grades_written:
         grades.write_reports(course, plot=plot, table=False)
     summaries = score_store.load_summaries(course)
     columns = grades.auto_columns(summaries)
-    scores = [grades.totals(s)[0] for s in summaries]
+    scores = [s.totals()[0] for s in summaries]
     lang = phrases.course_language(course)
     # Each test cell as its students saw it, with its notebook (a question's name repeats).
     names = {gid: f"{nb}: {name}" for nb, found in cells.released_names(course).items()
              for gid, name in found.items()}
     data = {"lang": lang, "cell_names": names, "functions": by_function(checks, lang),
-            "scores": {"students": len(scores), "max": max((grades.totals(s)[1] for s in summaries), default=0),
-                       "by_student": {s["student"]: grades.totals(s)[0] for s in summaries}},
+            "scores": {"students": len(scores), "max": max((s.totals()[1] for s in summaries), default=0),
+                       "by_student": {s.student: s.totals()[0] for s in summaries}},
             "grades": whole_grades(summaries),
             "pass_rates": grades.pass_rates(summaries, columns),
-            "problems": {s["student"]: s["status"] for s in summaries if s["status"] not in ("ok", "")}}
+            "problems": {s.student: s.status for s in summaries if s.status not in ("ok", "")}}
     folder = course / FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(json.dumps(data, indent=1))
@@ -126,12 +126,11 @@ def whole_grades(summaries):
     by_student: {student: {auto, by_hand, written, late_penalty, total, max}}}."""
     by_student = {}
     for s in summaries:
-        (auto, auto_max), (written, written_max) = grades.totals(s), grades.totals(s, "manual")
-        by_student[s["student"]] = {
-            "auto": auto, "written": written, "by_hand": grades.hand_points(s),
-            "answers": grades.answer_counts(s), "late_penalty": s["late"]["penalty"],
-            "time_unknown": s["late"]["seconds_late"] is None,
-            "total": grades.final_total(s), "max": auto_max + written_max}
+        by_student[s.student] = {
+            "auto": s.totals(AUTO)[0], "written": s.totals(MANUAL)[0], "by_hand": s.hand_points,
+            "answers": s.answer_counts(), "late_penalty": s.late["penalty"],
+            "time_unknown": s.late["seconds_late"] is None,
+            "total": s.final_total, "max": s.most}
     rows = by_student.values()
     return {"written_answers": {state: sum(r["answers"][state] for r in rows)
                                 for state in ("graded", "pending", "unanswered")},

@@ -13,30 +13,30 @@ import contextlib
 import json
 import shutil
 import warnings
-from pathlib import Path
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import MissingEntry
 from nbgrader.utils import parse_utc
 
 from . import late
-from .course import ASSIGNMENT, KitError, autograded_dir, coursedir, gradebook_url
+from .course import ASSIGNMENT, Course, KitError
 from .notebook_rules import NOTEBOOKS, kind_of, notebook_file, notebook_id
 from .problems import OK, ProblemKind, kinds_from_status, status_text
-from .scores import AUTO
+from .scores import AUTO, CellScore, StudentScores
 
 SUMMARY = "grading.json"
 
 
 def summary_paths(course):
     """The grading.json of every graded submission of the course, sorted by student."""
-    root = Path(course) / "autograded"
+    root = Course(course).autograded()
     return sorted(root.glob(f"*/{ASSIGNMENT}/{SUMMARY}")) if root.is_dir() else []
 
 
 def store(course, result):
     """Write one GradingResult: its graded notebooks and grading.json, its gradebook scores
-    and the late penalties of its notebooks."""
-    write_folder(autograded_dir(course, result.student), {
+    and the late penalties of its notebooks. Inputs: course, a Course (or its folder)."""
+    course = Course(course)
+    write_folder(course.autograded(result.student), {
         **{nb: r.graded for nb, r in result.notebooks.items()},
         SUMMARY: json.dumps(summary_of(result), indent=1)}, result.timestamp)
     write_gradebook(course, result)
@@ -62,7 +62,8 @@ def write_folder(target, files, timestamp):
 def merge_summary(course, result):
     """Write one notebook's grading (nbgrader's own autograde grades one at a time) into the
     student's grading.json, keeping what it says of the other notebooks."""
-    path = autograded_dir(course, result.student) / SUMMARY
+    course = Course(course)
+    path = course.autograded(result.student) / SUMMARY
     new = summary_of(result)
     if path.is_file():
         old = json.loads(path.read_text())
@@ -85,8 +86,7 @@ def summary_of(result):
             "notebook_problems": {nb: [p.message for p in r.problems] for nb, r in result.notebooks.items()},
             # Every trusted check judged: [] when right, else the known mistakes (mistakes.py).
             "checks": result.checks,
-            "scores": {nb: {gid: {k: s[k] for k in ("score", "max", "kind", "message", "feedback") if k in s}
-                            for gid, s in r.scores.items()}
+            "scores": {nb: {gid: s.stored() for gid, s in r.scores.items()}
                        for nb, r in result.notebooks.items()}}
 
 
@@ -102,6 +102,7 @@ def stored_kinds(summary, path):
 
 
 def write_gradebook(course, result):
+    course = Course(course)
     with warnings.catch_warnings():
         # nbgrader's own submission code trips SQLAlchemy's autoflush warnings; they are harmless.
         warnings.filterwarnings("ignore", category=Warning, module="nbgrader.api")
@@ -117,9 +118,11 @@ def current_gradebook(course, students=None):
 
     The one way the kit opens the gradebook for grades: grades.csv, feedback, the report
     and the export all read the same, current penalty, whatever the order of autograding
-    and hand grading. Inputs: course folder; students, the ids to refresh (None: all).
+    and hand grading. Inputs: course, a Course (or its folder); students, the ids to refresh
+    (None: all).
     """
-    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+    course = Course(course)
+    with course.gradebook() as gb:
         late.refresh_penalties(course, gb, students)
         yield gb
         late.refresh_penalties(course, gb, students)
@@ -137,7 +140,7 @@ def _write_gradebook(course, result):
             notebook = gb.find_notebook(notebook_id(nb), ASSIGNMENT)
             for cell in notebook.grade_cells:
                 grade = gb.find_grade(cell.name, notebook.name, ASSIGNMENT, student)
-                grade.auto_score = graded[cell.name]["score"] if cell.name in graded else None
+                grade.auto_score = graded[cell.name].score if cell.name in graded else None
                 grade.needs_manual_grade = needs_grading(grade)
         gb.db.commit()
 
@@ -154,13 +157,13 @@ def load_summaries(course):
     """The scores of every graded submission as the gradebook holds them now (scores given
     by hand in formgrader included), each with the status its grading.json gives.
 
-    Returns [{student, status, late, scores: {notebook: {grade_id: {score, max, kind, by_hand,
-    state}}}}]: a test cell is "auto", a written answer "manual"; score None while not graded;
-    by_hand True when a grader gave the score; state answer_state(); late is
-    late.late_info() (the penalty worked out from the current scores, None without a due
-    date).
+    Returns [StudentScores] (kit/scores.py), by student id: each cell's CellScore has its
+    score None while not graded, by_hand True when a grader gave it, state answer_state();
+    late is late.late_info() (the penalty worked out from the current scores, None without
+    a due date).
     """
     statuses = {}
+    course = Course(course)
     for path in summary_paths(course):
         summary = json.loads(path.read_text())
         statuses[summary["student"]] = summary.get("status", "")
@@ -174,18 +177,20 @@ def load_summaries(course):
             scores = {}
             for nb in submission.notebooks:
                 solutions = {cell.name for cell in nb.notebook.solution_cells}
-                scores[notebook_file(nb.name)] = {
-                    grade.name: {"score": grade.score if grade.auto_score is not None or
-                                 grade.manual_score is not None else None,
-                                 "max": float(grade.max_score),
-                                 "kind": gradebook_kind(grade, solutions),
-                                 "by_hand": grade.manual_score is not None,
-                                 "state": answer_state(grade, gradebook_kind(grade, solutions))}
-                    for grade in nb.grades}
+                scores[notebook_file(nb.name)] = {grade.name: stored_score(grade, solutions)
+                                                  for grade in nb.grades}
             student = submission.student.id
-            summaries.append({"student": student, "scores": scores, "late": late.late_info(submission),
-                              "status": statuses.get(student, "graded by nbgrader")})
+            summaries.append(StudentScores(student=student, scores=scores, late=late.late_info(submission),
+                                           status=statuses.get(student, "graded by nbgrader")))
     return summaries
+
+
+def stored_score(grade, solutions):
+    """A gradebook Grade as a CellScore (`solutions`: the names of its notebook's solution cells)."""
+    kind = gradebook_kind(grade, solutions)
+    graded = grade.auto_score is not None or grade.manual_score is not None
+    return CellScore(grade.name, kind, score=grade.score if graded else None, max=float(grade.max_score),
+                     by_hand=grade.manual_score is not None, state=answer_state(grade, kind))
 
 
 def gradebook_kind(grade, solutions):

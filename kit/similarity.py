@@ -40,7 +40,7 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from .course import KitError, release_dir
+from .course import Course, KitError
 from .similarity_report import print_top, render_html, write_csv
 from .similarity_sources import (Document, base_code, base_lines, given_code, known_solutions,
                                  read_release, student_document, submission_folders)
@@ -97,12 +97,12 @@ def run(*, course, known=None, base=(), out=None, show=DEFAULT_SHOWN, threshold=
     Raises KitError when the course has no release or no submissions, `known` or a base is
     not a folder, or the threshold is not between 0 and 1.
     """
-    course = Path(course)
+    course = Course(course)
     if not isinstance(show, int) or show < 0:
         raise KitError(f"expected --show to be a whole number of at least 0, got {show!r} instead")
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
         raise KitError(f"expected the threshold to be a share between 0 and 1, got {threshold!r} instead")
-    release = release_dir(course)
+    release = course.release
     if not release.is_dir():
         raise KitError(f"expected the release in {release}, found none; run `python -m kit release` first")
     if known is not None and not Path(known).is_dir():
@@ -113,7 +113,7 @@ def run(*, course, known=None, base=(), out=None, show=DEFAULT_SHOWN, threshold=
             raise KitError(f"expected --base to be a folder of starter code, got {folder} instead")
     students = submission_folders(course)
     if not students:
-        raise KitError(f"no submissions under {course / 'submitted'} or {course / 'autograded'}; "
+        raise KitError(f"no submissions under {course.submitted()} or {course.autograded()}; "
                        f"run `python -m kit collect` first")
     base_texts, base_notes = [given_code()], []
     for folder in base:

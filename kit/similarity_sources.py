@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import notebook_limits
 from .cells import is_instructor_cell
-from .course import ASSIGNMENT, KIT_ROOT, student_owned
+from .course import ASSIGNMENT, KIT_ROOT, Course, student_owned
 from .notebook_rules import NOTEBOOKS
 
 # Bounds on what is read from a student (or a known-solutions folder): more is cut, and
@@ -77,7 +77,8 @@ class Document:
 def submission_folders(course):
     """{student: assignment folder}: what they handed in (submitted/), else what was graded."""
     found = {}
-    for root in (course / "autograded", course / "submitted"):   # submitted/ wins
+    course = Course(course)
+    for root in (course.autograded(), course.submitted()):   # submitted/ wins
         if not root.is_dir():
             continue
         for folder in sorted(root.glob(f"*/{ASSIGNMENT}")):

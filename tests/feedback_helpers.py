@@ -11,7 +11,8 @@ import nbformat
 from kit import feedback, release, report, score_store, verdicts
 from kit.autograde.result import GradingResult, NotebookResult
 from kit.cells import grade_id, is_test, meta
-from kit.course import feedback_dir, source_dir
+from kit.course import Course
+from kit.scores import CellScore
 from kit_helpers import REPO
 
 STUDENT = "feedback_student"
@@ -48,7 +49,7 @@ def stored_result(course):
     answers waiting for a grader."""
     notebooks = {}
     for name in ("svm.ipynb", "softmax.ipynb"):
-        nb = nbformat.read(source_dir(course) / name, as_version=4)
+        nb = nbformat.read(Course(course).source / name, as_version=4)
         tests = [c for c in nb.cells if is_test(c)]
         kinds = dict(zip((grade_id(c) for c in tests), ("failed", "contradicted", "stopped", "hidden")))
         scores = {}
@@ -58,10 +59,10 @@ def stored_result(course):
             gid, points = grade_id(cell), float(meta(cell)["points"])
             if is_test(cell):
                 kind = kinds.get(gid, "passed")
-                scores[gid] = {"score": points if kind == "passed" else 0.0, "max": points, "kind": "auto",
-                               "feedback": lines_for(cell, kind)}
+                scores[gid] = CellScore(gid, "auto", score=points if kind == "passed" else 0.0, max=points,
+                                        feedback=tuple(lines_for(cell, kind)))
             else:
-                scores[gid] = {"score": None, "max": points, "kind": "manual"}
+                scores[gid] = CellScore(gid, "manual", score=None, max=points)
         notebooks[name] = NotebookResult(graded=nbformat.writes(nb), scores=scores)
     return GradingResult(student=STUDENT, timestamp="2026-11-30 16:00:00.000000 UTC",
                          notebooks=notebooks, checks=CHECKS)
@@ -85,4 +86,4 @@ def add_feedback(course):
 
 
 def feedback_page(course, name="svm.ipynb"):
-    return (feedback_dir(course, STUDENT) / name.replace(".ipynb", ".html")).read_text()
+    return (Course(course).feedback(STUDENT) / name.replace(".ipynb", ".html")).read_text()

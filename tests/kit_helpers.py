@@ -8,7 +8,7 @@ from pathlib import Path
 from kit import autograde, collect, release
 from kit import reference_submission as reference_builder
 from kit.cells import grade_id, is_test
-from kit.course import release_dir, source_dir
+from kit.course import Course
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -26,7 +26,7 @@ def reference_submission(course, target):
 
 
 def untouched_submission(course, target):
-    shutil.copytree(release_dir(course), target, ignore=release.JUNK)
+    shutil.copytree(Course(course).release, target, ignore=release.JUNK)
     return target
 
 
@@ -45,7 +45,7 @@ def graded_cells(nb):
 
 def graded_ids(course, name):
     from nbformat import from_dict
-    nb = json.loads((source_dir(course) / name).read_text())
+    nb = json.loads((Course(course).source / name).read_text())
     return [grade_id(from_dict(c)) for c in nb["cells"] if is_test(from_dict(c))]
 
 
@@ -76,15 +76,12 @@ def grade(course, students, cifar10_dir, **kwargs):
 
 
 def scores(result):
-    return {gid: s["score"] for nb in result.notebooks.values() for gid, s in nb.scores.items()
-            if s["kind"] == "auto"}
+    return {s.grade_id: s.score for s in result.cells("auto")}
 
 
 def total(result):
-    got = sum(s for s in scores(result).values())
-    most = sum(s["max"] for nb in result.notebooks.values() for s in nb.scores.values()
-               if s["kind"] == "auto")
-    return got, most
+    """(points, most points) of a GradingResult's test cells."""
+    return result.totals("auto")
 
 
 def tree_hashes(root):
@@ -96,10 +93,10 @@ def gradebook_grades(course, students):
     """{student: {grade_id: nbgrader Grade fields}} as the course's gradebook holds them now:
     each a dict of auto_score, manual_score and whether the cell is a test (code) cell."""
     from nbgrader.api import Gradebook
-    from kit.course import ASSIGNMENT, coursedir, gradebook_url
+    from kit.course import ASSIGNMENT, Course
     from kit.notebook_rules import NOTEBOOKS
     found = {}
-    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+    with Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
         for student in students:
             found[student] = {}
             for nb in NOTEBOOKS:

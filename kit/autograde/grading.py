@@ -11,7 +11,7 @@ import nbformat
 
 from .. import cells, checks, sanitize, verdicts
 from ..phrases import N_
-from ..scores import passed
+from ..scores import AUTO
 from .limits import Hangs
 from .plans import CheckPlan, TestPlan, notebook_cell_info
 from .result import NotebookResult
@@ -139,15 +139,12 @@ def finish_notebook(task, name, graded):
     """A NotebookResult: the scores of one restored notebook and its sanitized JSON text."""
     if graded.nb is None:
         reason = graded.problems[0].message
-        scores = cells.zero_scores(graded.source, reason)
-        for s in scores.values():
-            s["feedback"] = [N_("Not graded: {reason}.").format(reason=reason)]
+        note = [N_("Not graded: {reason}.").format(reason=reason)]
+        scores = {gid: s.with_feedback(note) for gid, s in cells.zero_scores(graded.source, reason).items()}
         return NotebookResult(graded=task.release_notebooks[name], scores=scores, problems=graded.problems)
     nb = graded.nb
-    scores = cells.scores(nb, graded.release)
-    for gid, s in scores.items():
-        if s["kind"] == "auto":
-            s["feedback"] = graded.feedback.get(gid) or \
-                (list(verdicts.PASSED) if passed(s) else [N_("Not run.")])
+    scores = {gid: s.with_feedback(graded.feedback.get(gid) or (verdicts.PASSED if s.passed else [N_("Not run.")]))
+              if s.kind == AUTO else s
+              for gid, s in cells.scores(nb, graded.release).items()}
     return NotebookResult(graded=nbformat.writes(sanitize.graded_notebook(nb)), scores=scores,
                           problems=graded.problems)

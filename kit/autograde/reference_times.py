@@ -30,8 +30,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from .. import cells
-from ..course import KitError, source_dir
+from ..course import Course, KitError
 from ..problems import ProblemKind
+from ..scores import AUTO
 from .limits import FLOOR_SECONDS
 from ..reference_submission import reference_submission
 from .steps import grade_submission
@@ -76,7 +77,7 @@ def fingerprint(course, task):
     """A hash of everything the reference's cell times depend on."""
     from utils.data_utils import source_stamp
     digest = hashlib.sha256()
-    source = source_dir(course)
+    source = Course(course).source
     for path in sorted(source.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".ipynb", ".py"):
             digest.update(str(path.relative_to(source)).encode() + b"\0" + path.read_bytes() + b"\0")
@@ -136,8 +137,8 @@ def measure(course, task):
     result = grade_submission(reference, times)
     if result.failed:
         return None
-    short = [f"{name} {gid}: {s['score']}/{s['max']}" for name, nb in result.notebooks.items()
-             for gid, s in nb.scores.items() if s["kind"] == "auto" and s["score"] != s["max"]]
+    short = [f"{name} {gid}: {s.score}/{s.max}" for name, nb in result.notebooks.items()
+             for gid, s in nb.scores.items() if s.kind == AUTO and not s.passed]
     if short:
         raise KitError("the reference solution does not get full marks on this grader, so no cell "
                        f"time limit can be derived from it ({', '.join(short)}). "

@@ -3,6 +3,7 @@ back from a process pool or a Dask worker) and that `score_store.store` writes t
 from dataclasses import dataclass, field
 
 from ..problems import Problem, ProblemKind, status_kinds, status_text
+from ..scores import AUTO, totals
 
 GRADER_ERROR = ProblemKind.GRADER_ERROR.value
 
@@ -11,8 +12,7 @@ GRADER_ERROR = ProblemKind.GRADER_ERROR.value
 class NotebookResult:
     """One graded notebook: its sanitized JSON text, its scores, its problems.
 
-    scores: {grade_id: {score, max, kind ("auto" for a test cell, "manual" for a written
-    answer), message?, feedback? (the kit's lines for the student)}}.
+    scores: {grade_id: CellScore} (kit/scores.py).
     """
     graded: str
     scores: dict
@@ -35,6 +35,14 @@ class GradingResult:
     problems: list = field(default_factory=list)   # Problem
     checks: dict = field(default_factory=dict)
     memory_peaks: dict = field(default_factory=dict)
+
+    def cells(self, kind=None):
+        """Every CellScore of the submission (of one kind, if given), notebook by notebook."""
+        return [s for nb in self.notebooks.values() for s in nb.scores.values() if kind is None or s.kind == kind]
+
+    def totals(self, kind=AUTO):
+        """(points, most points) of the cells of one kind."""
+        return totals(self.cells(kind))
 
     def all_problems(self):
         """The submission's problems, then each notebook's."""

@@ -3,13 +3,12 @@ read from its configuration, one task per submission graded, the results stored 
 process only (the one writer of the course folder and the gradebook)."""
 import os
 from dataclasses import replace
-from pathlib import Path
 
 from .. import grades, report, sandbox, score_store, shared_data
-from ..course import ASSIGNMENT, KitError, choose_students, course_config, release_dir, source_dir, submitted_dir
+from ..course import ASSIGNMENT, Course, KitError, choose_students
 from ..notebook_rules import NOTEBOOKS
 from ..lock import course_lock
-from ..settings import KitGrading, override
+from ..settings import override
 from . import cluster, reference_times
 from .executors import execute_tasks
 from .result import failed_result, grader_errors
@@ -34,7 +33,7 @@ def run(*, course, students=None, jobs=1, scheduler=None, certificates=None, no_
     the grader failed on (not the student): nothing of it is stored, the student's previous
     results stay as they were, and `grader_errors(results)` lists them for the caller.
     """
-    course = Path(course)
+    course = Course(course)
     check_course(course)
     with course_lock(course, "kit autograde"):   # one writer per course (kit/lock.py)
         return _run(course=course, students=students, jobs=jobs, scheduler=scheduler,
@@ -89,12 +88,12 @@ def _run(*, course, students, jobs, scheduler, certificates, no_worker_timeout, 
 
 def source_notebooks(course):
     """The texts of the instructor's notebooks: the data loads they make are prepared once."""
-    return [(source_dir(course) / nb).read_text() for nb in NOTEBOOKS if (source_dir(course) / nb).is_file()]
+    return [(course.source / nb).read_text() for nb in NOTEBOOKS if (course.source / nb).is_file()]
 
 
 def course_settings(course, **overrides):
     """The course's KitGrading (its nbgrader_config.py), with the overrides that are not None."""
-    return override(KitGrading(config=course_config(course)), **overrides)
+    return override(course.grading(), **overrides)
 
 
 # How a setting is changed, in messages: `kit` commands have options; nbgrader's own
@@ -141,14 +140,14 @@ def check_isolation(how=COMMAND_LINE["allow_unisolated"]):
 
 
 def check_course(course):
-    for path, what in ((source_dir(course), "source"), (release_dir(course), "release"),
-                       (course / "gradebook.db", "gradebook")):
+    for path, what in ((course.source, "source"), (course.release, "release"),
+                       (course.gradebook_file, "gradebook")):
         if not path.exists():
             raise KitError(f"expected the {what} at {path}, found nothing; run `python -m kit release` first")
 
 
 def pick_students(course, students):
-    root = submitted_dir(course)
+    root = course.submitted()
     available = sorted(p.name for p in root.iterdir() if (p / ASSIGNMENT).is_dir()) if root.is_dir() else []
     return choose_students(students, available, kind="collected", root=root,
                            first="python -m kit collect PATH...")

@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 
 from .. import cells, late, notebook_limits
-from ..course import release_dir, source_dir, submitted_dir
+from ..course import Course
 from ..notebook_rules import NOTEBOOKS
 from ..problems import Problem, ProblemKind
 from ..scores import RestoredNotebook
@@ -37,11 +37,12 @@ class GradingTask:
 def make_task(course, student, **settings):
     """The GradingTask of one collected submission of `course`.
 
-    Inputs: course folder; student id; settings, GradingTask fields (see task_settings).
+    Inputs: course, a Course (or its folder); student id; settings, GradingTask fields (see task_settings).
     Returns a GradingTask holding the files themselves, so that it can be graded elsewhere.
     """
-    submission = submitted_dir(course, student)
-    release = release_dir(course)
+    course = Course(course)
+    submission = course.submitted(student)
+    release = course.release
     files, ignored = cells.student_files(submission)
     master = {str(p.relative_to(release)): p.read_bytes() for p in sorted(release.rglob("*"))
               if p.is_file() and p.suffix != ".ipynb" and "__pycache__" not in p.parts
@@ -52,7 +53,7 @@ def make_task(course, student, **settings):
         problems.append(Problem(ProblemKind.TIME_UNKNOWN, unknown))
     return GradingTask(
         student=student, files=files, master_files=master,
-        source_notebooks={nb: (source_dir(course) / nb).read_text() for nb in NOTEBOOKS},
+        source_notebooks={nb: (course.source / nb).read_text() for nb in NOTEBOOKS},
         release_notebooks={nb: (release / nb).read_text() for nb in NOTEBOOKS},
         timestamp=timestamp, problems=problems, **settings)
 

@@ -8,7 +8,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from ..course import KIT_ROOT, release_dir
+from ..course import KIT_ROOT, Course
 from .access import Account, first_blocker, reachable
 from .plan import PROXY
 
@@ -34,7 +34,7 @@ def check(plan):
     if not (course / "nbgrader_config.py").is_file():
         p.append(f"{course} is not a released course (no nbgrader_config.py): run "
                  f"`python -m kit release --course {course}` first")
-    elif not release_dir(course).is_dir():
+    elif not Course(course).release.is_dir():
         p.append(f"{course} has no release: run `python -m kit release --course {course}` first")
     if not plan.instructors:
         p.append("no instructor named: give --instructors NAME[,NAME...] (OS user names)")

@@ -27,7 +27,7 @@ import socket
 import sys
 from pathlib import Path
 
-from ..course import coursedir
+from ..course import Course
 from .access import Account
 from .checks import check
 from .config_files import render
@@ -57,7 +57,7 @@ def make_plan(*, course, instructors, students, graders=(), hub_dir=None, exchan
     if not course.is_dir():
         raise HubProblem(f"no course folder at {course}: run `python -m kit release --course {course}` "
                          "first, or give --course the course's folder")
-    course_id = coursedir(course).course_id
+    course_id = Course(course).course_id
     if grader_account is None:
         import pwd
         try:

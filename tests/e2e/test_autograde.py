@@ -15,7 +15,7 @@ import zipfile
 import pytest
 
 from kit import feedback
-from kit.course import KitError, autograded_dir, feedback_dir
+from kit.course import Course, KitError
 from kit_helpers import (append_to_function, collect_all, grade, graded_cells, graded_ids,
                          notebook, reference_submission, save_notebook, scores, total,
                          tree_hashes, untouched_submission)
@@ -171,7 +171,7 @@ def test_infinite_loop_costs_only_its_tests(module_batch, course):
 
 
 def feedback_text(result, name, gid):
-    return " ".join(result.notebooks[name].scores[gid]["feedback"])
+    return " ".join(result.notebooks[name].scores[gid].feedback)
 
 
 def test_a_hanging_function_costs_its_cells_and_stops_there(module_batch, course):
@@ -247,8 +247,8 @@ def test_grades_csv_gradebook_and_feedback(notebook_batch, module_batch, course)
     assert (course / "grades_summary.png").stat().st_size > 1000
 
     from nbgrader.api import Gradebook
-    from kit.course import gradebook_url
-    with Gradebook(gradebook_url(course)) as gb:
+    from kit.course import Course
+    with Gradebook(Course(course).gradebook_url) as gb:
         submission = gb.find_submission("linear_classifiers", "reference")
         assert submission.code_score == most
         # Graded two at a time (--jobs 2), stored by the one process that writes the
@@ -256,24 +256,24 @@ def test_grades_csv_gradebook_and_feedback(notebook_batch, module_batch, course)
         for student, result in {**notebook_batch, **module_batch}.items():
             for nb, graded_nb in result.notebooks.items():
                 for gid, score in graded_nb.scores.items():
-                    if score["kind"] == "auto":
+                    if score.kind == "auto":
                         grade = gb.find_grade(gid, nb.replace(".ipynb", ""), "linear_classifiers", student)
-                        assert grade.auto_score == score["score"], (student, nb, gid)
+                        assert grade.auto_score == score.score, (student, nb, gid)
     with sqlite3.connect(course / "gradebook.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
-    assert not any(feedback_dir(course, s).exists() for s in ("reference", "untouched", "partial")), \
+    assert not any(Course(course).feedback(s).exists() for s in ("reference", "untouched", "partial")), \
         "autograde writes no feedback: that comes after hand grading"
     feedback.run(course=course, students=["reference", "untouched", "partial"], jobs=2, progress=False)
     for student in ("reference", "untouched", "partial"):
-        folder = feedback_dir(course, student)
+        folder = Course(course).feedback(student)
         assert sorted(p.name for p in folder.iterdir()) == ["softmax.html", "svm.html", "timestamp.txt"]
         for page in ("svm.html", "softmax.html"):
             html = (folder / page).read_text()
             assert "HIDDEN TESTS" not in html
             if student != "reference":  # the reference hands in the model answers as its own
                 assert "BEGIN SOLUTION" not in html
-    assert (autograded_dir(course, "reference") / "svm.ipynb").is_file()
+    assert (Course(course).autograded("reference") / "svm.ipynb").is_file()
 
 
 def test_failing_hidden_test_shows_no_hidden_line(course, cifar10_dir, tmp_path):
@@ -290,7 +290,7 @@ def test_failing_hidden_test_shows_no_hidden_line(course, cifar10_dir, tmp_path)
             hidden = source.split("BEGIN HIDDEN TESTS")[1].split("END HIDDEN TESTS")[0]
             hidden_lines |= {l.strip() for l in hidden.splitlines() if len(l.strip()) > 15}
     feedback.run(course=course, students=["hidden_fail"], progress=False)
-    html = (feedback_dir(course, "hidden_fail") / "svm.html").read_text()
+    html = (Course(course).feedback("hidden_fail") / "svm.html").read_text()
     import html as html_lib
     text = html_lib.unescape(html)
     assert hidden_lines and not any(line in text for line in hidden_lines)
@@ -299,10 +299,10 @@ def test_failing_hidden_test_shows_no_hidden_line(course, cifar10_dir, tmp_path)
 def test_feedback_shows_hand_grading_from_the_gradebook(notebook_batch, course):
     """Scores and comments given in formgrader (nbgrader's gradebook) reach the feedback."""
     from nbgrader.api import Gradebook
-    from kit.course import gradebook_url
+    from kit.course import Course
     answer = next(gid for gid, s in notebook_batch["reference"].notebooks["svm.ipynb"].scores.items()
-                  if s["kind"] == "manual")
-    with Gradebook(gradebook_url(course)) as gb:
+                  if s.kind == "manual")
+    with Gradebook(Course(course).gradebook_url) as gb:
         grade = gb.find_grade(answer, "svm", "linear_classifiers", "reference")
         grade.manual_score = 1.5
         comment = gb.find_comment(answer, "svm", "linear_classifiers", "reference")
@@ -310,7 +310,7 @@ def test_feedback_shows_hand_grading_from_the_gradebook(notebook_batch, course):
         gb.db.commit()
     feedback.run(course=course, students=["reference"], progress=False)
     import html as html_lib
-    text = html_lib.unescape((feedback_dir(course, "reference") / "svm.html").read_text())
+    text = html_lib.unescape((Course(course).feedback("reference") / "svm.html").read_text())
     assert "Good start" in text and "say why the kink matters" in text
     # The table names the answer as the student saw it (its question), not by its cell id.
     from kit.cells import released_names

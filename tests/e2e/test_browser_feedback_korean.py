@@ -15,7 +15,7 @@ import pytest
 from browser_helpers import browser_skip_reason, launch_chromium, live_dangers, payloads_that_ran
 from feedback_helpers import STUDENT, add_feedback
 from kit import mistakes, phrases
-from kit.course import feedback_dir
+from kit.course import Course
 
 OUTPUT_DIR = Path(__file__).resolve().parents[2] / "test-output" / "browser"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -35,7 +35,7 @@ def korean_course(korean_released_course):
 
 def test_korean_feedback_shows_korean_verdicts_and_nothing_live(korean_course, tmp_path):
     from playwright.sync_api import sync_playwright
-    page_file = feedback_dir(korean_course, STUDENT) / "svm.html"
+    page_file = Course(korean_course).feedback(STUDENT) / "svm.html"
     with sync_playwright() as pw:
         context = launch_chromium(pw, tmp_path / "chromium-profile")
         try:

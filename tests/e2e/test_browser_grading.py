@@ -24,7 +24,7 @@ import pytest
 from browser_helpers import (UI_TIMEOUT, JupyterServer, browser_skip_reason, copy_to,
                              hostile_display_code, hostile_markdown, launch_chromium, live_dangers,
                              payload, payloads_that_ran, HOSTILE_SVG, TINY_PNG_B64, _b64)
-from kit.course import ASSIGNMENT, feedback_dir, gradebook_url
+from kit.course import ASSIGNMENT, Course
 from kit.notebook_rules import NOTEBOOKS
 from kit_helpers import REPO, collect_all, grade, make_course, notebook, save_notebook, untouched_submission
 
@@ -118,8 +118,8 @@ def browser(formgrader, tmp_path_factory):
 
 def submission_ids(course):
     from nbgrader.api import Gradebook
-    from kit.course import coursedir
-    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+    from kit.course import Course
+    with Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
         return {nb: gb.find_submission_notebook(nb.replace(".ipynb", ""), ASSIGNMENT, STUDENT).id
                 for nb in NOTEBOOKS}
 
@@ -184,7 +184,7 @@ def test_formgrader_shows_the_hostile_submission_inert(graded_course, formgrader
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_feedback_shows_the_hostile_submission_inert(graded_course, formgrader, browser, name):
-    page_file = feedback_dir(graded_course, STUDENT) / name.replace(".ipynb", ".html")
+    page_file = Course(graded_course).feedback(STUDENT) / name.replace(".ipynb", ".html")
     ran, dangers, dialogs, text = visit(browser, page_file.as_uri(), "main",
                                         "grading-feedback-" + name.replace(".ipynb", ""))
     assert not (ran or dialogs), "payloads ran in the feedback: %s; dialogs: %s" % (ran, dialogs)

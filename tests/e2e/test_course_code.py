@@ -42,6 +42,5 @@ def test_one_slip_costs_one_cell(released_course, tmp_path, cifar10_dir):
     path.write_text(text.replace(line, "    loss = margins.sum() / num_train\n"))
     collect_all(course, [folder])
     result = grade(course, ["slip_reg_loss"], cifar10_dir, run_notebooks=False)["slip_reg_loss"]
-    lost = {gid: s["max"] - s["score"] for nb in result.notebooks.values() for gid, s in nb.scores.items()
-            if s["kind"] == "auto" and s["score"] != s["max"]}
+    lost = {s.grade_id: s.max - s.score for s in result.cells("auto") if not s.passed}
     assert lost == {"test_svm_vectorized_loss": 5.0}, lost

@@ -31,7 +31,7 @@ from browser_helpers import (JupyterServer, browser_skip_reason, close_formgrade
                              formgrader_action, formgrader_row, hostile_markdown, launch_chromium,
                              wait_for_formgrader_table, UI_TIMEOUT)
 from kit import sandbox
-from kit.course import ASSIGNMENT, autograded_dir, coursedir, gradebook_url, source_dir
+from kit.course import ASSIGNMENT, Course
 from kit.notebook_rules import NOTEBOOKS
 from kit.release import secret_lines
 from kit_helpers import (REPO, collect_all, gradebook_grades, grade, make_course, notebook, reference_submission,
@@ -109,7 +109,7 @@ def gradebook_scores(course):
 
 def code_cells(course):
     from nbgrader.api import Gradebook
-    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+    with Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
         return {c.name for nb in NOTEBOOKS for c in gb.find_notebook(nb.replace(".ipynb", ""), ASSIGNMENT).grade_cells
                 if c.cell_type == "code"}
 
@@ -182,7 +182,7 @@ def test_formgrader_buttons_grade_and_hand_back_as_the_kit(tmp_path, cifar10_dir
     timings["kit grading"] = time.monotonic() - started
     for stale in OUTPUT_DIR.glob("formgrader-*"):
         stale.unlink()
-    graded_before = {s: (autograded_dir(course, s) / "svm.ipynb").stat().st_mtime_ns for s in STUDENTS}
+    graded_before = {s: (Course(course).autograded(s) / "svm.ipynb").stat().st_mtime_ns for s in STUDENTS}
 
     log = tmp_path / "jupyter-state" / "formgrader-jupyter.log"
     server = JupyterServer("lab", course, tmp_path / "jupyter-state", log)
@@ -250,15 +250,14 @@ def run_in_formgrader(page, server, course, by_kit, graded_before, timings, dead
     print("formgrader shows: %s" % shown)
     # Graded again by the button (nbgrader autograde --force), not left from the kit's run.
     for student in STUDENTS:
-        graded = autograded_dir(course, student) / "svm.ipynb"
+        graded = Course(course).autograded(student) / "svm.ipynb"
         assert graded.stat().st_mtime_ns > graded_before[student], "%s was not regraded" % student
     code = code_cells(course)
     in_gradebook = gradebook_scores(course)
     for student, result in by_kit.items():
         autos = {gid: auto for gid, (auto, _) in in_gradebook[student].items() if gid in code}
         assert autos == scores(result), student
-        hand_max = sum(s["max"] for nb in result.notebooks.values() for s in nb.scores.values()
-                       if s["kind"] != "auto")
+        hand_max = result.totals("manual")[1]
         assert shown[student] == "%g / %g" % (total(result)[0], total(result)[1] + hand_max), student
 
     # 2. The honest student's svm notebook in the grading view: a hand score for WRITTEN.
@@ -316,10 +315,10 @@ def check_feedback(course, exchange):
     generated = sorted(p.relative_to(course / "feedback") for p in (course / "feedback").rglob("*.html"))
     assert generated == sorted(Path(s, ASSIGNMENT, nb.replace(".ipynb", ".html"))
                                for s in STUDENTS for nb in NOTEBOOKS), generated
-    released = sorted((exchange / coursedir(course).course_id / "feedback").glob("*.html"))
+    released = sorted((exchange / Course(course).coursedir().course_id / "feedback").glob("*.html"))
     assert sorted(p.read_bytes() for p in released) == sorted(
         (course / "feedback" / p).read_bytes() for p in generated), "released is not what was generated"
-    secrets = secret_lines(source_dir(course))
+    secrets = secret_lines(Course(course).source)
     assert len(secrets) > 50, "expected the source to hold solution and hidden-test lines"
     files = [p for folder in (course / "feedback", exchange) for p in folder.rglob("*") if p.is_file()]
     assert leaks(files, secrets, HONEST) == {}

@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from kit import sandbox
-from kit.course import release_dir, source_dir, submitted_dir
+from kit.course import Course
 from kit_helpers import (REPO, gradebook_auto_scores, collect_all, grade, graded_cells, notebook,
                          reference_submission, save_notebook, scores, total, tree_hashes,
                          untouched_submission)
@@ -190,7 +190,7 @@ def graded(tmp_path_factory, cifar10_dir, released_course):
     subs.mkdir()
     listener = Listener()
     outside = root / "outside_file"
-    ctx = {"source_file": str(source_dir(course) / "classifiers" / "linear_svm.py"),
+    ctx = {"source_file": str(Course(course).source / "classifiers" / "linear_svm.py"),
            "gradebook": str(course / "gradebook.db"), "outside_file": str(outside),
            "port": listener.port, "kit_reference": str(REPO / "kit" / "reference.py")}
     cheats = dict(CHEATS)
@@ -206,8 +206,8 @@ def graded(tmp_path_factory, cifar10_dir, released_course):
     collect_all(course, [subs / n for n in [*cheats, "honest"]])
     collect_all(course, [subs / "honest_alone"])
 
-    protected = {"source": tree_hashes(source_dir(course)), "release": tree_hashes(release_dir(course)),
-                 "honest": tree_hashes(submitted_dir(course, "honest"))}
+    protected = {"source": tree_hashes(Course(course).source), "release": tree_hashes(Course(course).release),
+                 "honest": tree_hashes(Course(course).submitted("honest"))}
     try:
         batch = grade(course, [*cheats, "honest"], cifar10_dir, run_notebooks=False, cell_timeout=10)
         alone = grade(course, ["honest_alone"], cifar10_dir, run_notebooks=False, jobs=1)
@@ -233,12 +233,12 @@ def test_honest_student_graded_as_when_alone(graded):
 
 def test_instructor_files_unchanged(graded):
     course = graded["course"]
-    assert tree_hashes(source_dir(course)) == graded["protected"]["source"]
-    assert tree_hashes(release_dir(course)) == graded["protected"]["release"]
-    assert tree_hashes(submitted_dir(course, "honest")) == graded["protected"]["honest"]
+    assert tree_hashes(Course(course).source) == graded["protected"]["source"]
+    assert tree_hashes(Course(course).release) == graded["protected"]["release"]
+    assert tree_hashes(Course(course).submitted("honest")) == graded["protected"]["honest"]
     from nbgrader.api import Gradebook
-    from kit.course import gradebook_url
-    with Gradebook(gradebook_url(course)) as gb:  # still a valid gradebook with every student
+    from kit.course import Course
+    with Gradebook(Course(course).gradebook_url) as gb:  # still a valid gradebook with every student
         assert {s.id for s in gb.students} >= set(graded["cheats"]) | {"honest"}
 
 
@@ -311,6 +311,6 @@ def test_nbgrader_autograde_grades_as_the_kit_does(graded):
     for student in students:
         assert by_nbgrader[student] == scores(graded["batch"][student]), student
     assert not [s for s in NBGRADER_PATH_CHEATS if sum(v or 0 for v in by_nbgrader[s].values()) > 0]
-    assert tree_hashes(source_dir(course)) == graded["protected"]["source"]
-    assert tree_hashes(release_dir(course)) == graded["protected"]["release"]
+    assert tree_hashes(Course(course).source) == graded["protected"]["source"]
+    assert tree_hashes(Course(course).release) == graded["protected"]["release"]
     assert listener.connections == 0 and not graded["outside"].exists()

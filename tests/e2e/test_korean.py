@@ -24,7 +24,7 @@ import nbformat
 import pytest
 
 from kit import i18n, release
-from kit.course import KitError, release_dir, source_dir
+from kit.course import Course, KitError
 from kit_helpers import REPO, collect_all, grade, reference_submission
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -125,14 +125,14 @@ def test_the_tools_report_in_korean_only_in_the_korean_release(korean_course, re
              "try:\n    find_cifar10_dir('/nonexistent')\nexcept FileNotFoundError as e:\n    print(e)\n")
     outputs = {}
     for lang, course in (("ko", korean_course), ("en", released_course)):
-        outputs[lang] = subprocess.run([sys.executable, "-c", probe], cwd=release_dir(course),
+        outputs[lang] = subprocess.run([sys.executable, "-c", probe], cwd=Course(course).release,
                                        capture_output=True, text=True, check=True,
                                        env={"PATH": "/usr/bin:/bin"}).stdout
     assert outputs["ko"].startswith("수치적: 2.000000 해석적: 2.000000, 상대 오차: "), outputs["ko"]
     assert "CIFAR-10을 찾지 못했습니다" in outputs["ko"], outputs["ko"]
     assert outputs["en"].startswith("numerical: 2.000000 analytic: 2.000000, relative error: ")
     assert "CIFAR-10 not found" in outputs["en"] and not HANGUL.search(outputs["en"])
-    assert not (release_dir(released_course) / "utils" / "locale").exists()
+    assert not (Course(released_course).release / "utils" / "locale").exists()
 
 
 def test_a_translation_that_drops_a_solution_marker_or_changes_code_is_refused(tmp_path):
@@ -157,13 +157,14 @@ def test_a_translation_that_drops_a_solution_marker_or_changes_code_is_refused(t
 
 def test_code_and_test_cells_are_identical_and_the_text_is_korean(korean_course, released_course):
     for name in ("svm.ipynb", "softmax.ipynb"):
-        for folder in (release_dir, source_dir):
+        for part in ("release", "source"):
+            folder = lambda course: getattr(Course(course), part)  # noqa: E731
             ko = nbformat.read(folder(korean_course) / name, as_version=4).cells
             en = nbformat.read(folder(released_course) / name, as_version=4).cells
             assert [c.cell_type for c in ko] == [c.cell_type for c in en]
             for k, e in zip(ko, en):
                 strip = lambda m: {**m, "nbgrader": {**m["nbgrader"], "checksum": None}}  # noqa: E731
-                if e.cell_type == "code" and folder is release_dir and e.metadata["nbgrader"]["solution"]:
+                if e.cell_type == "code" and part == "release" and e.metadata["nbgrader"]["solution"]:
                     # A code cell students write in: the release's stub, its comment in Korean.
                     assert strip(k.metadata) == strip(e.metadata), name
                     assert i18n.code_of(k.source) == i18n.code_of(e.source), k.source
@@ -175,19 +176,19 @@ def test_code_and_test_cells_are_identical_and_the_text_is_korean(korean_course,
                     # nbgrader's placeholder stays as it is: the student check looks for it.
                     text = k.source.replace("YOUR ANSWER HERE", "")
                     assert hangul_share(text) > 0.5, f"{name}: not Korean: {k.source[:200]}"
-    for path in sorted((release_dir(released_course) / "classifiers").glob("*.py")):
-        korean = release_dir(korean_course) / "classifiers" / path.name
+    for path in sorted((Course(released_course).release / "classifiers").glob("*.py")):
+        korean = Course(korean_course).release / "classifiers" / path.name
         assert i18n.code_of(korean.read_text()) == i18n.code_of(path.read_text()), path.name
         assert path.name == "__init__.py" or HANGUL.search(korean.read_text()), path.name
-    for path in sorted((release_dir(released_course) / "utils").glob("*.py")):
-        assert (release_dir(korean_course) / "utils" / path.name).read_bytes() == path.read_bytes()
-    readme = (release_dir(korean_course) / "README.md").read_text()
+    for path in sorted((Course(released_course).release / "utils").glob("*.py")):
+        assert (Course(korean_course).release / "utils" / path.name).read_bytes() == path.read_bytes()
+    readme = (Course(korean_course).release / "README.md").read_text()
     assert "## 용어집" in readme and "| 힌지 손실 | hinge loss |" in readme
 
 
 def test_terms_come_with_the_english_at_first_use(korean_course):
     text = "\n".join(c.source for name in ("svm.ipynb", "softmax.ipynb")
-                     for c in nbformat.read(source_dir(korean_course) / name, as_version=4).cells)
+                     for c in nbformat.read(Course(korean_course).source / name, as_version=4).cells)
     for term in ("손실 함수(loss function)", "힌지 손실, hinge loss", "규제(regularization)",
                  "가중치(weights)", "점수(score)", "미니배치(minibatch)", "경사 하강법(stochastic gradient\n",
                  "수치적 기울기(numerical gradient)", "해석적 기울기(analytic gradient)",
@@ -201,7 +202,7 @@ def test_students_read_no_english_stub_or_docstring_header(korean_course, releas
     english = ("YOUR ANSWER HERE", "YOUR CODE HERE", "not implemented yet", "see the TODO above",
                "Inputs:", "Returns:", "Returns a tuple", "define the loss", "iteration %d")
     for course, lang in ((korean_course, "ko"), (released_course, "en")):
-        folder = release_dir(course)
+        folder = Course(course).release
         texts = [(f"{nb} cell {i}", c.source) for nb in ("svm.ipynb", "softmax.ipynb")
                  for i, c in enumerate(nbformat.read(folder / nb, as_version=4).cells)]
         texts += [(p.name, p.read_text()) for p in sorted((folder / "classifiers").glob("*.py"))]
@@ -212,7 +213,7 @@ def test_students_read_no_english_stub_or_docstring_header(korean_course, releas
         else:
             assert {"'YOUR ANSWER HERE'", "'YOUR CODE HERE'", "'not implemented yet'"} <= \
                 {f.split(": ", 1)[1] for f in found}
-    folder = release_dir(korean_course)
+    folder = Course(korean_course).release
     # Every message a stub raises, and every answer cell, as the Korean student gets them.
     for path in sorted((folder / "classifiers").glob("*.py")):
         for line in path.read_text().splitlines():
@@ -238,7 +239,7 @@ def test_the_korean_student_check_tells_untouched_answers_from_written_ones(kore
     answer cell left with the Korean placeholder as unwritten, and one the student wrote in as
     written (the written-answer part of `python -m utils.check`, without running the tests)."""
     folder = tmp_path / "linear_classifiers"
-    shutil.copytree(release_dir(korean_course), folder)
+    shutil.copytree(Course(korean_course).release, folder)
     nb = nbformat.read(folder / "svm.ipynb", as_version=4)
     answers = [c for c in nb.cells if c.cell_type == "markdown"
                and c.metadata.get("nbgrader", {}).get("solution")]
@@ -260,7 +261,7 @@ def test_the_korean_student_check_tells_untouched_answers_from_written_ones(kore
 
 def test_the_korean_release_holds_no_solution_or_hidden_test(korean_course):
     """tests/test_release.py's leak check, on the Korean release."""
-    source, released = source_dir(korean_course), release_dir(korean_course)
+    source, released = Course(korean_course).source, Course(korean_course).release
     assert len(release.secret_lines(source)) > 50
     assert release.check_release(source, released) == []
     names = zipfile.ZipFile(korean_course.parent / "dist" / "linear_classifiers.zip").namelist()
@@ -273,7 +274,7 @@ def test_the_korean_release_gives_nothing_away(korean_course):
     mostly LaTeX and code, the same in both languages), on the Korean release."""
     from giveaways import GIVEAWAYS, student_texts
     found = [f"{what}: {where}: {m.group(0)!r}" for what, pattern in GIVEAWAYS
-             for where, text in student_texts(release_dir(korean_course))
+             for where, text in student_texts(Course(korean_course).release)
              for m in re.finditer(pattern, text)]
     assert not found, "\n".join(found)
 
@@ -292,7 +293,7 @@ def test_the_korean_demo_grades_the_three_examples_as_expected(tmp_path, cifar10
     for student in ("demo_reference", "demo_untouched", "demo_partial"):
         line = next(l for l in out.splitlines() if l.strip().startswith(student) and "expected" in l)
         assert line.rstrip().endswith(": ok"), line
-    released = release_dir(tmp_path / "course")
+    released = Course(tmp_path / "course").release
     assert HANGUL.search((released / "svm.ipynb").read_text())
 
 
@@ -304,9 +305,8 @@ def test_an_english_submission_grades_in_full_in_the_korean_course(korean_course
     collect_all(korean_course, [english])
     result = grade(korean_course, ["english_reference"], cifar10_dir,
                    run_notebooks=False)["english_reference"]
-    from kit import grades, score_store
-    got, most = grades.totals(score_store.summary_of(result))
-    assert most > 0 and got == most, (got, most, result["problems"])
+    got, most = result.totals()
+    assert most > 0 and got == most, (got, most, result.problems)
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import pytest
 
 from kit import collect, feedback, late
 from kit.__main__ import main as kit_main
-from kit.course import ASSIGNMENT, feedback_dir, gradebook_url, submitted_dir
+from kit.course import ASSIGNMENT, Course
 from kit_helpers import grade, make_course, reference_submission, total
 
 DUE = datetime.datetime(2026, 11, 30, 17, 0, tzinfo=datetime.timezone.utc)
@@ -85,7 +85,7 @@ def test_late_work_through_collect_autograde_and_feedback(tmp_path, cifar10_dir)
         folder = reference_submission(course, tmp_path / "subs" / student)
         results = collect.run(paths=[str(folder)], course_dir=course, now=when, verbose=False)
         assert not results[0].refused, results[0].message
-    (submitted_dir(course, "bad_stamp") / "timestamp.txt").write_text("last Tuesday, around noon")
+    (Course(course).submitted("bad_stamp") / "timestamp.txt").write_text("last Tuesday, around noon")
 
     results = grade(course, list(SUBMITTED), cifar10_dir, run_notebooks=False)
     rows = grades_rows(course)
@@ -103,7 +103,7 @@ def test_late_work_through_collect_autograde_and_feedback(tmp_path, cifar10_dir)
     for student in ("on_time", "in_grace", "a_day_late"):
         assert "submission time" not in rows[student]["status"]
 
-    with Gradebook(gradebook_url(course)) as gb:
+    with Gradebook(Course(course).gradebook_url) as gb:
         assert gb.find_assignment(ASSIGNMENT).duedate == DUE.replace(tzinfo=None)
         late_sub = gb.find_submission(ASSIGNMENT, "a_day_late")
         assert late_sub.total_seconds_late == 24 * 3600
@@ -111,9 +111,9 @@ def test_late_work_through_collect_autograde_and_feedback(tmp_path, cifar10_dir)
         assert gb.find_submission(ASSIGNMENT, "bad_stamp").timestamp is None
 
     feedback.run(course=course, students=["a_day_late", "on_time"], progress=False)
-    page = (feedback_dir(course, "a_day_late") / "svm.html").read_text()
+    page = (Course(course).feedback("a_day_late") / "svm.html").read_text()
     assert "Submitted 1.0 days after the due date (2026-11-30 17:00 UTC): late penalty" in page
-    assert "late penalty" not in (feedback_dir(course, "on_time") / "svm.html").read_text()
+    assert "late penalty" not in (Course(course).feedback("on_time") / "svm.html").read_text()
 
     # Another policy, as configured: a late submission scores nothing.
     configure(course, **{"KitLatePenalty.penalty_method": "zero"})
@@ -125,7 +125,7 @@ def test_late_work_through_collect_autograde_and_feedback(tmp_path, cifar10_dir)
     # nbgrader's own autograde (formgrader's button) applies the same configured policy.
     configure(course, **{"KitLatePenalty.penalty_method": "per_day"})
     nbgrader_autograde(course, "a_day_late", cifar10_dir)
-    with Gradebook(gradebook_url(course)) as gb:
+    with Gradebook(Course(course).gradebook_url) as gb:
         assert gb.find_submission(ASSIGNMENT, "a_day_late").late_submission_penalty == pytest.approx(0.1 * full)
 
 
@@ -137,9 +137,9 @@ def test_collect_records_the_arrival_time_given_with_its_zone(tmp_path, capsys):
     (course / "release" / ASSIGNMENT).mkdir(parents=True)   # collect takes only a released course
     assert kit_main(["collect", str(folder), "--course", str(course),
                      "--time", "2026-11-30 19:30 Europe/Paris"]) == 0
-    stamp = (submitted_dir(course, "alice") / "timestamp.txt").read_text()
+    stamp = (Course(course).submitted("alice") / "timestamp.txt").read_text()
     assert stamp == "2026-11-30 18:30:00.000000 UTC"
-    assert late.read_timestamp(submitted_dir(course, "alice")) == (stamp, None)
+    assert late.read_timestamp(Course(course).submitted("alice")) == (stamp, None)
     # Without a zone the time would be guessed: refused, nothing collected.
     assert kit_main(["collect", str(folder), "--course", str(tmp_path / "other"),
                      "--time", "2026-11-30 19:30"]) == 3

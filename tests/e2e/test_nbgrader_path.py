@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from kit import sandbox
-from kit.course import ASSIGNMENT, coursedir, gradebook_url, source_dir
+from kit.course import ASSIGNMENT, Course
 from kit.release import secret_lines
 from kit_helpers import (collect_all, gradebook_auto_scores, grade, graded_cells, make_course, notebook,
                          reference_submission, scores, untouched_submission)
@@ -56,7 +56,7 @@ def test_nbgrader_autograde_stores_the_kits_scores(course_graded_both_ways):
     by_nbgrader = gradebook_auto_scores(course, STUDENTS)
     assert by_nbgrader == by_kit
     full = sum(float(c["metadata"]["nbgrader"]["points"]) for name in ("svm.ipynb", "softmax.ipynb")
-               for c in graded_cells(notebook(source_dir(course), name)))
+               for c in graded_cells(notebook(Course(course).source, name)))
     assert full > 0 and sum(by_nbgrader["nbg_reference"].values()) == full
     assert sum(by_nbgrader["nbg_steal"].values()) == sum(by_nbgrader["nbg_untouched"].values()) == 0
 
@@ -65,7 +65,7 @@ def test_one_course_row_in_the_gradebook(course_graded_both_ways):
     from nbgrader.api import Course, Gradebook
     course, _, _ = course_graded_both_ways
     nbgrader(course, "db", "assignment", "list")
-    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+    with Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
         ids = {c.id for c in gb.db.query(Course).all()}
     # The kit writes the configured course only (it wrote an empty id before); nbgrader's
     # own preprocessors open the gradebook without a course id and add "default_course".
@@ -79,7 +79,7 @@ def test_nbgrader_feedback_leaks_no_hidden_test_or_solution(course_graded_both_w
     exchange.chmod(0o777)  # nbgrader wants a world-writable exchange
     nbgrader(course, "generate_feedback", ASSIGNMENT, "--force")
     nbgrader(course, "release_feedback", ASSIGNMENT, f"--Exchange.root={exchange}")
-    secrets = secret_lines(source_dir(course))
+    secrets = secret_lines(Course(course).source)
     assert len(secrets) > 50, "expected the source to hold solution and hidden-test lines"
     files = [p for folder in (course / "feedback", exchange) for p in folder.rglob("*") if p.is_file()]
     assert any(p.suffix == ".html" for p in files if "nbg_leak" in str(p))

@@ -16,7 +16,7 @@ import pytest
 
 from kit import similarity, similarity_report, similarity_sources
 from kit.__main__ import main as kit_main
-from kit.course import release_dir
+from kit.course import Course
 from kit_helpers import collect_all, reference_submission, untouched_submission
 from similarity_class import FILES, course_form, labelled_class, naive_svm
 
@@ -157,7 +157,7 @@ def batch(released_course, tmp_path_factory):
     root = tmp_path_factory.mktemp("similarity")
     course = root / "course"
     # Only the release is needed: a fresh course keeps other modules' students out of the class.
-    shutil.copytree(release_dir(released_course), release_dir(course))
+    shutil.copytree(Course(released_course).release, Course(course).release)
     subs = root / "subs"
     alice = reference_submission(released_course, subs / "alice")
     copy_of(alice, subs / "bob")
@@ -272,7 +272,7 @@ def test_the_command_line_writes_the_report(batch, tmp_path, capsys):
 
 def test_unreadable_and_oversized_code_is_noted_not_read(batch, tmp_path):
     course = tmp_path / "course"
-    shutil.copytree(release_dir(batch["course"]), release_dir(course))
+    shutil.copytree(Course(batch["course"]).release, Course(course).release)
     folder = course / "submitted" / "mallory" / "linear_classifiers"
     shutil.copytree(batch["subs"] / "alice", folder)
     (folder / "svm.ipynb").write_text("[" * 100000)
@@ -303,8 +303,8 @@ def labelled(released_course, tmp_path_factory):
     kit's default base (the release and its stand-in for every edition's starter)."""
     root = tmp_path_factory.mktemp("labelled")
     course = root / "course"
-    shutil.copytree(release_dir(released_course), release_dir(course))
-    folders, copies = labelled_class(release_dir(released_course), root / "subs")
+    shutil.copytree(Course(released_course).release, Course(course).release)
+    folders, copies = labelled_class(Course(released_course).release, root / "subs")
     for name, folder in folders.items():
         (course / "submitted" / name).mkdir(parents=True)
         shutil.move(str(folder), str(course / "submitted" / name / "linear_classifiers"))
@@ -425,12 +425,12 @@ def test_the_course_starter_given_as_base_never_counts(released_course, tmp_path
     notebook code, are similar to nothing once the starter is the base (MOSS's base file);
     without --base only the notebook code the kit cannot know is left."""
     course = tmp_path / "course"
-    shutil.copytree(release_dir(released_course), release_dir(course))
+    shutil.copytree(Course(released_course).release, Course(course).release)
     base = tmp_path / "starters"
     for year in (2017, 2019, 2021):
         files, _ = starter(year)
         target = course / "submitted" / f"s{year}" / "linear_classifiers"
-        shutil.copytree(release_dir(released_course), target)
+        shutil.copytree(Course(released_course).release, target)
         for name, text in files.items():
             (target / "classifiers" / name).write_text(text)
             (base / str(year) / "classifiers").mkdir(parents=True, exist_ok=True)

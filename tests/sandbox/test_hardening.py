@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from kit import collect, grades, sandbox, score_store
-from kit.course import ASSIGNMENT, autograded_dir, source_dir
+from kit.course import ASSIGNMENT, Course
 from kit.notebook_rules import BEGIN_HIDDEN, END_HIDDEN
 from kit_helpers import (REPO, collect_all, grade, reference_submission, total,
                          untouched_submission)
@@ -36,7 +36,7 @@ def hidden_lines(course):
     """Every substantial line of every hidden-test region of the source notebooks."""
     found = set()
     for name in ("svm.ipynb", "softmax.ipynb"):
-        nb = nbformat.read(source_dir(course) / name, as_version=4)
+        nb = nbformat.read(Course(course).source / name, as_version=4)
         for cell in nb.cells:
             inside = False
             for line in cell.source.splitlines():
@@ -83,8 +83,7 @@ def attacked(released_course, tmp_path_factory, cifar10_dir):
 def test_copying_the_hidden_reference_scores_nothing(attacked):
     course, results, _ = attacked
     assert total(results["hard_untouched"])[0] == 0
-    got = {gid: s["score"] for nb in results["hard_steal"].notebooks.values()
-           for gid, s in nb.scores.items() if s["kind"] == "auto"}
+    got = {s.grade_id: s.score for s in results["hard_steal"].cells("auto")}
     assert sum(got.values()) == total(results["hard_untouched"])[0], got
     # No hidden test defines a reference function any more: the copy finds nothing, so no test
     # cell passes in the kernel (before, the trusted checks had to overrule them).
@@ -106,7 +105,7 @@ def test_searching_the_kernel_finds_no_reference_code(attacked):
 @needs_sandbox
 def test_forged_frames_show_nothing_of_the_kernel(attacked):
     course, results, _ = attacked
-    feedback = results["hard_frames"].notebooks["svm.ipynb"].scores["test_svm_naive_loss"]["feedback"]
+    feedback = results["hard_frames"].notebooks["svm.ipynb"].scores["test_svm_naive_loss"].feedback
     text = "\n".join(feedback)
     assert "AB.CD" not in text and "CD.AB" not in text, feedback
     assert text.count("classifiers/linear_svm.py") <= 1, feedback
@@ -120,16 +119,16 @@ def test_feedback_lines_never_quote_the_kernel(attacked):
     for student, result in results.items():
         for nb in result.notebooks.values():
             for gid, s in nb.scores.items():
-                if s["kind"] != "auto":
+                if s.kind != "auto":
                     continue
-                assert s["feedback"], f"{student} {gid}: no feedback lines"
-                text = "\n".join(s["feedback"])
+                assert s.feedback, f"{student} {gid}: no feedback lines"
+                text = "\n".join(s.feedback)
                 leaked = [line for line in secret if line in text]
                 assert not leaked, f"{student} {gid}: feedback quotes hidden tests: {leaked[:3]}"
     # The leak really was attempted: the instructor's graded notebook shows the printed history.
-    graded = (autograded_dir(course, "hard_leak") / "svm.ipynb").read_text()
+    graded = (Course(course).autograded("hard_leak") / "svm.ipynb").read_text()
     assert any(line in graded for line in secret)
-    summary = json.loads((autograded_dir(course, "hard_leak") / score_store.SUMMARY).read_text())
+    summary = json.loads((Course(course).autograded("hard_leak") / score_store.SUMMARY).read_text())
     assert summary["scores"]["svm.ipynb"]["test_svm_naive_loss"]["feedback"][0].startswith("Failed with ValueError")
 
 
@@ -138,7 +137,7 @@ def test_nothing_is_read_through_a_planted_link(attacked):
     course, results, host = attacked
     result = results["hard_link"]
     assert total(result)[0] == total(result)[1], result.problems
-    text = json.dumps(score_store.summary_of(result)) + (autograded_dir(course, "hard_link") / "svm.ipynb").read_text()
+    text = json.dumps(score_store.summary_of(result)) + (Course(course).autograded("hard_link") / "svm.ipynb").read_text()
     assert "(7, 3)" not in text, "the grader read a host file through a link the student planted"
 
 
@@ -175,7 +174,7 @@ def test_output_flood_is_bounded(released_course, tmp_path, cifar10_dir):
     print(f"grader peak memory: honest {peaks['flood_honest'] / 2**20:.0f} MiB, "
           f"flood {peaks['flood_student'] / 2**20:.0f} MiB")
     assert growth < 64 * 2 ** 20, f"the grader grew by {growth / 2**20:.0f} MiB under a flood"
-    graded = autograded_dir(course, "flood_student") / "svm.ipynb"
+    graded = Course(course).autograded("flood_student") / "svm.ipynb"
     assert graded.stat().st_size < 16 * 2 ** 20, f"graded notebook of {graded.stat().st_size} bytes"
     assert "the grader kept only part of this cell's output" in graded.read_text()
 
@@ -223,10 +222,10 @@ def test_student_ids_cannot_start_a_formula(tmp_path):
 def test_every_csv_cell_is_neutralized(tmp_path):
     """Ids made by other tools (nbgrader's own collect) still never start a formula."""
     from nbgrader.api import Gradebook
-    from kit.course import coursedir, gradebook_url
+    from kit.course import Course
     from kit_helpers import make_course
     course = make_course(tmp_path)
-    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+    with Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
         for student in ("-2+3", "=HYPERLINK(\"x\")", "@cmd"):
             gb.update_or_create_student(student)
             gb.update_or_create_submission(ASSIGNMENT, student)

@@ -15,7 +15,7 @@ import pytest
 
 from kit import autograde, sandbox
 from kit.__main__ import main
-from kit.course import KitError, autograded_dir
+from kit.course import Course, KitError
 from kit_helpers import collect_all, grade, reference_submission, total, tree_hashes
 
 ISOLATED, WHY_NOT = sandbox.isolation_status()
@@ -36,7 +36,7 @@ def test_grading_refuses_without_isolation(released_course, tmp_path, cifar10_di
     with pytest.raises(KitError, match="apt-get install bubblewrap.*--allow-unisolated"):
         autograde.run(course=released_course, students=["safe_plain"], data_dir=cifar10_dir,
                       run_notebooks=False, progress=False)
-    assert not autograded_dir(released_course, "safe_plain").exists()
+    assert not Course(released_course).autograded("safe_plain").exists()
     code = main(["autograde", "--course", str(released_course), "--tests-only",
                  "--data", cifar10_dir, "safe_plain"])
     assert code == 3  # refused input (kit/__main__.py EXIT_REFUSED)
@@ -93,12 +93,12 @@ def test_data_the_sandbox_cannot_read_is_a_grader_error(released_course, tmp_pat
     first = grade(course, ["safe_env"], cifar10_dir, jobs=1, run_notebooks=False)["safe_env"]
     got, most = total(first)
     assert most > 0 and got == most, first.problems
-    before = tree_hashes(autograded_dir(course, "safe_env"))
+    before = tree_hashes(Course(course).autograded("safe_env"))
     rows = (course / "grades.csv").read_text()
     code = main(["autograde", "--course", str(course), "--tests-only", "--data", unreadable_data,
                  "safe_env"])
     assert code == 1
-    assert tree_hashes(autograded_dir(course, "safe_env")) == before, "a good result was replaced"
+    assert tree_hashes(Course(course).autograded("safe_env")) == before, "a good result was replaced"
     assert [r for r in (course / "grades.csv").read_text().splitlines() if r.startswith("safe_env,")] == \
         [r for r in rows.splitlines() if r.startswith("safe_env,")]
     result = grade(course, ["safe_env"], unreadable_data, jobs=1, run_notebooks=False)["safe_env"]

@@ -15,6 +15,8 @@ import pytest
 from bench import benchmark, hog
 from bench.__main__ import item_list
 from bench.report import FULL, SMOKE, Report
+from kit.autograde.result import GradingResult, NotebookResult
+from kit.scores import CellScore
 
 # Import the hog twice in one process, then wait for every child: only the first import forks,
 # and the children end by themselves (the subprocess's timeout would say otherwise).
@@ -64,10 +66,10 @@ def test_arrival_times_notes_each_result_and_puts_store_back(monkeypatch):
 
 
 def graded(score, most=5.0, student=hog.STUDENTS["reference"]):
-    notebook = SimpleNamespace(scores={"a": {"score": score, "max": most, "kind": "auto"},
-                                       "b": {"score": None, "max": 2.0, "kind": "manual"}})
-    return [SimpleNamespace(student=student, notebooks={"svm.ipynb": notebook}),
-            SimpleNamespace(student=hog.STUDENTS["hog"], notebooks={})]
+    notebook = NotebookResult(graded="{}", scores={"a": CellScore("a", "auto", score, most),
+                                                   "b": CellScore("b", "manual", None, 2.0)})
+    return [GradingResult(student=student, notebooks={"svm.ipynb": notebook}),
+            GradingResult(student=hog.STUDENTS["hog"])]
 
 
 def test_rows_give_times_ratios_and_full_marks():

@@ -12,7 +12,7 @@ import pytest
 
 from kit import export
 from kit.__main__ import main as kit_main
-from kit.course import ASSIGNMENT, KitError, coursedir, gradebook_url
+from kit.course import ASSIGNMENT, Course, KitError
 from kit.spreadsheet import FORMULA_STARTS
 from kit_helpers import make_course
 
@@ -28,7 +28,7 @@ def course(tmp_path_factory):
     course = make_course(tmp_path_factory.mktemp("export"))
     with open(course / "nbgrader_config.py", "a") as f:
         f.write("c.KitLatePenalty.penalty_method = 'per_day'\nc.KitLatePenalty.per_day = 0.1\n")
-    with warnings.catch_warnings(), Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+    with warnings.catch_warnings(), Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
         # nbgrader's add_submission trips SQLAlchemy's autoflush warnings; they are harmless
         warnings.filterwarnings("ignore", message=".*not in session.*")
         gb.add_student("alice", first_name="Alice", last_name="Liddell", email="alice@uni.example",
@@ -53,7 +53,7 @@ def course(tmp_path_factory):
 def points(course):
     """(auto max, manual max) of the assignment, from the gradebook."""
     from nbgrader.api import Gradebook
-    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+    with Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
         cells = [c for nb in gb.find_assignment(ASSIGNMENT).notebooks for c in nb.grade_cells]
         return (sum(c.max_score for c in cells if c.cell_type == "code"),
                 sum(c.max_score for c in cells if c.cell_type != "code"))
@@ -115,7 +115,7 @@ def test_the_warnings_count_students_and_say_how_many_answers_each(course, roste
     result = export.run(course=course, format="canvas", roster=roster, out=tmp_path / "c.csv", verbose=False)
     (student, count), = result["ungraded_answers"].items()
     from nbgrader.api import Gradebook
-    with Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+    with Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
         written = sum(c.cell_type != "code" for nb in gb.find_assignment(ASSIGNMENT).notebooks
                       for c in nb.grade_cells)
     assert student == EVIL and count == written > 1
@@ -189,7 +189,7 @@ def test_an_unknown_submission_time_is_never_exported_as_on_time(tmp_path):
     from nbgrader.api import Gradebook
     course = make_course(tmp_path / "late")
     due = datetime.datetime(2026, 12, 1, 17, 0)
-    with warnings.catch_warnings(), Gradebook(gradebook_url(course), coursedir(course).course_id) as gb:
+    with warnings.catch_warnings(), Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
         warnings.filterwarnings("ignore", message=".*not in session.*")
         gb.update_or_create_assignment(ASSIGNMENT, duedate=due)
         for student, when in (("ontime", due - datetime.timedelta(hours=1)), ("nostamp", None)):

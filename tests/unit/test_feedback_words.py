@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from kit import i18n, mistakes, phrases
-from kit.course import release_dir, source_dir
+from kit.course import Course
 from feedback_helpers import STUDENT, add_feedback, feedback_page
 from kit_helpers import REPO
 from utils.cell_names import cell_names
@@ -148,7 +148,7 @@ def test_feedback_and_report_name_cells_as_the_students_saw_them(korean_course):
     table = page[:page.index("</table>")]
     assert "인라인 질문 1" in table and "질문 4" in table
     assert "Test: svm_loss_naive returns the right loss" in table   # test cells are code: as released
-    source = nbformat.read(source_dir(korean_course) / "svm.ipynb", as_version=4)
+    source = nbformat.read(Course(korean_course).source / "svm.ipynb", as_version=4)
     ids = [c.metadata["nbgrader"]["grade_id"] for c in source.cells if c.metadata.get("nbgrader", {}).get("grade")]
     assert not [gid for gid in ids if gid in page_text(table)]
     report = (korean_course / "reports" / "report.html").read_text()
@@ -168,6 +168,6 @@ def test_an_english_course_keeps_english_feedback(english_course):
         assert words in text, words
     report = (english_course / "reports" / "report.html").read_text()
     assert "Common mistakes" in report and not HANGUL.search(report)
-    names = cell_names(nbformat.read(release_dir(english_course) / "svm.ipynb", as_version=4).cells)
+    names = cell_names(nbformat.read(Course(english_course).release / "svm.ipynb", as_version=4).cells)
     assert names["q_svm_gradient"] == "Inline question 1"
     assert STUDENT in report

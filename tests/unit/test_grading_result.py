@@ -7,10 +7,11 @@ import pytest
 
 from kit import score_store
 from kit.autograde import GradingResult, NotebookResult, failed_result, grader_errors
-from kit.course import KitError, autograded_dir
+from kit.course import Course, KitError
 from kit.problems import Problem, ProblemKind
+from kit.scores import CellScore
 
-SCORES = {"test_a": {"score": 0.0, "max": 5.0, "kind": "auto", "feedback": ["Not run."]}}
+SCORES = {"test_a": CellScore("test_a", "auto", 0.0, 5.0, feedback=("Not run.",))}
 
 
 def result_with(*problems, notebook_problems=()):
@@ -59,7 +60,7 @@ def test_grading_json_holds_plain_data_and_the_kinds(tmp_path):
 
 def write_old_summary(course, status):
     """A grading.json as the kit wrote it before it stored kinds."""
-    path = autograded_dir(course, "alice") / score_store.SUMMARY
+    path = Course(course).autograded("alice") / score_store.SUMMARY
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"student": "alice", "status": status, "problems": ["old"],
                                 "notebook_problems": {"softmax.ipynb": []}, "checks": {}, "scores": {}}))

@@ -15,8 +15,9 @@ import pytest
 from kit import export, feedback, grades, mistakes, score_store
 from kit.__main__ import main as kit_main
 from kit.autograde.result import GradingResult, NotebookResult
-from kit.course import ASSIGNMENT, coursedir, feedback_dir, gradebook_url, source_dir
+from kit.course import ASSIGNMENT, Course
 from kit.notebook_rules import NOTEBOOKS
+from kit.scores import CellScore
 from kit_helpers import make_course
 
 
@@ -37,7 +38,7 @@ def course(tmp_path_factory):
 
 def gradebook(course):
     from nbgrader.api import Gradebook
-    return Gradebook(gradebook_url(course), coursedir(course).course_id)
+    return Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id)
 
 
 def cells_of(course):
@@ -54,10 +55,10 @@ def graded_result(course, student, timestamp=ON_TIME, failing=(), unanswered=(),
     cells.scores gives them); the graded notebooks are the source notebooks."""
     notebooks = {}
     for nb, found in cells_of(course).items():
-        scores = {gid: {"score": (0.0 if gid in failing else most) if kind == "auto" else
-                        (0.0 if gid in unanswered else None), "max": most, "kind": kind}
+        scores = {gid: CellScore(gid, kind, score=(0.0 if gid in failing else most) if kind == "auto" else
+                                 (0.0 if gid in unanswered else None), max=most)
                   for gid, kind, most in found}
-        notebooks[nb] = NotebookResult(graded=(source_dir(course) / nb).read_text(), scores=scores)
+        notebooks[nb] = NotebookResult(graded=(Course(course).source / nb).read_text(), scores=scores)
     return GradingResult(student=student, timestamp=timestamp, notebooks=notebooks,
                          checks=checks or {"svm_loss_naive:loss": []})
 
@@ -145,7 +146,7 @@ def test_hand_points_are_penalised_whatever_the_order(course, tmp_path):
                   for nb in NOTEBOOKS}
     for nb in NOTEBOOKS:
         notes = [re.findall(r"late penalty [0-9.]+ point\(s\) on this notebook",
-                            (feedback_dir(course, student) / nb.replace(".ipynb", ".html")).read_text())
+                            (Course(course).feedback(student) / nb.replace(".ipynb", ".html")).read_text())
                  for student in ("hand_after", "hand_before")]
         assert notes[0] == notes[1] == [f"late penalty {0.1 * scores[nb]:g} point(s) on this notebook"]
 

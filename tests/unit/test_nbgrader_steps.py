@@ -11,7 +11,7 @@ from traitlets.config import Config
 
 from kit import config_file, nbgrader_steps
 from kit.autograde import GradingResult, NotebookResult
-from kit.course import nbgrader_config_text
+from kit.course import Course, nbgrader_config_text
 
 REPO = Path(__file__).resolve().parents[2]
 KIT = REPO / "kit"
@@ -84,7 +84,7 @@ def copied_rules(modules):
 
 def test_the_course_comes_from_nbgraders_own_course_directory(tmp_path):
     step = nbgrader_steps.KitRestoreCells(config=Config({"CourseDirectory": {"root": str(tmp_path)}}))
-    assert nbgrader_steps.course_of(step) == tmp_path
+    assert nbgrader_steps.course_of(step) == Course(tmp_path)
 
 
 def test_a_step_out_of_order_says_how_to_fix_the_configuration():

@@ -38,7 +38,7 @@ def test_markers_are_the_courses_own():
 def test_markers_come_from_the_course_configuration(tmp_path):
     (tmp_path / "nbgrader_config.py").write_text(
         "c = get_config()\nc.ClearSolutions.begin_solution_delimeter = 'START ANSWER'\n")
-    assert markers(course.course_config(tmp_path)).begin_solution == "START ANSWER"
+    assert markers(course.Course(tmp_path).config).begin_solution == "START ANSWER"
 
 
 def test_notebook_id_and_file_name():
@@ -59,7 +59,7 @@ def test_the_written_configuration_holds_the_traits_defaults(tmp_path):
     """Each setting is written once, as a trait: the configuration file a release writes,
     read back, gives every trait its default (no literal restated in the template)."""
     (tmp_path / "nbgrader_config.py").write_text(course.nbgrader_config_text(tmp_path, []))
-    config = course.course_config(tmp_path)
+    config = course.Course(tmp_path).config
     for cls in (settings.KitGrading, settings.KitLatePenalty):
         for name, trait in cls.class_traits(config=True).items():
             assert name in config[cls.__name__], f"c.{cls.__name__}.{name} is not written"
@@ -79,13 +79,13 @@ def test_the_course_configuration_runs_once_per_text(tmp_path):
     counter.write_text("")
     config = tmp_path / "nbgrader_config.py"
     config.write_text(f"c = get_config()\nopen({str(counter)!r}, 'a').write('x')\nc.KitGrading.cell_timeout = 5.0\n")
-    first = course.course_config(tmp_path)
+    first = course.Course(tmp_path).config
     first.KitGrading.cell_timeout = 99.0          # a caller's change stays its own
-    assert course.course_config(tmp_path).KitGrading.cell_timeout == 5.0
-    assert settings.KitGrading(config=course.course_config(tmp_path)).cell_timeout == 5.0
+    assert course.Course(tmp_path).config.KitGrading.cell_timeout == 5.0
+    assert settings.KitGrading(config=course.Course(tmp_path).config).cell_timeout == 5.0
     assert counter.read_text() == "x"
     config.write_text(config.read_text().replace("5.0", "6.0"))   # a new text runs again
-    assert course.course_config(tmp_path).KitGrading.cell_timeout == 6.0
+    assert course.Course(tmp_path).config.KitGrading.cell_timeout == 6.0
     assert counter.read_text() == "xx"
 
 

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from kit import notebook_rules, release
-from kit.course import KitError, release_dir, source_dir
+from kit.course import Course, KitError
 from kit_helpers import REPO
 
 
@@ -19,7 +19,7 @@ def course(released_course):
 
 
 def test_no_solution_line_survives(course):
-    source, released = source_dir(course), release_dir(course)
+    source, released = Course(course).source, Course(course).release
     secrets = release.secret_lines(source)
     assert len(secrets) > 50, "the source should hold many solution and hidden-test lines"
     for path in released.rglob("*"):
@@ -32,13 +32,13 @@ def test_no_solution_line_survives(course):
 
 
 def test_stubs_raise_not_implemented_with_the_todo_kept(course):
-    released = release_dir(course) / "classifiers"
+    released = Course(course).release / "classifiers"
     text = (released / "linear_svm.py").read_text()
     assert "TODO" in text and 'raise NotImplementedError("svm_loss_naive' in text
     probe = ("import numpy as np\nfrom classifiers import svm_loss_naive\n"
              "try:\n    svm_loss_naive(np.zeros((3, 2)), np.zeros((1, 3)), np.zeros(1, int), 0.0)\n"
              "except NotImplementedError as e:\n    print('stub:', e)\n")
-    out = subprocess.run([sys.executable, "-c", probe], cwd=release_dir(course),
+    out = subprocess.run([sys.executable, "-c", probe], cwd=Course(course).release,
                          capture_output=True, text=True, check=True).stdout
     assert out.startswith("stub: svm_loss_naive")
 
@@ -91,7 +91,7 @@ def test_zip_requirements_cover_what_the_release_imports(course):
     assert wanted & {"jupyterlab", "jupyter", "notebook"}, wanted
     assert not wanted & {"nbgrader", "pytest", "playwright", "dask"}, wanted
     modules = set()
-    released = release_dir(course)
+    released = Course(course).release
     for path in released.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
@@ -131,14 +131,14 @@ for call in calls:
     except NotImplementedError:
         print("stub")
 """
-    out = subprocess.run([sys.executable, "-c", probe], cwd=release_dir(course),
+    out = subprocess.run([sys.executable, "-c", probe], cwd=Course(course).release,
                          capture_output=True, text=True)
     assert out.stdout.split() == ["stub"] * 7, out.stdout + out.stderr
 
 
 def test_released_notebooks_have_no_hidden_tests_or_model_answers(course):
     for name in ("svm.ipynb", "softmax.ipynb"):
-        nb = json.loads((release_dir(course) / name).read_text())
+        nb = json.loads((Course(course).release / name).read_text())
         text = "".join("".join(c["source"]) for c in nb["cells"])
         assert "HIDDEN" not in text and "BEGIN SOLUTION" not in text
 
@@ -194,7 +194,7 @@ def test_a_second_release_keeps_the_instructors_configuration(course, tmp_path, 
     moved, so the kit's generated root must change): the edits stay, the root is updated,
     and the file replaced is kept as a backup."""
     import shutil
-    from kit.course import course_config
+    from kit.course import Course
     moved = tmp_path / "course"
     shutil.copytree(course, moved)
     config = moved / "nbgrader_config.py"
@@ -204,7 +204,7 @@ def test_a_second_release_keeps_the_instructors_configuration(course, tmp_path, 
     for line in CUSTOM_SETTINGS.values():
         assert line in text, line
     assert OWN_LINES in text
-    settings = course_config(moved)
+    settings = Course(moved).config
     assert settings.KitGrading.cell_timeout == 120.0
     assert settings.KitGrading.duedate == "2026-12-01 17:00:00 Europe/Paris"
     assert settings.Exchange.root == "/srv/nbgrader/exchange"

@@ -20,6 +20,7 @@ from bs4 import BeautifulSoup
 from browser_helpers import TINY_PNG_B64, HOSTILE_SVG, hostile_markdown, hostile_outputs, payload
 from kit import feedback, images, sanitize
 from kit.course import write_nbgrader_config
+from kit.scores import CellScore
 
 LOCKED = {"grade": False, "grade_id": "intro", "locked": True, "solution": False, "schema_version": 3}
 TEST = {"grade": True, "grade_id": "test_loss", "locked": True, "points": 5, "solution": False,
@@ -326,7 +327,7 @@ def test_formgrader_settings_make_its_rendering_safe(tmp_path):
 
 
 def test_course_config_keeps_its_settings(tmp_path):
-    from kit.course import course_config
+    from kit.course import Course
     write_nbgrader_config(tmp_path, ["classifiers/linear_svm.py"])
     text = (tmp_path / "nbgrader_config.py").read_text()
     for setting in ("c.CourseDirectory.course_id", "c.Autograde.exclude_overwriting",
@@ -334,7 +335,7 @@ def test_course_config_keeps_its_settings(tmp_path):
                     "c.GenerateFeedback.preprocessors", "c.HTMLExporter.sanitize_html = True",
                     "c.HTMLExporter.preprocessors"):
         assert setting in text
-    config = course_config(tmp_path)   # the file loads as nbgrader loads it
+    config = Course(tmp_path).config   # the file loads as nbgrader loads it
     assert config.HTMLExporter.preprocessors == ["kit.sanitize.nbconvert_preprocessor"]
     assert config.Autograde.exclude_overwriting == {"linear_classifiers": ["classifiers/linear_svm.py"]}
     assert "kit.nbgrader_steps.KitSaveGrades" in config.Autograde.autograde_preprocessors
@@ -346,12 +347,12 @@ def test_course_config_keeps_its_settings(tmp_path):
 def test_feedback_shows_only_the_kits_words():
     nb = hostile_notebook()
     nb.cells[1].outputs.append(nbformat.v4.new_output("stream", name="stdout", text="LEAKED assert secret_check()"))
-    scores = {"test_loss": {"score": 0.0, "max": 5.0, "kind": "auto", "message": "x",
-                            "feedback": ["Failed with AssertionError at line 2 of this test cell:",
-                                         "    assert loss > 0"]},
-              "q_0": {"score": 1.5, "max": 2.0, "kind": "manual", "message": "graded by hand",
-                      "comment": 'Good <script>%s</script> | [hint](javascript:%s) a<b'
-                      % (payload("comment"), payload("comment"))}}
+    scores = {"test_loss": CellScore("test_loss", "auto", 0.0, 5.0, message="x",
+                                     feedback=("Failed with AssertionError at line 2 of this test cell:",
+                                               "    assert loss > 0")),
+              "q_0": CellScore("q_0", "manual", 1.5, 2.0, message="graded by hand",
+                               comment='Good <script>%s</script> | [hint](javascript:%s) a<b'
+                               % (payload("comment"), payload("comment")))}
     problems = ["<img src=x onerror=%s>" % payload("problem"), "[x]: javascript:alert(1)"]
     html = feedback.render(nb, scores, problems)
     main = BeautifulSoup(html, "html.parser").find("main")
@@ -370,8 +371,8 @@ def test_feedback_shows_only_the_kits_words():
 def test_feedback_test_cell_without_kit_lines_falls_back_to_the_score():
     cell = code(TEST_SOURCE, [{"output_type": "stream", "name": "stdout", "text": "student says hi"}],
                 metadata=TEST)
-    passed = feedback.sanitize(notebook(cell), {"test_loss": {"score": 5.0, "max": 5.0, "kind": "auto"}})
-    failed = feedback.sanitize(notebook(cell), {"test_loss": {"score": 0.0, "max": 5.0, "kind": "auto"}})
+    passed = feedback.sanitize(notebook(cell), {"test_loss": CellScore("test_loss", "auto", 5.0, 5.0)})
+    failed = feedback.sanitize(notebook(cell), {"test_loss": CellScore("test_loss", "auto", 0.0, 5.0)})
     for handout, word in ((passed, "passed\n"), (failed, "failed\n")):
         (out,) = handout.cells[0].outputs
         assert out.text == word and "HIDDEN" not in handout.cells[0].source

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from kit import checks as kit_checks
-from kit.course import release_dir
+from kit.course import Course
 from giveaways import GIVEAWAYS, student_texts
 from kit_helpers import REPO
 
@@ -24,7 +24,7 @@ QUESTION = re.compile(r"^\*\*(Inline question|Question) (\d+)\*\* \((\d+) points
 
 @pytest.fixture(scope="module")
 def released(released_course):
-    return release_dir(released_course)
+    return Course(released_course).release
 
 
 @pytest.mark.parametrize("what, pattern", GIVEAWAYS, ids=[g[0] for g in GIVEAWAYS])
