@@ -85,6 +85,9 @@ def ensure_data(data_dir):
 
 
 def build_submissions(course, root, lang="en"):
+    """The demo's three submissions of `course` (a Course or its folder) in `root`: the
+    reference, the release untouched, the naive losses only; returns their folders."""
+    course = Course(course)
     released, source = course.release, course.source
     reference_submission(course, root / "demo_reference")
     copy_release(released, root / "demo_untouched")

@@ -20,7 +20,6 @@ utils/cell_names.py), never by its grade_id.
 """
 import contextlib
 import functools
-import json
 from dataclasses import replace
 
 import nbformat
@@ -32,8 +31,8 @@ from .pools import process_pool
 from .phrases import N_
 from .sanitize import graded_notebook, markdown_text, safe_url, url_scheme
 from .course import ASSIGNMENT, Course, choose_students
-from .score_store import SUMMARY, summary_paths, write_folder
-from .scores import AUTO, MANUAL, read_sheet, totals
+from .score_store import summary_paths, write_folder
+from .scores import AUTO, MANUAL, totals
 from .lock import course_lock
 from .notebook_rules import NOTEBOOKS, notebook_id
 
@@ -227,15 +226,12 @@ def graded_students(course, students):
 
 def handout_inputs(course, gb, student):
     """Plain data for one student's feedback: notebooks, current scores, grader notes."""
-    folder = course.autograded(student)
-    summary = json.loads((folder / SUMMARY).read_text())
-    stamp = folder / "timestamp.txt"
-    scores = gradebook_scores(gb, student, {nb: read_sheet(sheet) for nb, sheet in summary["scores"].items()})
+    folder, stored = course.autograded(student), score_store.stored_grading(course, student)
     return {"notebooks": {nb: (folder / nb).read_text() for nb in NOTEBOOKS if (folder / nb).is_file()},
-            "scores": scores, "problems": summary["problems"],
-            "notebook_problems": summary.get("notebook_problems", {}),
+            "scores": gradebook_scores(gb, student, stored.scores), "problems": stored.problems,
+            "notebook_problems": stored.notebook_problems,
             "late": {nb: late.feedback_note(gb, student, nb) for nb in NOTEBOOKS},
-            "timestamp": stamp.read_text().strip() if stamp.is_file() else None}
+            "timestamp": stored.timestamp}
 
 
 def gradebook_scores(gb, student, autograded):

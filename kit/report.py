@@ -36,16 +36,7 @@ CSV_HEADER = ("function", "checked", "fully right", "mistake", "description", "c
 
 def load_checks(course):
     """{student: {check: [mistake names]}} from every graded submission's grading.json."""
-    found = {}
-    for path in score_store.summary_paths(course):
-        try:
-            summary = json.loads(path.read_text())
-        except (OSError, ValueError) as err:
-            raise KitError(f"{path}: expected a grading summary written by `kit autograde`, could not "
-                           f"read it ({err}); grade that student again") from None
-        checks = summary.get("checks", {})
-        found[path.parent.parent.name] = {c: list(n) for c, n in checks.items() if isinstance(n, list)}
-    return found
+    return {stored.student: stored.checks for stored in score_store.stored_gradings(course)}
 
 
 def by_function(checks, lang=DEFAULT_LANGUAGE):

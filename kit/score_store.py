@@ -7,12 +7,14 @@ Two places hold them, both written by the calling process only (one writer):
   `grading.json` (SUMMARY), what the gradebook has no field for: the status, the problems
   met, each trusted check's mistakes and the kit's feedback lines per test cell.
 `store` writes one GradingResult to both; `current_gradebook` is the one way to open the
-gradebook (late penalties refreshed on opening and closing: kit/late.py).
+gradebook (late penalties refreshed on opening and closing: kit/late.py); `load_summaries`
+reads the gradebook's scores, `stored_grading(s)` a grading.json.
 """
 import contextlib
 import json
 import shutil
 import warnings
+from dataclasses import dataclass
 
 from nbgrader.api import MissingEntry
 from nbgrader.utils import parse_utc
@@ -21,7 +23,7 @@ from . import late
 from .course import ASSIGNMENT, Course, KitError
 from .notebook_rules import NOTEBOOKS, kind_of, notebook_file, notebook_id
 from .problems import OK, ProblemKind, kinds_from_status, status_text
-from .scores import AUTO, CellScore, StudentScores
+from .scores import AUTO, CellScore, StudentScores, read_sheet
 
 SUMMARY = "grading.json"
 
@@ -30,6 +32,51 @@ def summary_paths(course):
     """The grading.json of every graded submission of the course, sorted by student."""
     root = Course(course).autograded()
     return sorted(root.glob(f"*/{ASSIGNMENT}/{SUMMARY}")) if root.is_dir() else []
+
+
+@dataclass(frozen=True)
+class StoredGrading:
+    """One submission's grading.json, read: what the gradebook has no field for.
+
+    student: the submission's folder name; status: grades.csv's few words; problems: the
+    submission's messages; notebook_problems: {notebook: messages}; checks: {check: [] when
+    right, else the names of the known mistakes}; scores: {notebook: {grade_id: CellScore}}
+    as the autograder gave them (the gradebook's hand grades are not in them); timestamp:
+    the submission time's text kept beside it (None when unknown)."""
+    student: str
+    status: str
+    problems: list
+    notebook_problems: dict
+    checks: dict
+    scores: dict
+    timestamp: str = None
+
+
+def read_grading(path):
+    """The StoredGrading of one grading.json; KitError naming the file when it cannot be read."""
+    try:
+        summary = json.loads(path.read_text())
+        stamp = path.parent / "timestamp.txt"
+        return StoredGrading(
+            student=path.parent.parent.name, status=summary.get("status", ""),
+            problems=list(summary.get("problems", [])),
+            notebook_problems=dict(summary.get("notebook_problems", {})),
+            checks={c: list(n) for c, n in summary.get("checks", {}).items() if isinstance(n, list)},
+            scores={nb: read_sheet(sheet) for nb, sheet in summary.get("scores", {}).items()},
+            timestamp=stamp.read_text().strip() if stamp.is_file() else None)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as err:
+        raise KitError(f"{path}: expected a grading summary written by `kit autograde`, could not "
+                       f"read it ({type(err).__name__}: {err}); grade that student again") from None
+
+
+def stored_gradings(course):
+    """The StoredGrading of every graded submission of the course, by student."""
+    return [read_grading(path) for path in summary_paths(course)]
+
+
+def stored_grading(course, student):
+    """One student's StoredGrading."""
+    return read_grading(Course(course).autograded(student) / SUMMARY)
 
 
 def store(course, result):
@@ -162,11 +209,8 @@ def load_summaries(course):
     late is late.late_info() (the penalty worked out from the current scores, None without
     a due date).
     """
-    statuses = {}
     course = Course(course)
-    for path in summary_paths(course):
-        summary = json.loads(path.read_text())
-        statuses[summary["student"]] = summary.get("status", "")
+    statuses = {stored.student: stored.status for stored in stored_gradings(course)}
     summaries = []
     with current_gradebook(course) as gb:
         try:

@@ -111,3 +111,19 @@ def gradebook_auto_scores(course, students):
     """{student: {test cell: auto score}} from the gradebook."""
     return {s: {gid: g["auto_score"] for gid, g in cells.items() if g["test"]}
             for s, cells in gradebook_grades(course, students).items()}
+
+
+def kit_lines_where(find, allowed=()):
+    """{module: line numbers} of the kit's modules (outside kit/sandbox/ and the file names
+    in `allowed`) where `find(ast tree)` finds something: for tests that say "only this
+    module does that"."""
+    import ast
+    kit = REPO / "kit"
+    found = {}
+    for path in sorted(kit.rglob("*.py")):
+        if path.name in allowed or "sandbox" in path.parts:
+            continue
+        lines = find(ast.parse(path.read_text()))
+        if lines:
+            found[str(path.relative_to(kit))] = lines
+    return found

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from kit.course import ASSIGNMENT, Course
+from kit_helpers import kit_lines_where
 
-KIT = Path(__file__).resolve().parents[2] / "kit"
 # nbgrader's folders of a course: only kit/course.py spells them.
 LAYOUT = {"source", "release", "submitted", "autograded", "feedback", "gradebook.db"}
 # collect takes the assignment's name as an argument (nbgrader's layout for any assignment);
@@ -56,11 +56,5 @@ def layout_paths(tree):
 
 
 def test_only_the_course_spells_its_layout():
-    offenders = {}
-    for path in sorted(KIT.rglob("*.py")):
-        if path.name in SPELLS_LAYOUT or "sandbox" in path.parts:
-            continue
-        lines = layout_paths(ast.parse(path.read_text()))
-        if lines:
-            offenders[str(path.relative_to(KIT))] = lines
+    offenders = kit_lines_where(layout_paths, allowed=SPELLS_LAYOUT)
     assert offenders == {}, offenders

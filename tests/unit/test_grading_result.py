@@ -80,3 +80,27 @@ def test_an_unreadable_old_status_asks_for_a_regrade(tmp_path):
     write_old_summary(tmp_path, "something new")
     with pytest.raises(KitError, match="autograde"):
         score_store.merge_summary(tmp_path, result_with())
+
+
+def test_grading_json_reads_back_typed(tmp_path):
+    """What `store` writes to grading.json, score_store reads back as a StoredGrading: the
+    same scores as CellScores, the problems, the checks and the submission time."""
+    result = result_with(Problem(ProblemKind.TIMEOUT, "b"), notebook_problems=[Problem(ProblemKind.CELLS_RESTORED, "c")])
+    folder = Course(tmp_path).autograded("alice")
+    score_store.write_folder(folder, {score_store.SUMMARY: json.dumps(score_store.summary_of(result))},
+                             result.timestamp)
+    stored = score_store.stored_grading(tmp_path, "alice")
+    assert stored.scores == {"svm.ipynb": SCORES} and stored.student == "alice"
+    assert (stored.status, stored.problems, stored.notebook_problems) == (
+        "timeout; cells restored", ["b"], {"svm.ipynb": ["c"]})
+    assert stored.checks == {"svm_loss_naive:loss": []} and stored.timestamp == result.timestamp
+    assert score_store.stored_gradings(tmp_path) == [stored]
+
+
+@pytest.mark.parametrize("text", ["{not json", '{"scores": {"svm.ipynb": {"t": {"score": 1}}}}', "[]"])
+def test_a_broken_grading_json_is_named_with_its_fix(tmp_path, text):
+    path = Course(tmp_path).autograded("alice") / score_store.SUMMARY
+    path.parent.mkdir(parents=True)
+    path.write_text(text)
+    with pytest.raises(KitError, match=f"{path}.*grade that student again"):
+        score_store.stored_grading(tmp_path, "alice")

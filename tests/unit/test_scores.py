@@ -3,15 +3,14 @@ score that travels typed and is stored as plain JSON, and nothing that reads sco
 import ast
 import json
 import pickle
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from kit import grades, nbgrader_hooks, verdicts
 from kit.scores import AUTO, MANUAL, CellScore, StudentScores, read_sheet
+from kit_helpers import kit_lines_where
 
-KIT = Path(__file__).resolve().parents[2] / "kit"
 
 
 @pytest.mark.parametrize("score, most, expected", [
@@ -88,12 +87,5 @@ def test_no_module_reads_a_score_as_a_dict():
     """Scores travel as CellScores: only the store's reading of grading.json (CellScore.read)
     and the notebook metadata nbgrader writes (cells' `nbgrader.score`, `kit.feedback`)
     look a score up by key."""
-    allowed = {"scores.py", "nbgrader_hooks.py", "notebook_rules.py"}
-    offenders = {}
-    for path in sorted(KIT.rglob("*.py")):
-        if path.name in allowed or "sandbox" in path.parts:
-            continue
-        lines = score_subscripts(ast.parse(path.read_text()))
-        if lines:
-            offenders[str(path.relative_to(KIT))] = lines
+    offenders = kit_lines_where(score_subscripts, allowed={"scores.py", "nbgrader_hooks.py", "notebook_rules.py"})
     assert offenders == {}, offenders
