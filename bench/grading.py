@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kit.course import ASSIGNMENT, KIT_ROOT, KitError
+from kit.course import ASSIGNMENT, KIT_ROOT, Course, KitError
 from kit.notebook_rules import NOTEBOOKS
 
 from .report import NOTEBOOK_TIMEOUT, progress
@@ -309,7 +309,6 @@ def plain_nbgrader(course, data_dir, students):
     """`nbgrader autograde` as an instructor would run it in the course folder, with the
     configuration `kit release` wrote there (the kit's grading inside nbgrader); its grades."""
     from nbgrader.api import Gradebook
-    from kit.course import Course
     # Every submission in the (private) course: nbgrader's --student takes one id or a glob.
     command = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force", "--log-level=ERROR"]
     proc = subprocess.run(command, cwd=course, env=notebook_env(data_dir), capture_output=True, text=True)
@@ -328,7 +327,6 @@ def plain_nbgrader(course, data_dir, students):
 
 
 def bench_one_submission(report, course, student, data_dir, repeats, root):
-    from kit.course import Course
     progress(f"item 7: grading {student} against the bare run of its notebooks ({repeats} repeats)")
     env = notebook_env(data_dir)
 

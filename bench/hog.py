@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from kit.course import KIT_ROOT, KitError
+from kit.course import KIT_ROOT, Course, KitError
 
 from .fullsize import first_grading, notebooks_missing
 from .grading import find_data_dir, kit_autograde, take_turns
@@ -49,7 +49,6 @@ def build_hog_course(root, processes, seconds):
     release (the quiet control); the course."""
     import io
     from kit import collect, release
-    from kit.course import Course
     from kit.demo import copy_release, reference_submission
     progress(f"item 10: releasing the kit and collecting the reference and a hog "
              f"({processes} busy processes per kernel for {seconds:g} s)")

@@ -92,11 +92,10 @@ def tree_hashes(root):
 def gradebook_grades(course, students):
     """{student: {grade_id: nbgrader Grade fields}} as the course's gradebook holds them now:
     each a dict of auto_score, manual_score and whether the cell is a test (code) cell."""
-    from nbgrader.api import Gradebook
-    from kit.course import ASSIGNMENT, Course
+    from kit.course import ASSIGNMENT
     from kit.notebook_rules import NOTEBOOKS
     found = {}
-    with Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
+    with Course(course).gradebook() as gb:
         for student in students:
             found[student] = {}
             for nb in NOTEBOOKS:

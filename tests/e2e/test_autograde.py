@@ -247,7 +247,6 @@ def test_grades_csv_gradebook_and_feedback(notebook_batch, module_batch, course)
     assert (course / "grades_summary.png").stat().st_size > 1000
 
     from nbgrader.api import Gradebook
-    from kit.course import Course
     with Gradebook(Course(course).gradebook_url) as gb:
         submission = gb.find_submission("linear_classifiers", "reference")
         assert submission.code_score == most
@@ -299,7 +298,6 @@ def test_failing_hidden_test_shows_no_hidden_line(course, cifar10_dir, tmp_path)
 def test_feedback_shows_hand_grading_from_the_gradebook(notebook_batch, course):
     """Scores and comments given in formgrader (nbgrader's gradebook) reach the feedback."""
     from nbgrader.api import Gradebook
-    from kit.course import Course
     answer = next(gid for gid, s in notebook_batch["reference"].notebooks["svm.ipynb"].scores.items()
                   if s.kind == "manual")
     with Gradebook(Course(course).gradebook_url) as gb:

@@ -117,9 +117,7 @@ def browser(formgrader, tmp_path_factory):
 
 
 def submission_ids(course):
-    from nbgrader.api import Gradebook
-    from kit.course import Course
-    with Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
+    with Course(course).gradebook() as gb:
         return {nb: gb.find_submission_notebook(nb.replace(".ipynb", ""), ASSIGNMENT, STUDENT).id
                 for nb in NOTEBOOKS}
 

@@ -237,7 +237,6 @@ def test_instructor_files_unchanged(graded):
     assert tree_hashes(Course(course).release) == graded["protected"]["release"]
     assert tree_hashes(Course(course).submitted("honest")) == graded["protected"]["honest"]
     from nbgrader.api import Gradebook
-    from kit.course import Course
     with Gradebook(Course(course).gradebook_url) as gb:  # still a valid gradebook with every student
         assert {s.id for s in gb.students} >= set(graded["cheats"]) | {"honest"}
 

@@ -62,11 +62,11 @@ def test_nbgrader_autograde_stores_the_kits_scores(course_graded_both_ways):
 
 
 def test_one_course_row_in_the_gradebook(course_graded_both_ways):
-    from nbgrader.api import Course, Gradebook
+    from nbgrader.api import Course as CourseRow
     course, _, _ = course_graded_both_ways
     nbgrader(course, "db", "assignment", "list")
-    with Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
-        ids = {c.id for c in gb.db.query(Course).all()}
+    with Course(course).gradebook() as gb:
+        ids = {c.id for c in gb.db.query(CourseRow).all()}
     # The kit writes the configured course only (it wrote an empty id before); nbgrader's
     # own preprocessors open the gradebook without a course id and add "default_course".
     assert "linear_classifiers_course" in ids and ids <= {"linear_classifiers_course", "default_course"}, ids

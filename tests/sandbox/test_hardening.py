@@ -221,11 +221,9 @@ def test_student_ids_cannot_start_a_formula(tmp_path):
 
 def test_every_csv_cell_is_neutralized(tmp_path):
     """Ids made by other tools (nbgrader's own collect) still never start a formula."""
-    from nbgrader.api import Gradebook
-    from kit.course import Course
     from kit_helpers import make_course
     course = make_course(tmp_path)
-    with Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
+    with Course(course).gradebook() as gb:
         for student in ("-2+3", "=HYPERLINK(\"x\")", "@cmd"):
             gb.update_or_create_student(student)
             gb.update_or_create_submission(ASSIGNMENT, student)

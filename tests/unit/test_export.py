@@ -24,11 +24,10 @@ DUE = datetime.datetime(2026, 11, 30, 17, 0)   # naive UTC, as nbgrader stores t
 def course(tmp_path_factory):
     """A fresh release (its gradebook knows the assignment's cells) with three graded students."""
     import warnings
-    from nbgrader.api import Gradebook
     course = make_course(tmp_path_factory.mktemp("export"))
     with open(course / "nbgrader_config.py", "a") as f:
         f.write("c.KitLatePenalty.penalty_method = 'per_day'\nc.KitLatePenalty.per_day = 0.1\n")
-    with warnings.catch_warnings(), Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
+    with warnings.catch_warnings(), Course(course).gradebook() as gb:
         # nbgrader's add_submission trips SQLAlchemy's autoflush warnings; they are harmless
         warnings.filterwarnings("ignore", message=".*not in session.*")
         gb.add_student("alice", first_name="Alice", last_name="Liddell", email="alice@uni.example",
@@ -52,8 +51,7 @@ def course(tmp_path_factory):
 @pytest.fixture(scope="module")
 def points(course):
     """(auto max, manual max) of the assignment, from the gradebook."""
-    from nbgrader.api import Gradebook
-    with Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
+    with Course(course).gradebook() as gb:
         cells = [c for nb in gb.find_assignment(ASSIGNMENT).notebooks for c in nb.grade_cells]
         return (sum(c.max_score for c in cells if c.cell_type == "code"),
                 sum(c.max_score for c in cells if c.cell_type != "code"))
@@ -114,8 +112,7 @@ def test_the_warnings_count_students_and_say_how_many_answers_each(course, roste
     2 students have 18 each: students are listed, with their count of ungraded answers."""
     result = export.run(course=course, format="canvas", roster=roster, out=tmp_path / "c.csv", verbose=False)
     (student, count), = result["ungraded_answers"].items()
-    from nbgrader.api import Gradebook
-    with Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
+    with Course(course).gradebook() as gb:
         written = sum(c.cell_type != "code" for nb in gb.find_assignment(ASSIGNMENT).notebooks
                       for c in nb.grade_cells)
     assert student == EVIL and count == written > 1
@@ -186,10 +183,9 @@ def test_an_unknown_submission_time_is_never_exported_as_on_time(tmp_path):
     it was exported as full marks without a warning)."""
     import datetime
     import warnings
-    from nbgrader.api import Gradebook
     course = make_course(tmp_path / "late")
     due = datetime.datetime(2026, 12, 1, 17, 0)
-    with warnings.catch_warnings(), Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id) as gb:
+    with warnings.catch_warnings(), Course(course).gradebook() as gb:
         warnings.filterwarnings("ignore", message=".*not in session.*")
         gb.update_or_create_assignment(ASSIGNMENT, duedate=due)
         for student, when in (("ontime", due - datetime.timedelta(hours=1)), ("nostamp", None)):

@@ -37,8 +37,7 @@ def course(tmp_path_factory):
 
 
 def gradebook(course):
-    from nbgrader.api import Gradebook
-    return Gradebook(Course(course).gradebook_url, Course(course).coursedir().course_id)
+    return Course(course).gradebook()
 
 
 def cells_of(course):

@@ -194,7 +194,6 @@ def test_a_second_release_keeps_the_instructors_configuration(course, tmp_path, 
     moved, so the kit's generated root must change): the edits stay, the root is updated,
     and the file replaced is kept as a backup."""
     import shutil
-    from kit.course import Course
     moved = tmp_path / "course"
     shutil.copytree(course, moved)
     config = moved / "nbgrader_config.py"

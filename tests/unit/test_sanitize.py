@@ -19,7 +19,7 @@ from bs4 import BeautifulSoup
 
 from browser_helpers import TINY_PNG_B64, HOSTILE_SVG, hostile_markdown, hostile_outputs, payload
 from kit import feedback, images, sanitize
-from kit.course import write_nbgrader_config
+from kit.course import Course, write_nbgrader_config
 from kit.scores import CellScore
 
 LOCKED = {"grade": False, "grade_id": "intro", "locked": True, "solution": False, "schema_version": 3}
@@ -327,7 +327,6 @@ def test_formgrader_settings_make_its_rendering_safe(tmp_path):
 
 
 def test_course_config_keeps_its_settings(tmp_path):
-    from kit.course import Course
     write_nbgrader_config(tmp_path, ["classifiers/linear_svm.py"])
     text = (tmp_path / "nbgrader_config.py").read_text()
     for setting in ("c.CourseDirectory.course_id", "c.Autograde.exclude_overwriting",
