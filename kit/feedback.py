@@ -165,13 +165,17 @@ def allowed_attribute(tag, name, value):
                            ("input", "disabled")}
 
 
+SCORE_TABLE_ID = "kit-score-table"   # a fixed id: the same grades give the same page, byte for byte
+
+
 def render(nb, scores, problems, late_note=None, names=None, lang=DEFAULT_LANGUAGE):
     """HTML feedback for one notebook in `lang`: a score table naming each graded cell by
     `names` ({grade_id: name}; and the late penalty, if any), then the sanitized notebook."""
     handout = sanitize(nb, scores, lang)
     # Not an instructor cell: its text goes through sanitize's markdown rule (again).
     table = graded_notebook(nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_markdown_cell(score_table(scores, problems, late_note, names, lang))])).cells[0]
+        cells=[nbformat.v4.new_markdown_cell(score_table(scores, problems, late_note, names, lang),
+                                             id=SCORE_TABLE_ID)])).cells[0]
     handout.cells.insert(0, table)
     for cell in handout.cells:
         cell.get("metadata", {}).pop("nbgrader", None)

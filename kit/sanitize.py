@@ -42,7 +42,6 @@ import copy
 import html
 import itertools
 import re
-import uuid
 
 import nbformat
 
@@ -104,12 +103,15 @@ def graded_notebook(nb):
                 left_out += 1
                 if note is None:   # one note, where the first cell was left out
                     note = nbformat.v4.new_markdown_cell()
+                    note.id = unused_id("kit-left-out", seen_ids)
                     out.cells.append(note)
                 continue
             budget.cells -= 1
         clean = sanitized_cell(cell, index, budget)
-        if clean.id in seen_ids:
-            clean.id = uuid.uuid4().hex[:8]
+        if clean.id in seen_ids or clean.id != cell.get("id"):
+            # A missing, invalid or repeated id: one made from the cell's place, not a
+            # random one, so that the same notebook always sanitizes to the same text.
+            clean.id = unused_id(f"kit-cell-{index}", seen_ids)
         seen_ids.add(clean.id)
         out.cells.append(clean)
     if note is not None:
@@ -187,6 +189,16 @@ def sanitized_cell(cell, index, budget):
     if isinstance(cell_id, str) and CELL_ID.fullmatch(cell_id):
         new.id = cell_id
     return new
+
+
+def unused_id(wanted, taken):
+    """`wanted`, or `wanted-2`, `wanted-3`, ...: the first a notebook's cells do not have yet."""
+    found, n = wanted, 1
+    while found in taken:
+        n += 1
+        found = f"{wanted}-{n}"
+    taken.add(found)
+    return found
 
 
 def markdown_text(text, attachments=()):

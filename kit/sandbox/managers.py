@@ -52,6 +52,11 @@ class _LaunchState:
     def kill_tree(self):
         if self.cgroups is not None and self.cgroups.folders:
             self.cgroups.kill()
+        elif self.proc is not None and self.proc.poll() is None:
+            # No cgroups: kill the launch's own process (the launcher, exec'd into bwrap).
+            # bwrap's --die-with-parent takes every sandboxed process with it, and its pid
+            # namespace leaves none behind.
+            self.proc.kill()
 
     def drop_cgroups(self):
         """Kill whatever is left in this launch's cgroups, keep their counters, remove them."""
@@ -186,7 +191,8 @@ class _SandboxMixin(KernelManager):
 
     def kill_processes(self):
         """Kill every process of the current launch, the kernel included, at once (the
-        cgroup's): whoever waits on the kernel then sees it dead. Without cgroups, nothing."""
+        cgroup's; without cgroups, bwrap's, which takes its sandbox with it): whoever waits
+        on the kernel then sees it dead."""
         self._state.kill_tree()
 
     # -- launch

@@ -11,6 +11,7 @@ import asyncio
 import time
 
 import nbformat
+import pytest
 from jupyter_client.manager import AsyncKernelManager
 
 from kit.autograde.limits import CellInfo, Hangs
@@ -60,3 +61,40 @@ def test_a_test_cell_whose_function_floods_spares_the_cells_that_call_it(tmp_pat
     assert problems[2].kind is ProblemKind.NOT_RUN
     assert "chatty sent an output message over 32 MiB (in test_chatty)" in problems[2].message
     assert "other work" in text(nb.cells[3])
+
+
+def test_without_cgroups_the_kernel_is_stopped_at_once(tmp_path, monkeypatch):
+    """Where the machine gives the sandbox no cgroups, the kernel whose output connection
+    dropped is still stopped when that is found, not left to run to the end of its cell:
+    the launch's bwrap is killed, and its sandbox with it. Before, killing it did nothing
+    without cgroups; the kernel (here asleep for 30 s after the flood) ran on, and was
+    replaced only when its cell ended."""
+    from kit import sandbox
+    from kit.autograde import runner as runner_module
+    ok, why = sandbox.isolation_status()
+    if not ok:
+        pytest.skip(f"no working sandbox here: {why}")
+    stopped = []
+    stop_kernel = runner_module.stop_kernel
+
+    async def stop_and_watch(km):
+        await stop_kernel(km)
+        for _ in range(50):   # the kill is asynchronous: give it a moment, far less than 30 s
+            if not await km.is_alive():
+                break
+            await asyncio.sleep(0.1)
+        stopped.append(not await km.is_alive())
+
+    monkeypatch.setattr(runner_module, "stop_kernel", stop_and_watch)
+    flood_then_sleep = OVERSIZE.replace("    return 7", "    import time; time.sleep(30)\n    return 7")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s)
+                                         for s in (flood_then_sleep, "chatty()", "print('after', 6 * 7)")])
+    runner = KernelRunner(
+        make_kernel_manager=lambda: sandbox.kernel_manager(
+            workdir=tmp_path, use_cgroups=False, client_class="kit.outputs.BoundedKernelClient"),
+        workdir=tmp_path, env={}, cell_timeout=60, time_limit_note="time is up", hangs=Hangs())
+    problems = dict(asyncio.run(runner.run(nb, [0, 1, 2], time.monotonic() + 300, max_restarts=3,
+                                           info=lambda i: CellInfo())))
+    assert problems[1].message == OUTPUT_DROPPED, problems
+    assert stopped == [True], "the kernel ran on after its output connection dropped"
+    assert "after 42" in text(nb.cells[2]), nb.cells[2].outputs
