@@ -29,7 +29,7 @@ from . import cells, grades, late, phrases, score_store, verdicts
 from .i18n import DEFAULT_LANGUAGE
 from .pools import process_pool
 from .phrases import N_
-from .sanitize import graded_notebook, markdown_text, safe_url, url_scheme
+from .sanitize import graded_notebook, markdown_text, safe_url, unused_id, url_scheme
 from .course import ASSIGNMENT, Course, choose_students
 from .score_store import summary_paths, write_folder
 from .scores import AUTO, MANUAL, totals
@@ -176,6 +176,8 @@ def render(nb, scores, problems, late_note=None, names=None, lang=DEFAULT_LANGUA
     table = graded_notebook(nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_markdown_cell(score_table(scores, problems, late_note, names, lang),
                                              id=SCORE_TABLE_ID)])).cells[0]
+    # Its own id, unless a student's cell has it already (cell ids must be unique).
+    table.id = unused_id(SCORE_TABLE_ID, {cell.get("id") for cell in handout.cells})
     handout.cells.insert(0, table)
     for cell in handout.cells:
         cell.get("metadata", {}).pop("nbgrader", None)

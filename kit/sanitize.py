@@ -95,7 +95,15 @@ def graded_notebook(nb):
     """
     budget = Budget()
     out = nbformat.v4.new_notebook(metadata=notebook_metadata(nb.get("metadata", {})))
-    seen_ids = set()
+    # A cell keeps its own id when that is valid and the first of its kind; every other cell
+    # (no id, an invalid one, a repeat) gets one made from its place, never a random one, so
+    # the same notebook always sanitizes to the same text and no kept id is taken from it.
+    taken, keeps_id = set(), set()
+    for index, cell in enumerate(nb.get("cells", [])):
+        cell_id = cell.get("id")
+        if isinstance(cell_id, str) and CELL_ID.fullmatch(cell_id) and cell_id not in taken:
+            taken.add(cell_id)
+            keeps_id.add(index)
     left_out, note = 0, None
     for index, cell in enumerate(nb.get("cells", [])):
         if not cells.is_instructor_cell(cell):
@@ -103,16 +111,13 @@ def graded_notebook(nb):
                 left_out += 1
                 if note is None:   # one note, where the first cell was left out
                     note = nbformat.v4.new_markdown_cell()
-                    note.id = unused_id("kit-left-out", seen_ids)
+                    note.id = unused_id("kit-left-out", taken)
                     out.cells.append(note)
                 continue
             budget.cells -= 1
         clean = sanitized_cell(cell, index, budget)
-        if clean.id in seen_ids or clean.id != cell.get("id"):
-            # A missing, invalid or repeated id: one made from the cell's place, not a
-            # random one, so that the same notebook always sanitizes to the same text.
-            clean.id = unused_id(f"kit-cell-{index}", seen_ids)
-        seen_ids.add(clean.id)
+        if index not in keeps_id:
+            clean.id = unused_id(f"kit-cell-{index}", taken)
         out.cells.append(clean)
     if note is not None:
         note.source = (f"[{left_out:,} more cells of the student's left out by the grader: a notebook "
@@ -192,7 +197,7 @@ def sanitized_cell(cell, index, budget):
 
 
 def unused_id(wanted, taken):
-    """`wanted`, or `wanted-2`, `wanted-3`, ...: the first a notebook's cells do not have yet."""
+    """`wanted`, or `wanted-2`, `wanted-3`, ...: the first not in `taken` (which it joins)."""
     found, n = wanted, 1
     while found in taken:
         n += 1

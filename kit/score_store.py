@@ -116,7 +116,7 @@ def merge_summary(course, result):
         old = json.loads(path.read_text())
         for key in ("scores", "notebook_problems"):
             new[key] = {**{nb: v for nb, v in old.get(key, {}).items() if nb in NOTEBOOKS}, **new[key]}
-        new["checks"] = {**old.get("checks", {}), **new["checks"]}
+        new["checks"] = dict(sorted({**old.get("checks", {}), **new["checks"]}.items()))
         new["problems"] = list(dict.fromkeys(old.get("problems", []) + new["problems"]))
         kinds = dict.fromkeys([*stored_kinds(old, path), *result.kinds])
         new["kinds"], new["status"] = [k.value for k in kinds], status_text(kinds)

@@ -44,7 +44,7 @@ class CellScore:
     @property
     def points(self):
         """The points the score counts for in a total (a pending answer counts 0)."""
-        return self.score or 0.0
+        return self.score or 0   # 0 while pending: a total of pending cells stays the integer 0
 
     def with_feedback(self, lines):
         return replace(self, feedback=tuple(lines))

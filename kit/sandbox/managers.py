@@ -13,6 +13,7 @@ does not shut down a kernel manager it was given).
 """
 import os
 import shutil
+import signal
 import subprocess
 import weakref
 
@@ -53,10 +54,14 @@ class _LaunchState:
         if self.cgroups is not None and self.cgroups.folders:
             self.cgroups.kill()
         elif self.proc is not None and self.proc.poll() is None:
-            # No cgroups: kill the launch's own process (the launcher, exec'd into bwrap).
-            # bwrap's --die-with-parent takes every sandboxed process with it, and its pid
-            # namespace leaves none behind.
-            self.proc.kill()
+            # No cgroups: kill the launch's process group (jupyter_client starts each kernel
+            # in a session of its own). Isolated, that is bwrap, whose --die-with-parent and
+            # pid namespace take every sandboxed process with it; unisolated, the kernel and
+            # whatever it started that stayed in its group.
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                self.proc.kill()
 
     def drop_cgroups(self):
         """Kill whatever is left in this launch's cgroups, keep their counters, remove them."""
@@ -191,8 +196,8 @@ class _SandboxMixin(KernelManager):
 
     def kill_processes(self):
         """Kill every process of the current launch, the kernel included, at once (the
-        cgroup's; without cgroups, bwrap's, which takes its sandbox with it): whoever waits
-        on the kernel then sees it dead."""
+        cgroup's; without cgroups, the launch's process group: bwrap's, which takes its
+        sandbox with it): whoever waits on the kernel then sees it dead."""
         self._state.kill_tree()
 
     # -- launch

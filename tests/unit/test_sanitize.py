@@ -557,3 +557,21 @@ def test_image_size_reads_headers():
     assert images.image_size("image/jpeg", b"\xff\xd8\xff\xff" + jpeg_header(7, 9)[3:]) == (7, 9)  # fill bytes
     with pytest.raises(ValueError, match="expected image/png or image/jpeg, got 'image/gif' instead"):
         images.image_size("image/gif", b"GIF89a")
+
+
+def test_cell_ids_are_kept_or_made_from_the_place_never_random():
+    """A valid id is kept (its first cell only); a missing, invalid or repeated one is made
+    from the cell's place, never taking a later cell's own id; the score table's id yields
+    to a student's cell that has it. So the same notebook always gives the same page."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(t) for t in "abcde"])
+    del nb.cells[0]["id"]                       # missing
+    nb.cells[1]["id"] = "kit-cell-0"            # valid: kept, though it is the made-up name
+    nb.cells[2]["id"] = 'x" onmouseover="y'     # invalid
+    nb.cells[3]["id"] = "kit-cell-0"            # repeated
+    nb.cells[4]["id"] = "kit-score-table"       # the score table's own id
+    ids = [c.id for c in sanitize.graded_notebook(nb).cells]
+    assert ids == ["kit-cell-0-2", "kit-cell-0", "kit-cell-2", "kit-cell-3", "kit-score-table"], ids
+    assert [c.id for c in sanitize.graded_notebook(nb).cells] == ids
+    html = feedback.render(nb, {}, [])
+    assert feedback.render(nb, {}, []) == html
+    assert html.count('id="cell-id=kit-score-table"') == 1 and 'id="cell-id=kit-score-table-2"' in html
