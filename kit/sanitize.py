@@ -116,8 +116,7 @@ def graded_notebook(nb):
                 continue
             budget.cells -= 1
         clean = sanitized_cell(cell, index, budget)
-        if index not in keeps_id:
-            clean.id = unused_id(f"kit-cell-{index}", taken)
+        clean.id = cell["id"] if index in keeps_id else unused_id(f"kit-cell-{index}", taken)
         out.cells.append(clean)
     if note is not None:
         note.source = (f"[{left_out:,} more cells of the student's left out by the grader: a notebook "
@@ -190,10 +189,7 @@ def sanitized_cell(cell, index, budget):
             new.attachments = attachments
     else:  # raw, or a type nbformat does not know: shown as text at most
         new = nbformat.v4.new_raw_cell(source if trusted else plain_text(source), metadata=metadata)
-    cell_id = cell.get("id")
-    if isinstance(cell_id, str) and CELL_ID.fullmatch(cell_id):
-        new.id = cell_id
-    return new
+    return new   # its id is graded_notebook's to give
 
 
 def unused_id(wanted, taken):

@@ -10,8 +10,6 @@ as CellScores (`CellScore.read`, `StudentScores`). Nothing passes a score around
 from dataclasses import dataclass, field, replace
 
 AUTO, MANUAL = "auto", "manual"
-# What grading.json keeps of a cell's score, in this order (the gradebook has the rest).
-STORED_FIELDS = ("score", "max", "kind", "message", "feedback")
 
 
 @dataclass(frozen=True)
@@ -50,10 +48,12 @@ class CellScore:
         return replace(self, feedback=tuple(lines))
 
     def stored(self):
-        """grading.json's entry for this score: plain JSON, feedback left out when None."""
-        entry = {"score": self.score, "max": self.max, "kind": self.kind, "message": self.message,
-                 "feedback": list(self.feedback) if self.feedback is not None else None}
-        return {k: entry[k] for k in STORED_FIELDS if k != "feedback" or self.feedback is not None}
+        """grading.json's entry for this score: plain JSON, feedback left out when None (what
+        the gradebook holds, by_hand, state and comment, is not kept there)."""
+        entry = {"score": self.score, "max": self.max, "kind": self.kind, "message": self.message}
+        if self.feedback is not None:
+            entry["feedback"] = list(self.feedback)
+        return entry
 
     @classmethod
     def read(cls, grade_id, stored):
@@ -68,6 +68,11 @@ def totals(cell_scores):
     """(points, most points) of some CellScores: the one rule for adding scores up."""
     cell_scores = list(cell_scores)
     return sum(s.points for s in cell_scores), sum(s.max for s in cell_scores)
+
+
+def cells_of(sheets, kind=None):
+    """Every CellScore of some notebooks' scores ({grade_id: CellScore} each), of one kind if given."""
+    return [s for sheet in sheets for s in sheet.values() if kind is None or s.kind == kind]
 
 
 def read_sheet(stored):
@@ -90,7 +95,7 @@ class StudentScores:
 
     def cells(self, kind=None):
         """Every CellScore of the submission (of one kind, if given), notebook by notebook."""
-        return [s for nb in self.scores.values() for s in nb.values() if kind is None or s.kind == kind]
+        return cells_of(self.scores.values(), kind)
 
     def totals(self, kind=AUTO):
         """(points, most points) of the cells of one kind."""

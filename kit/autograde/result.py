@@ -3,7 +3,7 @@ back from a process pool or a Dask worker) and that `score_store.store` writes t
 from dataclasses import dataclass, field
 
 from ..problems import Problem, ProblemKind, status_kinds, status_text
-from ..scores import AUTO, totals
+from ..scores import AUTO, cells_of, totals
 
 GRADER_ERROR = ProblemKind.GRADER_ERROR.value
 
@@ -38,7 +38,7 @@ class GradingResult:
 
     def cells(self, kind=None):
         """Every CellScore of the submission (of one kind, if given), notebook by notebook."""
-        return [s for nb in self.notebooks.values() for s in nb.scores.values() if kind is None or s.kind == kind]
+        return cells_of((nb.scores for nb in self.notebooks.values()), kind)
 
     def totals(self, kind=AUTO):
         """(points, most points) of the cells of one kind."""
